@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# minivmm: build the module, the CLI and the selftests; boot the emulated
+# VMX machine to test them. `make help` lists the targets.
+
+TOP	:= $(CURDIR)
+DEPS	:= $(TOP)/.deps
+BUILD	:= $(TOP)/build
+
+# The running kernel's build tree when it has one, else the Debian 6.1
+# headers that `make deps` installs (the kernel the emulated machine boots).
+DEPS_KVER = $(shell cat $(DEPS)/kernel-version 2>/dev/null)
+KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
+		    $(if $(DEPS_KVER),/usr/src/linux-headers-$(DEPS_KVER)))
+
+KSFT_DIR := $(DEPS)/linux-source/tools/testing/selftests
+KSFT_INSTALL := $(BUILD)/kselftest
+CHECKPATCH := $(DEPS)/linux-source/scripts/checkpatch.pl
+
+TESTVM	:= $(TOP)/scripts/testvm
+CPUS	?= 1 2
+
+.PHONY: all module userspace selftests deps kselftest-install check \
+	check-host check-scripts demo install clean checkpatch sparse help
+
+all: module userspace selftests
+
+help:
+	@echo "make            build the module, the CLI and the selftests"
+	@echo "make deps       install build and test dependencies (Debian)"
+	@echo "make check      run every test in the emulated VMX machine"
+	@echo "make check-host run the selftests on this machine's kernel"
+	@echo "make demo       boot the emulated machine and run the CLI"
+	@echo "make install    install the module and the CLI (real VT-x host)"
+	@echo "make checkpatch / make sparse   style and static checks"
+
+deps:
+	@$(TOP)/scripts/deps.sh $(DEPS)
+
+module:
+	@test -n "$(KDIR)" -a -d "$(KDIR)" || \
+		{ echo "no kernel build tree: run 'make deps' or set KDIR" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(TOP) modules
+
+userspace:
+	$(MAKE) -C userspace
+
+selftests:
+	@test -d $(KSFT_DIR) || \
+		{ echo "no kselftest framework: run 'make deps'" >&2; exit 1; }
+	$(MAKE) -C selftests KSFT_DIR=$(KSFT_DIR)
+
+kselftest-install: selftests
+	rm -rf $(KSFT_INSTALL)
+	$(MAKE) -C selftests KSFT_DIR=$(KSFT_DIR) \
+		INSTALL_PATH=$(KSFT_INSTALL)/minivmm install
+	cp $(KSFT_DIR)/run_kselftest.sh $(KSFT_INSTALL)/
+	cp -r $(KSFT_DIR)/kselftest $(KSFT_INSTALL)/
+	$(MAKE) -s --no-print-directory -C selftests KSFT_DIR=$(KSFT_DIR) \
+		COLLECTION=minivmm emit_tests > $(KSFT_INSTALL)/kselftest-list.txt
+
+# Tests of the test runner itself, on the host.
+check-scripts:
+	python3 -m unittest discover -s $(TOP)/scripts/tests -t $(TOP)/scripts -v
+
+check: deps
+	$(MAKE) all kselftest-install
+	$(TOP)/scripts/check.sh $(CPUS)
+
+check-host: all kselftest-install
+	cd $(KSFT_INSTALL) && ./run_kselftest.sh
+
+demo:
+	@test -f $(DEPS)/kernel-version || $(MAKE) deps
+	$(MAKE) all
+	$(TESTVM) --run '/usr/bin/minivmm caps'
+
+install: module userspace
+	$(MAKE) -C $(KDIR) M=$(TOP) modules_install
+	$(MAKE) -C userspace install
+	depmod -a
+
+checkpatch:
+	$(CHECKPATCH) --strict --no-tree --terse --show-types \
+		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG \
+		-f $(wildcard module/*.[ch] uapi/linux/*.h userspace/*.[ch] \
+			userspace/lib/*.[ch] selftests/*.[ch] selftests/lib/*.[ch])
+
+sparse:
+	$(MAKE) -C $(KDIR) M=$(TOP) C=2 CF="-D__CHECK_ENDIAN__" modules
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(TOP) clean
+	$(MAKE) -C userspace clean
+	-$(MAKE) -C selftests KSFT_DIR=$(KSFT_DIR) clean
+	rm -rf $(BUILD)

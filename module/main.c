@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * minivmm: a thin Intel VT-x hypervisor.
+ *
+ * This file owns /dev/minivmm: the ioctls that ask what the module found
+ * and create VMs. VMX itself lives in vmx_*.c, the VM in vm.c.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cpumask.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/uaccess.h>
+
+#include "minivmm.h"
+
+static long minivmm_get_caps(struct minivmm_caps __user *ucaps)
+{
+	struct minivmm_caps caps = {};
+	cpumask_var_t on;
+	int cpu;
+
+	if (!zalloc_cpumask_var(&on, GFP_KERNEL))
+		return -ENOMEM;
+	vmx_fill_caps(&caps);
+	vmx_cpus_on(on);
+	for_each_cpu(cpu, on) {
+		caps.nr_cpus_vmx++;
+		if (cpu < MINIVMM_MAX_CPUS)
+			caps.vmx_cpus[cpu / 64] |= 1ULL << (cpu % 64);
+	}
+	free_cpumask_var(on);
+	caps.nr_cpus_online = num_online_cpus();
+	caps.nr_vms = vm_count();
+
+	return copy_to_user(ucaps, &caps, sizeof(caps)) ? -EFAULT : 0;
+}
+
+/**
+ * minivmm_dev_ioctl() - ioctls of /dev/minivmm
+ * @filp: the open device
+ * @cmd: MINIVMM_GET_API_VERSION, MINIVMM_GET_CAPS or MINIVMM_CREATE_VM
+ * @arg: the command's argument
+ *
+ * Return: the API version, 0, a new VM fd, or a negative errno: -ENOTTY
+ * for an unknown command, -EFAULT for a bad pointer, -EINVAL for unknown
+ * flags, -EOPNOTSUPP without usable VMX, -EBUSY when another hypervisor
+ * holds VMX.
+ */
+static long minivmm_dev_ioctl(struct file *filp, unsigned int cmd,
+			      unsigned long arg)
+{
+	switch (cmd) {
+	case MINIVMM_GET_API_VERSION:
+		return arg ? -EINVAL : MINIVMM_API_VERSION;
+	case MINIVMM_GET_CAPS:
+		return minivmm_get_caps((void __user *)arg);
+	case MINIVMM_CREATE_VM:
+		return vm_create(arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations minivmm_dev_fops = {
+	.owner		= THIS_MODULE,
+	.unlocked_ioctl	= minivmm_dev_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.llseek		= noop_llseek,
+};
+
+static struct miscdevice minivmm_dev = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "minivmm",
+	.fops	= &minivmm_dev_fops,
+	.mode	= 0666,
+};
+
+static int __init minivmm_init(void)
+{
+	int ret;
+
+	/* Without VMX the device still answers; VM creation says why not. */
+	vmx_check_features();
+
+	ret = vmx_engine_init();
+	if (ret)
+		return ret;
+	ret = misc_register(&minivmm_dev);
+	if (ret) {
+		vmx_engine_exit();
+		return ret;
+	}
+	return 0;
+}
+
+static void __exit minivmm_exit(void)
+{
+	misc_deregister(&minivmm_dev);
+	vmx_engine_exit();
+}
+
+module_init(minivmm_init);
+module_exit(minivmm_exit);
+
+MODULE_DESCRIPTION("minivmm: a thin Intel VT-x hypervisor");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,69 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# /init of the initramfs scripts/testvm builds.  It runs on busybox sh in
+# the emulated VMX machine, prints everything on the serial console and
+# always powers the machine off.  Lines starting with "TESTVM: " are read
+# back by scripts/testvm: keep their format in step with it.
+#
+# /etc/testvm/mode is "suite" (run /kselftest/run_kselftest.sh) or "run"
+# (run the shell command in /etc/testvm/command).
+
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmpfs /tmp
+hostname testvm
+
+echo "TESTVM: INIT uptime=$(cut -d' ' -f1 /proc/uptime)"
+
+if [ -e "/lib/modules/$(uname -r)/extra/minivmm.ko" ]; then
+	modprobe minivmm
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		echo "TESTVM: MODPROBE FAILED minivmm rc=$rc"
+	else
+		echo "TESTVM: MODPROBE OK minivmm"
+	fi
+else
+	echo "TESTVM: NO MODULE minivmm"
+fi
+
+# Nothing may wait for console input: the serial port has none.
+case "$(cat /etc/testvm/mode)" in
+suite)
+	echo "TESTVM: SUITE BEGIN"
+	if [ -x /kselftest/run_kselftest.sh ]; then
+		(cd /kselftest && ./run_kselftest.sh) </dev/null 2>&1
+		rc=$?
+	else
+		echo "TESTVM: no /kselftest/run_kselftest.sh in the image"
+		rc=127
+	fi
+	echo "TESTVM: SUITE END rc=$rc"
+	;;
+run)
+	echo "TESTVM: RUN BEGIN"
+	(cd /root && sh -c "$(cat /etc/testvm/command)") </dev/null 2>&1
+	rc=$?
+	echo "TESTVM: RUN END rc=$rc"
+	;;
+esac
+
+# quiet/loglevel=3 keep warnings off the console: dump them all here.
+echo "TESTVM: DMESG BEGIN"
+dmesg
+echo "TESTVM: DMESG END"
+
+# Let the UART drain before the machine goes away.
+sleep 2
+poweroff -f
+# With reboot=t a reboot ends Bochs too.
+reboot -f

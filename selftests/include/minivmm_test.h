@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The minivmm selftest library: device access, capability checks and
+ * small helpers shared by the tests. Tests use kselftest_harness.h; a
+ * test that needs something the machine lacks reports SKIP.
+ */
+#ifndef MINIVMM_TEST_H
+#define MINIVMM_TEST_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+
+#include <linux/minivmm.h>
+
+#define MINIVMM_DEV	"/dev/minivmm"
+
+/* Open /dev/minivmm; -1 with errno when it is absent. */
+int minivmm_open(void);
+
+/* MINIVMM_GET_CAPS on a fresh fd; 0, or -errno. */
+int minivmm_caps(struct minivmm_caps *caps);
+
+/* The VMX usage the caps ioctl reports now: CPUs in VMX operation. */
+unsigned int minivmm_vmx_cpus(uint64_t mask[MINIVMM_MAX_CPUS / 64]);
+
+/* Online CPUs as a bitmap; returns their count. */
+unsigned int online_cpus(uint64_t mask[MINIVMM_MAX_CPUS / 64]);
+
+/* Write "0" or "1" to /sys/devices/system/cpu/cpuN/online; 0 or -errno. */
+int set_cpu_online(int cpu, bool online);
+
+/* True when the named flag is in /proc/cpuinfo's "vmx flags" line. */
+bool cpuinfo_has_vmx_flag(const char *flag);
+
+/* True when /proc/cpuinfo's "flags" line has the named flag. */
+bool cpuinfo_has_flag(const char *flag);
+
+/*
+ * Skip the calling test unless the module can run VMs here. Use inside a
+ * TEST()/TEST_F() body.
+ */
+#define REQUIRE_VMX()							\
+	do {								\
+		struct minivmm_caps __c;				\
+		if (minivmm_caps(&__c))					\
+			SKIP(return, "no " MINIVMM_DEV);		\
+		if (!(__c.features & MINIVMM_CAP_EPT))			\
+			SKIP(return, "no usable VMX on this machine");	\
+	} while (0)
+
+#endif /* MINIVMM_TEST_H */

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * minivmm: a thin Intel VT-x hypervisor in a kernel module.
+ *
+ * The ioctl interface of /dev/minivmm and of the VM and vCPU file
+ * descriptors it hands out. Documentation/api.rst is the reference.
+ *
+ * Every structure has a fixed size, explicit padding and reserved fields
+ * that must be zero; every flags word rejects unknown bits with -EINVAL.
+ */
+#ifndef _UAPI_LINUX_MINIVMM_H
+#define _UAPI_LINUX_MINIVMM_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define MINIVMM_API_VERSION	1
+
+#define MINIVMM_IO		0xB7	/* ioctl magic */
+
+/* ---- /dev/minivmm ---------------------------------------------------- */
+
+/* Features the module found and uses (struct minivmm_caps.features). */
+#define MINIVMM_CAP_EPT			(1ULL << 0)
+#define MINIVMM_CAP_EPT_2M		(1ULL << 1)
+#define MINIVMM_CAP_EPT_1G		(1ULL << 2)
+#define MINIVMM_CAP_EPT_AD		(1ULL << 3)
+#define MINIVMM_CAP_VPID		(1ULL << 4)
+#define MINIVMM_CAP_UNRESTRICTED_GUEST	(1ULL << 5)
+#define MINIVMM_CAP_PREEMPTION_TIMER	(1ULL << 6)
+#define MINIVMM_CAP_MSR_BITMAP		(1ULL << 7)
+#define MINIVMM_CAP_IO_BITMAP		(1ULL << 8)
+#define MINIVMM_CAP_VIRTUAL_NMI		(1ULL << 9)
+#define MINIVMM_CAP_TRUE_CTLS		(1ULL << 10)
+#define MINIVMM_CAP_INVEPT_CONTEXT	(1ULL << 11)
+#define MINIVMM_CAP_INVVPID_CONTEXT	(1ULL << 12)
+
+#define MINIVMM_MAX_CPUS	256	/* CPUs described by vmx_cpus[] */
+
+/**
+ * struct minivmm_caps - what the module found, and VMX use right now
+ * @vmcs_revision:	VMCS revision identifier (IA32_VMX_BASIC[30:0])
+ * @vmcs_size:		bytes the CPU needs for a VMCS region
+ * @features:		MINIVMM_CAP_* bits
+ * @preemption_timer_shift: the preemption timer counts down once every
+ *			2^shift TSC cycles (valid with MINIVMM_CAP_PREEMPTION_TIMER)
+ * @tsc_khz:		host TSC frequency in kHz
+ * @nr_cpus_online:	online CPUs
+ * @nr_cpus_vmx:	CPUs in VMX operation now (0 when no VM exists)
+ * @nr_vms:		VMs that exist now, in all processes
+ * @max_vcpus:		vCPUs one VM may have
+ * @max_mem_slots:	memory slots one VM may have
+ * @pad:		zero
+ * @vmx_cpus:		bitmap of the CPUs in VMX operation now (CPU n is bit
+ *			n % 64 of vmx_cpus[n / 64]; CPUs >= 256 not shown)
+ * @reserved:		zero
+ */
+struct minivmm_caps {
+	__u32 vmcs_revision;
+	__u32 vmcs_size;
+	__u64 features;
+	__u32 preemption_timer_shift;
+	__u32 tsc_khz;
+	__u32 nr_cpus_online;
+	__u32 nr_cpus_vmx;
+	__u32 nr_vms;
+	__u32 max_vcpus;
+	__u32 max_mem_slots;
+	__u32 pad;
+	__u64 vmx_cpus[MINIVMM_MAX_CPUS / 64];
+	__u64 reserved[8];
+};
+
+/* Returns MINIVMM_API_VERSION. */
+#define MINIVMM_GET_API_VERSION	_IO(MINIVMM_IO, 0x00)
+#define MINIVMM_GET_CAPS	_IOR(MINIVMM_IO, 0x01, struct minivmm_caps)
+/* The argument is a flags word; none is defined yet, so it must be 0. */
+#define MINIVMM_CREATE_VM	_IO(MINIVMM_IO, 0x02)
+
+/* ---- VM file descriptor --------------------------------------------- */
+
+#define MINIVMM_MEM_READONLY	(1U << 0)
+
+/**
+ * struct minivmm_memory_region - map caller memory into guest physical space
+ * @slot:		slot number, below max_mem_slots
+ * @flags:		MINIVMM_MEM_* bits
+ * @guest_phys_addr:	page-aligned guest physical address
+ * @size:		page-aligned size in bytes; 0 deletes the slot
+ * @userspace_addr:	page-aligned address of the caller's memory
+ */
+struct minivmm_memory_region {
+	__u32 slot;
+	__u32 flags;
+	__u64 guest_phys_addr;
+	__u64 size;
+	__u64 userspace_addr;
+};
+
+#define MINIVMM_SET_MEMORY_REGION \
+	_IOW(MINIVMM_IO, 0x10, struct minivmm_memory_region)
+/* The argument is the vCPU id, below max_vcpus; returns a vCPU fd. */
+#define MINIVMM_CREATE_VCPU	_IO(MINIVMM_IO, 0x11)
+
+/* ---- vCPU file descriptor ------------------------------------------- */
+
+/**
+ * struct minivmm_regs - general purpose registers, RIP and RFLAGS
+ */
+struct minivmm_regs {
+	__u64 rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp;
+	__u64 r8, r9, r10, r11, r12, r13, r14, r15;
+	__u64 rip, rflags;
+};
+
+/**
+ * struct minivmm_segment - a segment register as VMX holds it
+ * @base:	linear base address
+ * @limit:	byte-granular limit (the CPU view, after the G bit)
+ * @selector:	selector
+ * @pad:	zero
+ * @attrib:	access rights in the VMCS format: type[3:0], S[4], DPL[6:5],
+ *		P[7], AVL[12], L[13], D/B[14], G[15], unusable[16]
+ */
+struct minivmm_segment {
+	__u64 base;
+	__u32 limit;
+	__u16 selector;
+	__u16 pad;
+	__u32 attrib;
+	__u32 reserved;
+};
+
+/**
+ * struct minivmm_dtable - a descriptor-table register (GDTR, IDTR)
+ */
+struct minivmm_dtable {
+	__u64 base;
+	__u16 limit;
+	__u16 pad[3];
+};
+
+/**
+ * struct minivmm_sregs - segment, control and system registers
+ */
+struct minivmm_sregs {
+	struct minivmm_segment cs, ds, es, fs, gs, ss, tr, ldt;
+	struct minivmm_dtable gdt, idt;
+	__u64 cr0, cr2, cr3, cr4, efer;
+	__u64 reserved[4];
+};
+
+/**
+ * struct minivmm_cpuid_entry - one CPUID leaf/subleaf the guest sees
+ * @function:	EAX input
+ * @index:	ECX input (subleaf); ignored without MINIVMM_CPUID_INDEXED
+ * @flags:	MINIVMM_CPUID_* bits
+ * @pad:	zero
+ */
+struct minivmm_cpuid_entry {
+	__u32 function;
+	__u32 index;
+	__u32 flags;
+	__u32 eax, ebx, ecx, edx;
+	__u32 pad;
+};
+
+#define MINIVMM_CPUID_INDEXED	(1U << 0)
+#define MINIVMM_MAX_CPUID	128
+
+/**
+ * struct minivmm_cpuid - the guest's CPUID table
+ * @nent:	entries at @entries, at most MINIVMM_MAX_CPUID (else -E2BIG)
+ * @flags:	zero
+ * @entries:	user pointer to an array of struct minivmm_cpuid_entry
+ */
+struct minivmm_cpuid {
+	__u32 nent;
+	__u32 flags;
+	__u64 entries;
+};
+
+#define MINIVMM_GET_REGS	_IOR(MINIVMM_IO, 0x20, struct minivmm_regs)
+#define MINIVMM_SET_REGS	_IOW(MINIVMM_IO, 0x21, struct minivmm_regs)
+#define MINIVMM_GET_SREGS	_IOR(MINIVMM_IO, 0x22, struct minivmm_sregs)
+#define MINIVMM_SET_SREGS	_IOW(MINIVMM_IO, 0x23, struct minivmm_sregs)
+#define MINIVMM_SET_CPUID	_IOW(MINIVMM_IO, 0x24, struct minivmm_cpuid)
+/* The argument is the vector, 32..255. */
+#define MINIVMM_INJECT_INTERRUPT _IO(MINIVMM_IO, 0x25)
+#define MINIVMM_RUN		_IO(MINIVMM_IO, 0x26)
+
+/* ---- the shared run structure (mmap of a vCPU fd, one page) -------- */
+
+#define MINIVMM_RUN_MMAP_SIZE	4096
+
+enum minivmm_exit_reason {
+	MINIVMM_EXIT_NONE		= 0,
+	MINIVMM_EXIT_IO			= 1,
+	MINIVMM_EXIT_MMIO		= 2,
+	MINIVMM_EXIT_HLT		= 3,
+	MINIVMM_EXIT_HYPERCALL		= 4,
+	MINIVMM_EXIT_SHUTDOWN		= 5,
+	MINIVMM_EXIT_FAIL_ENTRY		= 6,
+	MINIVMM_EXIT_INTERNAL_ERROR	= 7,
+	MINIVMM_EXIT_INTR		= 8,
+};
+
+#define MINIVMM_IO_IN		0
+#define MINIVMM_IO_OUT		1
+
+enum minivmm_internal_error {
+	MINIVMM_INTERNAL_EMULATION	= 1,	/* instruction not decoded */
+	MINIVMM_INTERNAL_UNSUPPORTED_IO	= 2,	/* string or REP I/O */
+	MINIVMM_INTERNAL_UNHANDLED_EXIT	= 3,	/* exit the module does not handle */
+	MINIVMM_INTERNAL_EPT_MISCONFIG	= 4,	/* a hypervisor bug */
+	MINIVMM_INTERNAL_DELIVERY	= 5,	/* exit while delivering an event */
+};
+
+/* Hypercalls: VMCALL with the number in RAX, arguments in RBX, RCX, RDX, RSI. */
+#define MINIVMM_HC_NOP		0	/* answered in the kernel, RAX = 0 */
+#define MINIVMM_HC_USER_BASE	0x100	/* numbers >= this go to userspace */
+
+/**
+ * struct minivmm_run - the exit that made MINIVMM_RUN return
+ * @exit_reason:	MINIVMM_EXIT_*
+ * @ready_for_interrupt: the guest could take an interrupt now (IF=1, no
+ *			interrupt shadow); informational
+ * @pad:		zero
+ * @hw_exit_reason:	the VMX basic exit reason behind this exit
+ * @rip:		guest RIP of the exiting instruction
+ *
+ * For MINIVMM_EXIT_IO the data of an IN is written by userspace into
+ * io.data before the next MINIVMM_RUN, which completes the instruction.
+ * Likewise mmio.data for an MMIO read and hypercall.ret for a hypercall.
+ */
+struct minivmm_run {
+	__u32 exit_reason;
+	__u8 ready_for_interrupt;
+	__u8 pad[3];
+	__u32 hw_exit_reason;
+	__u32 pad2;
+	__u64 rip;
+	union {
+		/* MINIVMM_EXIT_IO */
+		struct {
+			__u16 port;
+			__u8 size;		/* 1, 2 or 4 */
+			__u8 direction;		/* MINIVMM_IO_IN/OUT */
+			__u32 count;		/* always 1 */
+			__u32 data;		/* OUT: value; IN: filled by user */
+			__u32 pad;
+		} io;
+		/* MINIVMM_EXIT_MMIO */
+		struct {
+			__u64 phys_addr;
+			__u64 data;		/* write: value; read: by user */
+			__u32 len;		/* 1, 2, 4 or 8 */
+			__u8 is_write;
+			__u8 pad[3];
+		} mmio;
+		/* MINIVMM_EXIT_HYPERCALL */
+		struct {
+			__u64 nr;
+			__u64 args[4];
+			__u64 ret;		/* returned to the guest in RAX */
+		} hypercall;
+		/* MINIVMM_EXIT_FAIL_ENTRY */
+		struct {
+			__u32 hardware_reason;	/* full exit reason, bit 31 set */
+			__u32 pad;
+			__u64 qualification;
+		} fail_entry;
+		/* MINIVMM_EXIT_INTERNAL_ERROR */
+		struct {
+			__u32 suberror;		/* enum minivmm_internal_error */
+			__u32 ninsn;		/* valid bytes in insn */
+			__u8 insn[16];
+			__u64 data[4];		/* suberror specific */
+		} internal;
+		/* MINIVMM_EXIT_SHUTDOWN, _HLT, _INTR: no data */
+		__u8 padding[256];
+	};
+	/* counters of this vCPU since creation */
+	__u64 exits;
+	__u64 entries;
+};
+
+#endif /* _UAPI_LINUX_MINIVMM_H */
