@@ -82,23 +82,32 @@ static int __init minivmm_init(void)
 	int ret;
 
 	/* Without VMX the device still answers; VM creation says why not. */
-	vmx_check_features();
+	if (!vmx_check_features())
+		vcpu_read_host_state();
 
-	ret = vmx_engine_init();
+	ret = vmx_alloc_bitmaps();
 	if (ret)
 		return ret;
+	ret = vmx_engine_init();
+	if (ret)
+		goto free_bitmaps;
 	ret = misc_register(&minivmm_dev);
-	if (ret) {
-		vmx_engine_exit();
-		return ret;
-	}
+	if (ret)
+		goto engine_exit;
 	return 0;
+
+engine_exit:
+	vmx_engine_exit();
+free_bitmaps:
+	vmx_free_bitmaps();
+	return ret;
 }
 
 static void __exit minivmm_exit(void)
 {
 	misc_deregister(&minivmm_dev);
 	vmx_engine_exit();
+	vmx_free_bitmaps();
 }
 
 module_init(minivmm_init);

@@ -5,7 +5,14 @@
  * main.c	/dev/minivmm, module parameters, init and exit
  * vmx_caps.c	the one place that reads VMX capabilities and picks controls
  * vmx_cpu.c	VMXON/VMXOFF on every CPU, CPU hotplug, reboot
- * vm.c		the VM file descriptor
+ * vm.c		the VM file descriptor: memory slots, vCPU creation
+ * ept.c	the EPT tables that map guest physical memory
+ * vcpu.c	the vCPU file descriptor and the vCPU's kernel thread
+ * vmcs.c	VMCS set-up and the guest state behind GET/SET_(S)REGS
+ * vmenter.S	entering the guest and coming back
+ * exit.c	the exit handlers, one per basic exit reason
+ * emulate.c	guest memory access and MMIO instruction decoding
+ * cpuid.c	the CPUID table a guest sees
  */
 #ifndef MINIVMM_H
 #define MINIVMM_H
@@ -13,6 +20,12 @@
 #include <linux/types.h>
 #include <linux/cpumask.h>
 #include <linux/list.h>
+#include <linux/mm_types.h>
+#include <linux/mutex.h>
+#include <linux/refcount.h>
+#include <linux/wait.h>
+#include <asm/fpu/types.h>
+#include <asm/vmx.h>
 #include <uapi/linux/minivmm.h>
 
 #define MINIVMM_MAX_VCPUS	16
@@ -58,6 +71,149 @@ struct loaded_vmcs {
 	struct list_head node;
 };
 
+/* Guest general purpose registers, in x86 encoding order. */
+enum {
+	R_RAX, R_RCX, R_RDX, R_RBX, R_RSP, R_RBP, R_RSI, R_RDI,
+	R_R8, R_R9, R_R10, R_R11, R_R12, R_R13, R_R14, R_R15,
+	NR_GPRS
+};
+
+#define NR_EXIT_REASONS	(EXIT_REASON_NOTIFY + 1)
+
+/**
+ * struct mem_slot - guest physical memory backed by pinned user pages
+ * @gpa:	first guest physical address
+ * @size:	bytes
+ * @uaddr:	the caller's address it came from
+ * @flags:	MINIVMM_MEM_*
+ * @pages:	the pinned pages, size / PAGE_SIZE of them
+ */
+struct mem_slot {
+	u64 gpa;
+	u64 size;
+	u64 uaddr;
+	u32 flags;
+	struct page **pages;
+};
+
+/**
+ * struct ept - one VM's extended page tables
+ * @root:	the PML4 page
+ * @eptp:	the EPT pointer every vCPU of the VM uses
+ * @tables:	pages of every level, freed with the VM
+ */
+struct ept {
+	u64 *root;
+	u64 eptp;
+	struct list_head tables;
+};
+
+struct vcpu;
+
+/**
+ * struct vm - a virtual machine
+ * @id:		unique while the module is loaded
+ * @refs:	the VM fd and every vCPU fd hold one
+ * @mm:		the address space its memory comes from
+ * @owner:	thread group that created it
+ * @lock:	serialises memory map changes and vCPU creation
+ * @slots:	memory slots (size 0 when unused)
+ * @running:	vCPUs inside MINIVMM_RUN now; vm->lock
+ * @ept:	guest physical to host physical
+ * @vcpus:	by id; vm->lock
+ * @nr_vcpus:	vCPUs created
+ * @node:	on the list of all VMs
+ */
+struct vm {
+	unsigned int id;
+	refcount_t refs;
+	struct mm_struct *mm;
+	pid_t owner;
+	struct mutex lock;
+	struct mem_slot slots[MINIVMM_MAX_MEM_SLOTS];
+	unsigned int running;
+	struct ept ept;
+	struct vcpu *vcpus[MINIVMM_MAX_VCPUS];
+	unsigned int nr_vcpus;
+	struct list_head node;
+};
+
+/* A vCPU's pending work for its thread. */
+enum vcpu_request { REQ_NONE, REQ_RUN, REQ_CALL };
+
+/**
+ * struct vcpu - a virtual CPU and the kernel thread that runs it
+ *
+ * Only the vCPU's thread touches its VMCS: ioctls hand it work (a RUN, or
+ * a function to call with the VMCS loaded) and wait for the answer.
+ */
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	struct mutex ioctl_lock;	/* one ioctl at a time */
+
+	/* the thread and its work */
+	struct task_struct *thread;
+	wait_queue_head_t wq;		/* the thread waits for work here */
+	wait_queue_head_t done_wq;	/* ioctls wait for the answer here */
+	enum vcpu_request request;
+	int (*call_fn)(struct vcpu *vcpu, void *arg);
+	void *call_arg;
+	int result;
+	bool kick;			/* leave the guest and return -EINTR */
+
+	/* VMX state */
+	struct loaded_vmcs vmcs;
+	u16 vpid;
+	unsigned long host_rsp;		/* cached HOST_RSP */
+	unsigned long host_cr3, host_cr4;	/* cached, per entry */
+	u32 cpu_based;			/* current primary controls */
+	u32 entry_ctls;			/* current VM-entry controls */
+
+	/* guest state the VMCS does not hold */
+	unsigned long regs[NR_GPRS];
+	bool regs_dirty;		/* RSP/RIP/RFLAGS to write back */
+	unsigned long cr0, cr4;		/* as the guest sees them */
+	unsigned long cr2;
+	u64 cr8;
+	u64 xcr0;
+	unsigned long dr[4], dr6, dr7;	/* MOV DR is emulated */
+	u64 star, lstar, cstar, sfmask, kernel_gs_base;
+	bool syscall_msrs;		/* the guest wrote one of the above */
+	u64 tsc_offset;
+	struct fxregs_state *fpu;
+
+	/* events */
+	int pending_irq;		/* vector, or -1 */
+	bool event_injected;		/* entry event already set */
+	u32 reinject_info;		/* IDT vectoring info to deliver again */
+	u32 reinject_err, reinject_len;
+
+	/* the exit being handled (read once per exit) */
+	u32 exit_reason;
+	unsigned long exit_qual;
+	u64 exit_gpa;
+	u32 exit_insn_len;
+	unsigned long rip;
+
+	/* an exit userspace must complete before the guest resumes */
+	enum { DONE, PIO_IN, MMIO_READ, HYPERCALL } pending;
+	int pending_reg;		/* GPR an MMIO read lands in */
+	int pending_len;
+	bool pending_high8;		/* AH/CH/DH/BH */
+
+	struct minivmm_run *run;
+	struct minivmm_cpuid_entry *cpuid;
+	unsigned int cpuid_nent;
+
+	/* statistics */
+	u64 exits[NR_EXIT_REASONS];
+	u64 nr_entries, nr_exits;
+	u64 guest_ns;
+	bool fail_dumped;
+	unsigned long host_debugctl;
+};
+
 /* vmx_caps.c */
 int vmx_check_features(void);
 void vmx_fill_caps(struct minivmm_caps *caps);
@@ -68,11 +224,57 @@ void vmx_engine_exit(void);
 int vmx_get(void);
 void vmx_put(void);
 void vmx_cpus_on(struct cpumask *mask);
+bool vmx_this_cpu_on(void);
 bool loaded_vmcs_load(struct loaded_vmcs *v);
 void loaded_vmcs_clear(struct loaded_vmcs *v);
 
 /* vm.c */
 int vm_create(unsigned long flags);
 unsigned int vm_count(void);
+void vm_put(struct vm *vm);
+struct mem_slot *vm_find_slot(struct vm *vm, u64 gpa);
+
+/* ept.c */
+int ept_init(struct ept *ept);
+void ept_destroy(struct ept *ept);
+int ept_map_slot(struct ept *ept, struct mem_slot *slot);
+void ept_unmap_range(struct ept *ept, u64 gpa, u64 size);
+void ept_flush_all_cpus(struct ept *ept);
+
+/* vcpu.c */
+int vcpu_create(struct vm *vm, unsigned long id);
+void vcpu_read_host_state(void);
+
+/* vmcs.c */
+int vmcs_setup(struct vcpu *vcpu);
+void vmcs_refresh_host_percpu(struct vcpu *vcpu);
+int vcpu_get_sregs(struct vcpu *vcpu, void *arg);
+int vcpu_set_sregs(struct vcpu *vcpu, void *arg);
+int vcpu_get_regs(struct vcpu *vcpu, void *arg);
+int vcpu_set_regs(struct vcpu *vcpu, void *arg);
+int vcpu_set_cr0(struct vcpu *vcpu, unsigned long val);
+int vcpu_set_cr4(struct vcpu *vcpu, unsigned long val);
+int vcpu_set_efer(struct vcpu *vcpu, u64 val);
+void vmcs_dump(struct vcpu *vcpu);
+u16 vpid_alloc(void);
+void vpid_free(u16 vpid);
+int vmx_alloc_bitmaps(void);
+void vmx_free_bitmaps(void);
+
+/* exit.c */
+int vcpu_handle_exit(struct vcpu *vcpu);
+void vcpu_inject_exception(struct vcpu *vcpu, u8 vector, bool has_err,
+			   u32 err);
+void vcpu_skip_insn(struct vcpu *vcpu);
+void vcpu_complete_userspace(struct vcpu *vcpu);
+
+/* emulate.c */
+int guest_read_phys(struct vm *vm, u64 gpa, void *buf, unsigned int len);
+int guest_fetch_insn(struct vcpu *vcpu, u8 *buf, unsigned int len);
+int emulate_mmio(struct vcpu *vcpu, u64 gpa);
+int vcpu_load_pdptrs(struct vcpu *vcpu, unsigned long cr3);
+
+/* cpuid.c */
+void cpuid_emulate(struct vcpu *vcpu);
 
 #endif /* MINIVMM_H */

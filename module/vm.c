@@ -1,24 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The VM file descriptor.
+ * The VM file descriptor: guest memory and vCPU creation.
  *
  * A VM holds VMX operation on every CPU (vmx_get()) from its creation
- * until its last reference goes away.
+ * until its last reference goes: the VM fd holds one, each vCPU fd one.
+ * Its memory comes from the creating process, pinned long-term while it
+ * is mapped; only that process may change the memory map.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/anon_inodes.h>
 #include <linux/atomic.h>
 #include <linux/fs.h>
+#include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 
 #include "minivmm.h"
 
-struct vm {
-	unsigned int id;
-};
+/* Guest physical addresses EPT's 4 levels reach. */
+#define GPA_LIMIT	(1ULL << 48)
 
+static LIST_HEAD(vm_list);
+static DEFINE_MUTEX(vm_list_lock);
 static atomic_t vm_nr = ATOMIC_INIT(0);
 static atomic_t vm_next_id = ATOMIC_INIT(0);
 
@@ -32,30 +38,196 @@ unsigned int vm_count(void)
 	return atomic_read(&vm_nr);
 }
 
+static void slot_release(struct mem_slot *slot)
+{
+	unpin_user_pages_dirty_lock(slot->pages, slot->size >> PAGE_SHIFT,
+				    !(slot->flags & MINIVMM_MEM_READONLY));
+	kvfree(slot->pages);
+	memset(slot, 0, sizeof(*slot));
+}
+
 static void vm_destroy(struct vm *vm)
 {
+	int i;
+
+	mutex_lock(&vm_list_lock);
+	list_del(&vm->node);
+	mutex_unlock(&vm_list_lock);
+
+	/* No vCPU is left; drop every cached translation before freeing. */
+	ept_flush_all_cpus(&vm->ept);
+	for (i = 0; i < MINIVMM_MAX_MEM_SLOTS; i++)
+		if (vm->slots[i].size)
+			slot_release(&vm->slots[i]);
+	ept_destroy(&vm->ept);
+	mmdrop(vm->mm);
 	kfree(vm);
 	atomic_dec(&vm_nr);
 	vmx_put();
 }
 
+/**
+ * vm_put() - drop a reference; the last one destroys the VM
+ * @vm: the VM
+ */
+void vm_put(struct vm *vm)
+{
+	if (refcount_dec_and_test(&vm->refs))
+		vm_destroy(vm);
+}
+
+/**
+ * vm_find_slot() - the slot holding guest physical address @gpa
+ * @vm: the VM
+ * @gpa: the address
+ *
+ * The slots do not change while a vCPU runs, so vCPU threads need no lock.
+ *
+ * Return: the slot, or NULL when no memory is there.
+ */
+struct mem_slot *vm_find_slot(struct vm *vm, u64 gpa)
+{
+	int i;
+
+	for (i = 0; i < MINIVMM_MAX_MEM_SLOTS; i++) {
+		struct mem_slot *s = &vm->slots[i];
+
+		if (s->size && gpa >= s->gpa && gpa - s->gpa < s->size)
+			return s;
+	}
+	return NULL;
+}
+
+static int vm_delete_slot(struct vm *vm, struct mem_slot *slot)
+{
+	if (!slot->size)
+		return -ENOENT;
+	ept_unmap_range(&vm->ept, slot->gpa, slot->size);
+	ept_flush_all_cpus(&vm->ept);
+	slot_release(slot);
+	return 0;
+}
+
+static int vm_add_slot(struct vm *vm, struct mem_slot *slot,
+		       const struct minivmm_memory_region *r)
+{
+	unsigned long npages = r->size >> PAGE_SHIFT;
+	unsigned int gup = FOLL_LONGTERM;
+	int i, pinned, ret;
+
+	for (i = 0; i < MINIVMM_MAX_MEM_SLOTS; i++) {
+		struct mem_slot *s = &vm->slots[i];
+
+		if (s->size && r->guest_phys_addr < s->gpa + s->size &&
+		    s->gpa < r->guest_phys_addr + r->size)
+			return -EEXIST;
+	}
+	if (npages > INT_MAX)
+		return -E2BIG;
+
+	slot->pages = kvmalloc_array(npages, sizeof(*slot->pages),
+				     GFP_KERNEL_ACCOUNT);
+	if (!slot->pages)
+		return -ENOMEM;
+	if (!(r->flags & MINIVMM_MEM_READONLY))
+		gup |= FOLL_WRITE;
+	pinned = pin_user_pages_fast(r->userspace_addr, npages, gup,
+				     slot->pages);
+	if (pinned != npages) {
+		if (pinned > 0)
+			unpin_user_pages(slot->pages, pinned);
+		kvfree(slot->pages);
+		slot->pages = NULL;
+		return pinned < 0 && pinned != -EFAULT ? pinned : -EFAULT;
+	}
+	slot->gpa = r->guest_phys_addr;
+	slot->size = r->size;
+	slot->uaddr = r->userspace_addr;
+	slot->flags = r->flags;
+
+	ret = ept_map_slot(&vm->ept, slot);
+	if (ret) {
+		ept_unmap_range(&vm->ept, slot->gpa, slot->size);
+		ept_flush_all_cpus(&vm->ept);
+		slot_release(slot);
+	}
+	return ret;
+}
+
+/**
+ * vm_set_memory_region() - MINIVMM_SET_MEMORY_REGION
+ * @vm: the VM
+ * @ur: user pointer to struct minivmm_memory_region
+ *
+ * Return: 0; -EFAULT for a bad pointer or unmapped memory; -EINVAL for
+ * unknown flags, a slot number out of range, unaligned or overflowing
+ * addresses; -EEXIST when the slot is in use or the range overlaps
+ * another slot; -ENOENT when deleting an unused slot; -EBUSY while a vCPU
+ * runs; -EIO from a process that did not create the VM; -ENOMEM.
+ */
+static int vm_set_memory_region(struct vm *vm, void __user *ur)
+{
+	struct minivmm_memory_region r;
+	struct mem_slot *slot;
+	int ret;
+
+	if (copy_from_user(&r, ur, sizeof(r)))
+		return -EFAULT;
+	if (r.flags & ~MINIVMM_MEM_READONLY || r.slot >= MINIVMM_MAX_MEM_SLOTS)
+		return -EINVAL;
+	if (!PAGE_ALIGNED(r.guest_phys_addr) || !PAGE_ALIGNED(r.size) ||
+	    !PAGE_ALIGNED(r.userspace_addr))
+		return -EINVAL;
+	if (r.guest_phys_addr >= GPA_LIMIT || r.size > GPA_LIMIT ||
+	    r.guest_phys_addr + r.size > GPA_LIMIT)
+		return -EINVAL;
+	if (r.size && (r.userspace_addr + r.size < r.userspace_addr ||
+		       !access_ok(u64_to_user_ptr(r.userspace_addr), r.size)))
+		return -EFAULT;
+	if (current->mm != vm->mm)
+		return -EIO;
+
+	mutex_lock(&vm->lock);
+	slot = &vm->slots[r.slot];
+	if (vm->running)
+		ret = -EBUSY;
+	else if (!r.size)
+		ret = vm_delete_slot(vm, slot);
+	else if (slot->size)
+		ret = -EEXIST;
+	else
+		ret = vm_add_slot(vm, slot, &r);
+	mutex_unlock(&vm->lock);
+	return ret;
+}
+
 static int vm_release(struct inode *inode, struct file *filp)
 {
-	vm_destroy(filp->private_data);
+	vm_put(filp->private_data);
 	return 0;
 }
 
 /**
  * vm_ioctl() - ioctls of a VM fd
  * @filp: the VM fd
- * @cmd: the command
+ * @cmd: MINIVMM_SET_MEMORY_REGION or MINIVMM_CREATE_VCPU
  * @arg: its argument
  *
- * Return: -ENOTTY for an unknown command.
+ * Return: see vm_set_memory_region() and vcpu_create(); -ENOTTY for an
+ * unknown command.
  */
 static long vm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 {
-	return -ENOTTY;
+	struct vm *vm = filp->private_data;
+
+	switch (cmd) {
+	case MINIVMM_SET_MEMORY_REGION:
+		return vm_set_memory_region(vm, (void __user *)arg);
+	case MINIVMM_CREATE_VCPU:
+		return vcpu_create(vm, arg);
+	default:
+		return -ENOTTY;
+	}
 }
 
 static const struct file_operations vm_fops = {
@@ -82,16 +254,32 @@ int vm_create(unsigned long flags)
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm)
 		return -ENOMEM;
+	ret = ept_init(&vm->ept);
+	if (ret)
+		goto free;
 	ret = vmx_get();
-	if (ret) {
-		kfree(vm);
-		return ret;
-	}
+	if (ret)
+		goto free_ept;
+
+	refcount_set(&vm->refs, 1);
+	mutex_init(&vm->lock);
+	mmgrab(current->mm);
+	vm->mm = current->mm;
+	vm->owner = task_tgid_nr(current);
 	vm->id = atomic_inc_return(&vm_next_id);
 	atomic_inc(&vm_nr);
+	mutex_lock(&vm_list_lock);
+	list_add_tail(&vm->node, &vm_list);
+	mutex_unlock(&vm_list_lock);
 
 	fd = anon_inode_getfd("minivmm-vm", &vm_fops, vm, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		vm_destroy(vm);
+		vm_put(vm);
 	return fd;
+
+free_ept:
+	ept_destroy(&vm->ept);
+free:
+	kfree(vm);
+	return ret;
 }

@@ -102,7 +102,24 @@ static int vmx_cpu_on(void)
 	}
 	vc->on = true;
 	vc->current_vmcs = NULL;
+
+	/* VMXOFF does not flush: drop translations left from before. */
+	if (vmx_config.ept_vpid_cap & VMX_EPT_EXTENT_GLOBAL_BIT)
+		__invept(VMX_EPT_EXTENT_GLOBAL, 0);
+	if ((vmx_config.features & MINIVMM_CAP_VPID) &&
+	    (vmx_config.ept_vpid_cap >> 32) & VMX_VPID_EXTENT_GLOBAL_CONTEXT_BIT)
+		__invvpid(VMX_VPID_EXTENT_ALL_CONTEXT, 0);
 	return 0;
+}
+
+/**
+ * vmx_this_cpu_on() - is this CPU in VMX operation?
+ *
+ * Return: true when it is. Call with preemption off.
+ */
+bool vmx_this_cpu_on(void)
+{
+	return this_cpu_ptr(&vmx_cpu)->on;
 }
 
 static void __loaded_vmcs_clear(struct loaded_vmcs *v)

@@ -227,7 +227,8 @@ enum minivmm_internal_error {
  *			interrupt shadow); informational
  * @pad:		zero
  * @hw_exit_reason:	the VMX basic exit reason behind this exit
- * @rip:		guest RIP of the exiting instruction
+ * @rip:		guest RIP when RUN returned: past the instruction for
+ *			I/O, MMIO, HLT and hypercall exits
  *
  * For MINIVMM_EXIT_IO the data of an IN is written by userspace into
  * io.data before the next MINIVMM_RUN, which completes the instruction.
@@ -266,8 +267,11 @@ struct minivmm_run {
 		} hypercall;
 		/* MINIVMM_EXIT_FAIL_ENTRY */
 		struct {
-			__u32 hardware_reason;	/* full exit reason, bit 31 set */
-			__u32 pad;
+			__u32 hardware_reason;	/* full exit reason, bit 31
+						 * set; 0 when VMLAUNCH or
+						 * VMRESUME itself failed */
+			__u32 instruction_error; /* VM-instruction error
+						  * when hardware_reason is 0 */
 			__u64 qualification;
 		} fail_entry;
 		/* MINIVMM_EXIT_INTERNAL_ERROR */

@@ -1,0 +1,612 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VM exit handling: one handler per basic exit reason, dispatched through
+ * a table, every exit counted.
+ *
+ * A handler returns 1 to enter the guest again, 0 to return to userspace
+ * with the run structure filled in, or a negative errno. Handlers run on
+ * the vCPU thread with interrupts off and the VMCS loaded; each VMCS field
+ * is read at most once per exit.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/nospec.h>
+#include <asm/apic.h>
+#include <asm/irq_vectors.h>
+#include <asm/msr.h>
+#include <asm/trapnr.h>
+#include <asm/vmx.h>
+
+#include "minivmm.h"
+#include "vmx_ops.h"
+#include "trace.h"
+
+#define RFLAGS_IF	X86_EFLAGS_IF
+
+static unsigned int guest_cpl(void)
+{
+	return VMX_AR_DPL(vmcs_read32(GUEST_SS_AR_BYTES));
+}
+
+static bool guest_long_mode(struct vcpu *vcpu)
+{
+	return vcpu->entry_ctls & VM_ENTRY_IA32E_MODE;
+}
+
+/**
+ * vcpu_skip_insn() - step over the instruction that exited
+ * @vcpu: the vCPU
+ *
+ * Stepping over an instruction also ends an STI or MOV-SS shadow.
+ */
+void vcpu_skip_insn(struct vcpu *vcpu)
+{
+	unsigned long rip = vmcs_readl(GUEST_RIP) +
+			    vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+	u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+
+	if (!guest_long_mode(vcpu))
+		rip = (u32)rip;
+	vmcs_writel(GUEST_RIP, rip);
+	if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
+		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
+			     intr & ~(GUEST_INTR_STATE_STI |
+				      GUEST_INTR_STATE_MOV_SS));
+}
+
+/**
+ * vcpu_inject_exception() - deliver an exception with the next entry
+ * @vcpu: the vCPU
+ * @vector: the exception
+ * @has_err: whether it pushes an error code (not in real mode)
+ * @err: the error code
+ */
+void vcpu_inject_exception(struct vcpu *vcpu, u8 vector, bool has_err,
+			   u32 err)
+{
+	u32 info = vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID_MASK;
+
+	if (has_err && (vcpu->cr0 & X86_CR0_PE)) {
+		info |= INTR_INFO_DELIVER_CODE_MASK;
+		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, err);
+	}
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, info);
+	vcpu->event_injected = true;
+}
+
+static int inject_gp(struct vcpu *vcpu)
+{
+	vcpu_inject_exception(vcpu, X86_TRAP_GP, true, 0);
+	return 1;
+}
+
+static int inject_ud(struct vcpu *vcpu)
+{
+	vcpu_inject_exception(vcpu, X86_TRAP_UD, false, 0);
+	return 1;
+}
+
+static int internal_error(struct vcpu *vcpu, u32 suberror, u64 d0, u64 d1)
+{
+	struct minivmm_run *run = vcpu->run;
+
+	run->exit_reason = MINIVMM_EXIT_INTERNAL_ERROR;
+	memset(&run->internal, 0, sizeof(run->internal));
+	run->internal.suberror = suberror;
+	run->internal.data[0] = d0;
+	run->internal.data[1] = d1;
+	return 0;
+}
+
+/**
+ * vcpu_complete_userspace() - finish the instruction userspace answered
+ * @vcpu: the vCPU, before it enters the guest again
+ *
+ * An IN, an MMIO read and a hypercall exit to userspace with the guest
+ * RIP already past the instruction; the value userspace left in the run
+ * structure lands in the guest register here.
+ */
+void vcpu_complete_userspace(struct vcpu *vcpu)
+{
+	struct minivmm_run *run = vcpu->run;
+	unsigned long *reg;
+	u64 val, mask;
+
+	switch (vcpu->pending) {
+	case PIO_IN:
+		reg = &vcpu->regs[R_RAX];
+		mask = vcpu->pending_len == 4 ? ~0UL :
+		       (1UL << (vcpu->pending_len * 8)) - 1;
+		val = run->io.data & mask;
+		/* A 32-bit destination clears the upper half. */
+		*reg = vcpu->pending_len == 4 ? val : (*reg & ~mask) | val;
+		break;
+	case MMIO_READ:
+		reg = &vcpu->regs[vcpu->pending_reg];
+		val = run->mmio.data;
+		if (run->mmio.len < 8)
+			val &= (1ULL << (run->mmio.len * 8)) - 1;
+		if (vcpu->pending_high8) {
+			*reg = (*reg & ~0xff00UL) | ((val & 0xff) << 8);
+		} else if (vcpu->pending_len >= 4) {
+			*reg = vcpu->pending_len == 4 ? (u32)val : val;
+		} else {
+			mask = (1UL << (vcpu->pending_len * 8)) - 1;
+			*reg = (*reg & ~mask) | (val & mask);
+		}
+		break;
+	case HYPERCALL:
+		vcpu->regs[R_RAX] = run->hypercall.ret;
+		break;
+	case DONE:
+		break;
+	}
+	vcpu->pending = DONE;
+}
+
+static int handle_resume(struct vcpu *vcpu)
+{
+	return 1;
+}
+
+static int handle_skip(struct vcpu *vcpu)
+{
+	vcpu_skip_insn(vcpu);
+	return 1;
+}
+
+static int handle_exception_nmi(struct vcpu *vcpu)
+{
+	u32 info = vmcs_read32(VM_EXIT_INTR_INFO);
+
+	/*
+	 * An NMI meant for the host: hand it to the host's NMI handler by
+	 * raising it again, now that the host's IDT is live.
+	 */
+	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR) {
+		apic->send_IPI_self(NMI_VECTOR);
+		return 1;
+	}
+	/* The exception bitmap is empty: no other exception exits. */
+	return internal_error(vcpu, MINIVMM_INTERNAL_UNHANDLED_EXIT,
+			      vcpu->exit_reason, info);
+}
+
+static int handle_triple_fault(struct vcpu *vcpu)
+{
+	vcpu->run->exit_reason = MINIVMM_EXIT_SHUTDOWN;
+	return 0;
+}
+
+static int handle_cpuid(struct vcpu *vcpu)
+{
+	cpuid_emulate(vcpu);
+	vcpu_skip_insn(vcpu);
+	return 1;
+}
+
+static int handle_hlt(struct vcpu *vcpu)
+{
+	vcpu_skip_insn(vcpu);
+	/* An interrupt is waiting and the guest can take it: deliver it. */
+	if (vcpu->pending_irq >= 0 && (vmcs_readl(GUEST_RFLAGS) & RFLAGS_IF))
+		return 1;
+	vcpu->run->exit_reason = MINIVMM_EXIT_HLT;
+	return 0;
+}
+
+static int handle_vmcall(struct vcpu *vcpu)
+{
+	struct minivmm_run *run = vcpu->run;
+	u64 nr = vcpu->regs[R_RAX];
+
+	vcpu_skip_insn(vcpu);
+	if (guest_cpl()) {
+		vcpu->regs[R_RAX] = -EPERM;
+		return 1;
+	}
+	if (nr == MINIVMM_HC_NOP) {
+		vcpu->regs[R_RAX] = 0;
+		return 1;
+	}
+	if (nr < MINIVMM_HC_USER_BASE) {
+		vcpu->regs[R_RAX] = -ENOSYS;
+		return 1;
+	}
+	run->exit_reason = MINIVMM_EXIT_HYPERCALL;
+	run->hypercall.nr = nr;
+	run->hypercall.args[0] = vcpu->regs[R_RBX];
+	run->hypercall.args[1] = vcpu->regs[R_RCX];
+	run->hypercall.args[2] = vcpu->regs[R_RDX];
+	run->hypercall.args[3] = vcpu->regs[R_RSI];
+	run->hypercall.ret = 0;
+	vcpu->pending = HYPERCALL;
+	return 0;
+}
+
+static unsigned long read_gpr(struct vcpu *vcpu, int reg)
+{
+	unsigned long val = reg == R_RSP ? vmcs_readl(GUEST_RSP) :
+					   vcpu->regs[reg];
+
+	return guest_long_mode(vcpu) ? val : (u32)val;
+}
+
+static void write_gpr(struct vcpu *vcpu, int reg, unsigned long val)
+{
+	if (reg == R_RSP)
+		vmcs_writel(GUEST_RSP, val);
+	else
+		vcpu->regs[reg] = val;
+}
+
+static int handle_cr(struct vcpu *vcpu)
+{
+	unsigned long q = vcpu->exit_qual, val;
+	int cr = q & CONTROL_REG_ACCESS_NUM;
+	int reg = (q & CONTROL_REG_ACCESS_REG) >> 8;
+	int ret = -EINVAL;
+
+	switch ((q & CONTROL_REG_ACCESS_TYPE) >> 4) {
+	case 0:		/* MOV to CR */
+		val = read_gpr(vcpu, reg);
+		if (cr == 0)
+			ret = vcpu_set_cr0(vcpu, val);
+		else if (cr == 4)
+			ret = vcpu_set_cr4(vcpu, val);
+		else if (cr == 8 && !(val & ~0xfUL)) {
+			vcpu->cr8 = val;
+			ret = 0;
+		}
+		break;
+	case 1:		/* MOV from CR */
+		if (cr == 8) {
+			write_gpr(vcpu, reg, vcpu->cr8);
+			ret = 0;
+		}
+		break;
+	case 2:		/* CLTS */
+		ret = vcpu_set_cr0(vcpu, vcpu->cr0 & ~X86_CR0_TS);
+		break;
+	case 3:		/* LMSW: sets PE, MP, EM, TS; cannot clear PE */
+		val = (q & LMSW_SOURCE_DATA) >> LMSW_SOURCE_DATA_SHIFT;
+		ret = vcpu_set_cr0(vcpu, (vcpu->cr0 & ~0xeUL) | (val & 0xf));
+		break;
+	}
+	if (ret)
+		return inject_gp(vcpu);
+	vcpu_skip_insn(vcpu);
+	return 1;
+}
+
+/* MOV DR: emulated against shadows, so no guest breakpoint ever arms. */
+static int handle_dr(struct vcpu *vcpu)
+{
+	unsigned long q = vcpu->exit_qual, *dr;
+	int n = q & DEBUG_REG_ACCESS_NUM, reg = DEBUG_REG_ACCESS_REG(q);
+
+	if (guest_cpl())
+		return inject_gp(vcpu);
+	if (n == 4 || n == 5) {
+		if (vcpu->cr4 & X86_CR4_DE)
+			return inject_ud(vcpu);
+		n += 2;
+	}
+	dr = n < 4 ? &vcpu->dr[n] : n == 6 ? &vcpu->dr6 : &vcpu->dr7;
+	if ((q & DEBUG_REG_ACCESS_TYPE) == TYPE_MOV_FROM_DR)
+		write_gpr(vcpu, reg, *dr);
+	else
+		*dr = read_gpr(vcpu, reg);
+	vcpu_skip_insn(vcpu);
+	return 1;
+}
+
+static int handle_io(struct vcpu *vcpu)
+{
+	struct minivmm_run *run = vcpu->run;
+	unsigned long q = vcpu->exit_qual;
+	unsigned int size = (q & 7) + 1;
+	bool in = q & 8;
+
+	if (q & 16)	/* INS/OUTS, with or without REP */
+		return internal_error(vcpu, MINIVMM_INTERNAL_UNSUPPORTED_IO,
+				      q >> 16, q);
+
+	run->exit_reason = MINIVMM_EXIT_IO;
+	memset(&run->io, 0, sizeof(run->io));
+	run->io.port = q >> 16;
+	run->io.size = size;
+	run->io.direction = in ? MINIVMM_IO_IN : MINIVMM_IO_OUT;
+	run->io.count = 1;
+	if (!in)
+		run->io.data = vcpu->regs[R_RAX] &
+			       (size == 4 ? ~0U : (1U << (size * 8)) - 1);
+	vcpu_skip_insn(vcpu);
+	if (in) {
+		vcpu->pending = PIO_IN;
+		vcpu->pending_len = size;
+	}
+	return 0;
+}
+
+static bool is_canonical(u64 addr)
+{
+	return (u64)((s64)(addr << 16) >> 16) == addr;
+}
+
+static bool pat_valid(u64 pat)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 type = pat >> (i * 8);
+
+		if (type == 2 || type == 3 || type > 7)
+			return false;
+	}
+	return true;
+}
+
+/* The MSRs a guest may read; false means #GP. */
+static bool msr_read(struct vcpu *vcpu, u32 msr, u64 *val)
+{
+	switch (msr) {
+	case MSR_EFER:
+		*val = vmcs_read64(GUEST_IA32_EFER);
+		break;
+	case MSR_IA32_CR_PAT:
+		*val = vmcs_read64(GUEST_IA32_PAT);
+		break;
+	case MSR_IA32_SYSENTER_CS:
+		*val = vmcs_read32(GUEST_SYSENTER_CS);
+		break;
+	case MSR_IA32_SYSENTER_ESP:
+		*val = vmcs_readl(GUEST_SYSENTER_ESP);
+		break;
+	case MSR_IA32_SYSENTER_EIP:
+		*val = vmcs_readl(GUEST_SYSENTER_EIP);
+		break;
+	case MSR_STAR:
+		*val = vcpu->star;
+		break;
+	case MSR_LSTAR:
+		*val = vcpu->lstar;
+		break;
+	case MSR_CSTAR:
+		*val = vcpu->cstar;
+		break;
+	case MSR_SYSCALL_MASK:
+		*val = vcpu->sfmask;
+		break;
+	case MSR_KERNEL_GS_BASE:
+		*val = vcpu->kernel_gs_base;
+		break;
+	case MSR_FS_BASE:
+		*val = vmcs_readl(GUEST_FS_BASE);
+		break;
+	case MSR_GS_BASE:
+		*val = vmcs_readl(GUEST_GS_BASE);
+		break;
+	case MSR_IA32_TSC:
+		*val = rdtsc() + vcpu->tsc_offset;
+		break;
+	default:
+		return false;
+	}
+	return true;
+}
+
+/* The MSRs a guest may write; false means #GP. */
+static bool msr_write(struct vcpu *vcpu, u32 msr, u64 val)
+{
+	switch (msr) {
+	case MSR_EFER:
+		return !vcpu_set_efer(vcpu, val);
+	case MSR_IA32_CR_PAT:
+		if (!pat_valid(val))
+			return false;
+		vmcs_write64(GUEST_IA32_PAT, val);
+		return true;
+	case MSR_IA32_SYSENTER_CS:
+		vmcs_write32(GUEST_SYSENTER_CS, val);
+		return true;
+	case MSR_IA32_SYSENTER_ESP:
+	case MSR_IA32_SYSENTER_EIP:
+	case MSR_FS_BASE:
+	case MSR_GS_BASE:
+		if (!is_canonical(val))
+			return false;
+		vmcs_writel(msr == MSR_IA32_SYSENTER_ESP ? GUEST_SYSENTER_ESP :
+			    msr == MSR_IA32_SYSENTER_EIP ? GUEST_SYSENTER_EIP :
+			    msr == MSR_FS_BASE ? GUEST_FS_BASE : GUEST_GS_BASE,
+			    val);
+		return true;
+	case MSR_STAR:
+		vcpu->star = val;
+		break;
+	case MSR_SYSCALL_MASK:
+		vcpu->sfmask = val;
+		break;
+	case MSR_LSTAR:
+	case MSR_CSTAR:
+	case MSR_KERNEL_GS_BASE:
+		if (!is_canonical(val))
+			return false;
+		*(msr == MSR_LSTAR ? &vcpu->lstar : msr == MSR_CSTAR ?
+		  &vcpu->cstar : &vcpu->kernel_gs_base) = val;
+		break;
+	case MSR_IA32_TSC:
+		if (!(vmx_config.cpu_based & CPU_BASED_USE_TSC_OFFSETTING))
+			return false;
+		vcpu->tsc_offset = val - rdtsc();
+		vmcs_write64(TSC_OFFSET, vcpu->tsc_offset);
+		return true;
+	default:
+		return false;
+	}
+	/* From now on these are loaded into the CPU around every entry. */
+	vcpu->syscall_msrs = true;
+	return true;
+}
+
+static int handle_rdmsr(struct vcpu *vcpu)
+{
+	u64 val;
+
+	if (!msr_read(vcpu, vcpu->regs[R_RCX], &val))
+		return inject_gp(vcpu);
+	vcpu->regs[R_RAX] = (u32)val;
+	vcpu->regs[R_RDX] = val >> 32;
+	vcpu_skip_insn(vcpu);
+	return 1;
+}
+
+static int handle_wrmsr(struct vcpu *vcpu)
+{
+	u64 val = (u32)vcpu->regs[R_RAX] | (vcpu->regs[R_RDX] << 32);
+
+	if (!msr_write(vcpu, vcpu->regs[R_RCX], val))
+		return inject_gp(vcpu);
+	vcpu_skip_insn(vcpu);
+	return 1;
+}
+
+static int handle_xsetbv(struct vcpu *vcpu)
+{
+	u64 val = (u32)vcpu->regs[R_RAX] | (vcpu->regs[R_RDX] << 32);
+	u64 allowed = XFEATURE_MASK_FP | XFEATURE_MASK_SSE;
+
+	if (guest_cpl() || (u32)vcpu->regs[R_RCX] ||
+	    !(val & XFEATURE_MASK_FP) || (val & ~allowed))
+		return inject_gp(vcpu);
+	vcpu->xcr0 = val;
+	vcpu_skip_insn(vcpu);
+	return 1;
+}
+
+static int handle_ept_violation(struct vcpu *vcpu)
+{
+	u64 gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
+	struct mem_slot *slot;
+
+	/* The IDT, GDT or stack of an event being delivered is not RAM. */
+	if (vcpu->reinject_info & VECTORING_INFO_VALID_MASK)
+		return internal_error(vcpu, MINIVMM_INTERNAL_DELIVERY, gpa,
+				      vcpu->reinject_info);
+	if (vcpu->exit_qual & EPT_VIOLATION_ACC_INSTR)
+		return internal_error(vcpu, MINIVMM_INTERNAL_EMULATION, gpa,
+				      vcpu->exit_qual);
+	slot = vm_find_slot(vcpu->vm, gpa);
+	if (slot && !(slot->flags & MINIVMM_MEM_READONLY))
+		return internal_error(vcpu, MINIVMM_INTERNAL_UNHANDLED_EXIT,
+				      vcpu->exit_reason, gpa);
+	return emulate_mmio(vcpu, gpa);
+}
+
+static int handle_ept_misconfig(struct vcpu *vcpu)
+{
+	u64 gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
+
+	pr_err_ratelimited("vCPU %u:%u: EPT misconfiguration at %#llx\n",
+			   vcpu->vm->id, vcpu->id, gpa);
+	return internal_error(vcpu, MINIVMM_INTERNAL_EPT_MISCONFIG, gpa, 0);
+}
+
+typedef int (*exit_handler_t)(struct vcpu *vcpu);
+
+static const exit_handler_t exit_handlers[] = {
+	[EXIT_REASON_EXCEPTION_NMI]		= handle_exception_nmi,
+	[EXIT_REASON_EXTERNAL_INTERRUPT]	= handle_resume,
+	[EXIT_REASON_TRIPLE_FAULT]		= handle_triple_fault,
+	[EXIT_REASON_INTERRUPT_WINDOW]		= handle_resume,
+	[EXIT_REASON_CPUID]			= handle_cpuid,
+	[EXIT_REASON_HLT]			= handle_hlt,
+	[EXIT_REASON_INVD]			= handle_skip,
+	[EXIT_REASON_VMCALL]			= handle_vmcall,
+	[EXIT_REASON_VMCLEAR]			= inject_ud,
+	[EXIT_REASON_VMLAUNCH]			= inject_ud,
+	[EXIT_REASON_VMPTRLD]			= inject_ud,
+	[EXIT_REASON_VMPTRST]			= inject_ud,
+	[EXIT_REASON_VMREAD]			= inject_ud,
+	[EXIT_REASON_VMRESUME]			= inject_ud,
+	[EXIT_REASON_VMWRITE]			= inject_ud,
+	[EXIT_REASON_VMOFF]			= inject_ud,
+	[EXIT_REASON_VMON]			= inject_ud,
+	[EXIT_REASON_CR_ACCESS]			= handle_cr,
+	[EXIT_REASON_DR_ACCESS]			= handle_dr,
+	[EXIT_REASON_IO_INSTRUCTION]		= handle_io,
+	[EXIT_REASON_MSR_READ]			= handle_rdmsr,
+	[EXIT_REASON_MSR_WRITE]			= handle_wrmsr,
+	[EXIT_REASON_MWAIT_INSTRUCTION]		= inject_ud,
+	[EXIT_REASON_MONITOR_INSTRUCTION]	= inject_ud,
+	[EXIT_REASON_PAUSE_INSTRUCTION]		= handle_skip,
+	[EXIT_REASON_EPT_VIOLATION]		= handle_ept_violation,
+	[EXIT_REASON_EPT_MISCONFIG]		= handle_ept_misconfig,
+	[EXIT_REASON_INVEPT]			= inject_ud,
+	[EXIT_REASON_PREEMPTION_TIMER]		= handle_resume,
+	[EXIT_REASON_INVVPID]			= inject_ud,
+	[EXIT_REASON_WBINVD]			= handle_skip,
+	[EXIT_REASON_XSETBV]			= handle_xsetbv,
+	[EXIT_REASON_VMFUNC]			= inject_ud,
+};
+
+static int handle_failed_entry(struct vcpu *vcpu, u32 reason)
+{
+	struct minivmm_run *run = vcpu->run;
+
+	run->exit_reason = MINIVMM_EXIT_FAIL_ENTRY;
+	run->fail_entry.hardware_reason = reason;
+	run->fail_entry.instruction_error = 0;
+	run->fail_entry.qualification = vmcs_readl(EXIT_QUALIFICATION);
+	if (!vcpu->fail_dumped) {
+		vcpu->fail_dumped = true;
+		pr_info("vCPU %u:%u: VM entry failed: exit reason %#x, qualification %#llx\n",
+			vcpu->vm->id, vcpu->id, reason,
+			run->fail_entry.qualification);
+		vmcs_dump(vcpu);
+	}
+	return 0;
+}
+
+/**
+ * vcpu_handle_exit() - handle the VM exit that just happened
+ * @vcpu: the vCPU, on its thread, interrupts off
+ *
+ * Return: 1 to enter the guest again, 0 to return to userspace, or a
+ * negative errno.
+ */
+int vcpu_handle_exit(struct vcpu *vcpu)
+{
+	u32 reason = vmcs_read32(VM_EXIT_REASON), basic = (u16)reason;
+	u32 idt = vmcs_read32(IDT_VECTORING_INFO_FIELD);
+
+	vcpu->exit_reason = reason;
+	vcpu->nr_exits++;
+	vcpu->run->hw_exit_reason = reason;
+
+	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY)
+		return handle_failed_entry(vcpu, reason);
+
+	vcpu->exit_qual = vmcs_readl(EXIT_QUALIFICATION);
+	if (basic < NR_EXIT_REASONS)
+		vcpu->exits[basic]++;
+
+	/* An event whose delivery the exit interrupted goes in again. */
+	if (idt & VECTORING_INFO_VALID_MASK) {
+		vcpu->reinject_info = idt;
+		if (idt & VECTORING_INFO_DELIVER_CODE_MASK)
+			vcpu->reinject_err =
+				vmcs_read32(IDT_VECTORING_ERROR_CODE);
+		vcpu->reinject_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+	}
+
+	if (trace_minivmm_exit_enabled())
+		trace_minivmm_exit(vcpu->vm->id, vcpu->id, reason,
+				   vcpu->exit_qual, vmcs_readl(GUEST_RIP));
+
+	if (basic >= ARRAY_SIZE(exit_handlers) || !exit_handlers[basic])
+		return internal_error(vcpu, MINIVMM_INTERNAL_UNHANDLED_EXIT,
+				      reason, vcpu->exit_qual);
+	basic = array_index_nospec(basic, ARRAY_SIZE(exit_handlers));
+	return exit_handlers[basic](vcpu);
+}

@@ -1,0 +1,633 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The vCPU file descriptor and the kernel thread that runs the vCPU.
+ *
+ * Each vCPU has its own kernel thread and only that thread touches its
+ * VMCS. An ioctl hands the thread a request, MINIVMM_RUN or a function to
+ * call with the VMCS loaded, and sleeps until it is answered. The thread
+ * may be moved between CPUs by the scheduler: loaded_vmcs_load() then
+ * VMCLEARs the VMCS on the old CPU and the per-CPU host state is rewritten
+ * before the next VMLAUNCH.
+ *
+ * A signal to the caller of MINIVMM_RUN kicks the thread out of guest mode
+ * (an IPI forces a VM exit) and RUN returns -EINTR. The guest can never
+ * keep the CPU: external interrupts exit, the VMX preemption timer bounds
+ * each slice, and the thread yields whenever the scheduler asks.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/kthread.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/sched/clock.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/apic.h>
+#include <asm/debugreg.h>
+#include <asm/fpu/api.h>
+#include <asm/fpu/xcr.h>
+#include <asm/msr.h>
+#include <asm/special_insns.h>
+#include <asm/tlbflush.h>
+
+#include "minivmm.h"
+#include "vmx_ops.h"
+
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
+int minivmm_vmenter(unsigned long *regs, bool launched,
+		    unsigned long *host_rsp, unsigned long host_rsp_field);
+
+/* Host values of the MSRs VMX does not switch; the same on every CPU. */
+static u64 host_star, host_lstar, host_cstar, host_sfmask, host_xcr0;
+
+/**
+ * vcpu_read_host_state() - remember the host values a guest may replace
+ *
+ * Called once at module load.
+ */
+void vcpu_read_host_state(void)
+{
+	rdmsrl(MSR_STAR, host_star);
+	rdmsrl(MSR_LSTAR, host_lstar);
+	rdmsrl(MSR_CSTAR, host_cstar);
+	rdmsrl(MSR_SYSCALL_MASK, host_sfmask);
+	if (boot_cpu_has(X86_FEATURE_OSXSAVE))
+		host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+}
+
+static void fpu_load(struct fxregs_state *fx)
+{
+	asm volatile("fxrstor64 %0" : : "m" (*fx));
+}
+
+static void fpu_save(struct fxregs_state *fx)
+{
+	asm volatile("fxsave64 %0" : "=m" (*fx));
+}
+
+/*
+ * Swap in the guest's view of what VMX does not switch; interrupts are off
+ * from here until vcpu_put_guest_state(), so nothing on this CPU can take
+ * a syscall or use the FPU with the guest's values live.
+ */
+static void vcpu_load_guest_state(struct vcpu *vcpu, u64 *host_kgs)
+{
+	fpu_load(vcpu->fpu);
+	if ((vcpu->cr4 & X86_CR4_OSXSAVE) && vcpu->xcr0 != host_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
+	if (vcpu->syscall_msrs) {
+		rdmsrl(MSR_KERNEL_GS_BASE, *host_kgs);
+		wrmsrl(MSR_STAR, vcpu->star);
+		wrmsrl(MSR_LSTAR, vcpu->lstar);
+		wrmsrl(MSR_CSTAR, vcpu->cstar);
+		wrmsrl(MSR_SYSCALL_MASK, vcpu->sfmask);
+		wrmsrl(MSR_KERNEL_GS_BASE, vcpu->kernel_gs_base);
+	}
+	if (native_read_cr2() != vcpu->cr2)
+		native_write_cr2(vcpu->cr2);
+}
+
+static void vcpu_put_guest_state(struct vcpu *vcpu, u64 host_kgs)
+{
+	vcpu->cr2 = native_read_cr2();
+	if (vcpu->syscall_msrs) {
+		/* SWAPGS in the guest changes it without an exit. */
+		rdmsrl(MSR_KERNEL_GS_BASE, vcpu->kernel_gs_base);
+		wrmsrl(MSR_STAR, host_star);
+		wrmsrl(MSR_LSTAR, host_lstar);
+		wrmsrl(MSR_CSTAR, host_cstar);
+		wrmsrl(MSR_SYSCALL_MASK, host_sfmask);
+		wrmsrl(MSR_KERNEL_GS_BASE, host_kgs);
+	}
+	if ((vcpu->cr4 & X86_CR4_OSXSAVE) && vcpu->xcr0 != host_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
+	fpu_save(vcpu->fpu);
+	/* VM exit clears DEBUGCTL. */
+	if (vcpu->host_debugctl)
+		update_debugctlmsr(vcpu->host_debugctl);
+}
+
+static void vcpu_set_intr_window(struct vcpu *vcpu, bool on)
+{
+	u32 ctl = on ? vcpu->cpu_based | CPU_BASED_INTR_WINDOW_EXITING :
+		       vcpu->cpu_based & ~CPU_BASED_INTR_WINDOW_EXITING;
+
+	if (ctl != vcpu->cpu_based) {
+		vcpu->cpu_based = ctl;
+		vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, ctl);
+	}
+}
+
+/*
+ * Deliver what must go in with this entry: an event whose delivery an exit
+ * interrupted, then an interrupt from MINIVMM_INJECT_INTERRUPT once the
+ * guest can take it; until then, ask for an interrupt-window exit.
+ */
+static void vcpu_inject_events(struct vcpu *vcpu)
+{
+	u32 info = vcpu->reinject_info;
+
+	if (info & VECTORING_INFO_VALID_MASK) {
+		u32 type = info & VECTORING_INFO_TYPE_MASK;
+
+		vmcs_write32(VM_ENTRY_INTR_INFO_FIELD,
+			     info & ~INTR_INFO_UNBLOCK_NMI);
+		if (info & VECTORING_INFO_DELIVER_CODE_MASK)
+			vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE,
+				     vcpu->reinject_err);
+		if (type == INTR_TYPE_SOFT_INTR ||
+		    type == INTR_TYPE_SOFT_EXCEPTION ||
+		    type == INTR_TYPE_PRIV_SW_EXCEPTION)
+			vmcs_write32(VM_ENTRY_INSTRUCTION_LEN,
+				     vcpu->reinject_len);
+		vcpu->reinject_info = 0;
+		vcpu->event_injected = true;
+	}
+
+	if (vcpu->pending_irq < 0) {
+		vcpu_set_intr_window(vcpu, false);
+		return;
+	}
+	if (!vcpu->event_injected &&
+	    (vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_IF) &&
+	    !(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
+	      (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))) {
+		vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, vcpu->pending_irq |
+			     INTR_TYPE_EXT_INTR | INTR_INFO_VALID_MASK);
+		vcpu->pending_irq = -1;
+		vcpu_set_intr_window(vcpu, false);
+	} else {
+		vcpu_set_intr_window(vcpu, true);
+	}
+}
+
+/* The host state that follows the thread rather than the CPU. */
+static void vcpu_refresh_host_task_state(struct vcpu *vcpu)
+{
+	unsigned long cr3 = __read_cr3(), cr4 = cr4_read_shadow();
+
+	/* A kernel thread borrows whichever mm ran last. */
+	if (cr3 != vcpu->host_cr3) {
+		vmcs_writel(HOST_CR3, cr3);
+		vcpu->host_cr3 = cr3;
+	}
+	if (cr4 != vcpu->host_cr4) {
+		vmcs_writel(HOST_CR4, cr4);
+		vcpu->host_cr4 = cr4;
+	}
+}
+
+static void vcpu_entry_failed(struct vcpu *vcpu)
+{
+	struct minivmm_run *run = vcpu->run;
+
+	run->exit_reason = MINIVMM_EXIT_FAIL_ENTRY;
+	run->hw_exit_reason = 0;
+	run->fail_entry.hardware_reason = 0;
+	run->fail_entry.instruction_error = vmcs_read32(VM_INSTRUCTION_ERROR);
+	run->fail_entry.qualification = 0;
+	if (!vcpu->fail_dumped) {
+		vcpu->fail_dumped = true;
+		pr_info("vCPU %u:%u: VM entry instruction failed, error %u\n",
+			vcpu->vm->id, vcpu->id,
+			run->fail_entry.instruction_error);
+		vmcs_dump(vcpu);
+	}
+}
+
+/*
+ * One trip into the guest and back, with the exit handled.
+ * Return: >0 to enter again, 0 to return to userspace, <0 an error.
+ */
+static int vcpu_enter_exit(struct vcpu *vcpu)
+{
+	u64 host_kgs = 0, t0;
+	int failed, ret;
+
+	preempt_disable();
+	if (loaded_vmcs_load(&vcpu->vmcs))
+		vmcs_refresh_host_percpu(vcpu);
+
+	local_irq_disable();
+	if (need_resched() || READ_ONCE(vcpu->kick) ||
+	    READ_ONCE(vmx_rebooting)) {
+		local_irq_enable();
+		preempt_enable();
+		return 1;
+	}
+	vcpu_inject_events(vcpu);
+	vcpu_refresh_host_task_state(vcpu);
+
+	kernel_fpu_begin_mask(0);
+	vcpu_load_guest_state(vcpu, &host_kgs);
+	trace_minivmm_entry(vcpu->vm->id, vcpu->id);
+	t0 = local_clock();
+
+	failed = minivmm_vmenter(vcpu->regs, vcpu->vmcs.launched,
+				 &vcpu->host_rsp, HOST_RSP);
+
+	vcpu->guest_ns += local_clock() - t0;
+	vcpu_put_guest_state(vcpu, host_kgs);
+	kernel_fpu_end();
+	vcpu->nr_entries++;
+	vcpu->event_injected = false;
+
+	if (failed) {
+		vcpu_entry_failed(vcpu);
+		ret = 0;
+	} else {
+		vcpu->vmcs.launched = true;
+		ret = vcpu_handle_exit(vcpu);
+	}
+	local_irq_enable();
+	preempt_enable();
+	return ret;
+}
+
+static int vcpu_run(struct vcpu *vcpu)
+{
+	int ret;
+
+	vcpu->host_debugctl = get_debugctlmsr();
+	vcpu_complete_userspace(vcpu);
+	for (;;) {
+		if (READ_ONCE(vcpu->kick) || kthread_should_stop()) {
+			vcpu->run->exit_reason = MINIVMM_EXIT_INTR;
+			return -EINTR;
+		}
+		cond_resched();
+		ret = vcpu_enter_exit(vcpu);
+		if (ret <= 0)
+			break;
+	}
+	vcpu->run->exits = vcpu->nr_exits;
+	vcpu->run->entries = vcpu->nr_entries;
+	return ret;
+}
+
+static int vcpu_call(struct vcpu *vcpu)
+{
+	int ret;
+
+	preempt_disable();
+	if (loaded_vmcs_load(&vcpu->vmcs))
+		vmcs_refresh_host_percpu(vcpu);
+	ret = vcpu->call_fn(vcpu, vcpu->call_arg);
+	preempt_enable();
+	return ret;
+}
+
+static int vcpu_thread(void *data)
+{
+	struct vcpu *vcpu = data;
+	enum vcpu_request req;
+
+	for (;;) {
+		wait_event_idle(vcpu->wq, READ_ONCE(vcpu->request) != REQ_NONE ||
+				kthread_should_stop());
+		if (kthread_should_stop())
+			break;
+		req = READ_ONCE(vcpu->request);
+		vcpu->result = req == REQ_RUN ? vcpu_run(vcpu) : vcpu_call(vcpu);
+		/* The result must be visible before the request is done. */
+		smp_store_release(&vcpu->request, REQ_NONE);
+		wake_up(&vcpu->done_wq);
+	}
+	loaded_vmcs_clear(&vcpu->vmcs);
+	return 0;
+}
+
+static bool vcpu_request_done(struct vcpu *vcpu)
+{
+	return smp_load_acquire(&vcpu->request) == REQ_NONE;
+}
+
+/* Hand the thread a request and wait for its answer. */
+static int vcpu_request(struct vcpu *vcpu, enum vcpu_request req)
+{
+	WRITE_ONCE(vcpu->request, req);
+	wake_up(&vcpu->wq);
+
+	if (req == REQ_RUN &&
+	    wait_event_interruptible(vcpu->done_wq, vcpu_request_done(vcpu))) {
+		WRITE_ONCE(vcpu->kick, true);
+		/* An IPI to the thread's CPU forces a VM exit. */
+		kick_process(vcpu->thread);
+	}
+	wait_event(vcpu->done_wq, vcpu_request_done(vcpu));
+	WRITE_ONCE(vcpu->kick, false);
+	return vcpu->result;
+}
+
+/**
+ * vcpu_call_on_thread() - run @fn on the vCPU thread with its VMCS loaded
+ * @vcpu: the vCPU, its ioctl_lock held
+ * @fn: the function; preemption is off while it runs
+ * @arg: its argument
+ *
+ * Return: what @fn returned.
+ */
+static int vcpu_call_on_thread(struct vcpu *vcpu,
+			       int (*fn)(struct vcpu *, void *), void *arg)
+{
+	vcpu->call_fn = fn;
+	vcpu->call_arg = arg;
+	return vcpu_request(vcpu, REQ_CALL);
+}
+
+static int vcpu_ioctl_run(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+	int ret;
+
+	if (signal_pending(current)) {
+		vcpu->run->exit_reason = MINIVMM_EXIT_INTR;
+		return -EINTR;
+	}
+	mutex_lock(&vm->lock);
+	vm->running++;
+	mutex_unlock(&vm->lock);
+
+	ret = vcpu_request(vcpu, REQ_RUN);
+
+	mutex_lock(&vm->lock);
+	vm->running--;
+	mutex_unlock(&vm->lock);
+	return ret;
+}
+
+static int vcpu_set_cpuid(struct vcpu *vcpu, struct minivmm_cpuid __user *uc)
+{
+	struct minivmm_cpuid_entry *entries = NULL, *old;
+	struct minivmm_cpuid c;
+	unsigned int i;
+
+	if (copy_from_user(&c, uc, sizeof(c)))
+		return -EFAULT;
+	if (c.flags)
+		return -EINVAL;
+	if (c.nent > MINIVMM_MAX_CPUID)
+		return -E2BIG;
+	if (c.nent) {
+		entries = memdup_user(u64_to_user_ptr(c.entries),
+				      array_size(c.nent, sizeof(*entries)));
+		if (IS_ERR(entries))
+			return PTR_ERR(entries);
+	}
+	for (i = 0; i < c.nent; i++) {
+		if (entries[i].flags & ~MINIVMM_CPUID_INDEXED ||
+		    entries[i].pad) {
+			kfree(entries);
+			return -EINVAL;
+		}
+	}
+	/* The thread only reads the table while RUN holds ioctl_lock. */
+	old = vcpu->cpuid;
+	vcpu->cpuid = entries;
+	vcpu->cpuid_nent = c.nent;
+	kfree(old);
+	return 0;
+}
+
+static int vcpu_inject(struct vcpu *vcpu, unsigned long vector)
+{
+	if (vector < 32 || vector > 255)
+		return -EINVAL;
+	if (vcpu->pending_irq >= 0)
+		return -EBUSY;
+	vcpu->pending_irq = vector;
+	return 0;
+}
+
+/* Copy a register structure in or out around a call on the thread. */
+static int vcpu_regs_ioctl(struct vcpu *vcpu, void __user *uarg, size_t size,
+			   int (*fn)(struct vcpu *, void *), bool set)
+{
+	u8 buf[sizeof(struct minivmm_sregs)];
+	int ret;
+
+	BUILD_BUG_ON(sizeof(struct minivmm_regs) > sizeof(buf));
+	if (set && copy_from_user(buf, uarg, size))
+		return -EFAULT;
+	if (!set && !access_ok(uarg, size))
+		return -EFAULT;
+	ret = vcpu_call_on_thread(vcpu, fn, buf);
+	if (!ret && !set && copy_to_user(uarg, buf, size))
+		return -EFAULT;
+	return ret;
+}
+
+/**
+ * vcpu_ioctl() - ioctls of a vCPU fd
+ * @filp: the vCPU fd
+ * @cmd: MINIVMM_RUN, MINIVMM_GET/SET_REGS, MINIVMM_GET/SET_SREGS,
+ *	 MINIVMM_SET_CPUID or MINIVMM_INJECT_INTERRUPT
+ * @arg: its argument
+ *
+ * Return: 0 or a negative errno: -EINTR when a signal interrupted RUN,
+ * -EFAULT for a bad pointer, -EINVAL for invalid values or non-zero
+ * reserved fields, -E2BIG for too many CPUID entries, -EBUSY when an
+ * interrupt is already pending, -EIO from a process that did not create
+ * the VM, -ENOTTY for an unknown command.
+ */
+static long vcpu_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
+{
+	struct vcpu *vcpu = filp->private_data;
+	void __user *uarg = (void __user *)arg;
+	long ret;
+
+	if (current->mm != vcpu->vm->mm)
+		return -EIO;
+
+	mutex_lock(&vcpu->ioctl_lock);
+	switch (cmd) {
+	case MINIVMM_RUN:
+		ret = arg ? -EINVAL : vcpu_ioctl_run(vcpu);
+		break;
+	case MINIVMM_GET_REGS:
+		ret = vcpu_regs_ioctl(vcpu, uarg, sizeof(struct minivmm_regs),
+				      vcpu_get_regs, false);
+		break;
+	case MINIVMM_SET_REGS:
+		ret = vcpu_regs_ioctl(vcpu, uarg, sizeof(struct minivmm_regs),
+				      vcpu_set_regs, true);
+		break;
+	case MINIVMM_GET_SREGS:
+		ret = vcpu_regs_ioctl(vcpu, uarg, sizeof(struct minivmm_sregs),
+				      vcpu_get_sregs, false);
+		break;
+	case MINIVMM_SET_SREGS:
+		ret = vcpu_regs_ioctl(vcpu, uarg, sizeof(struct minivmm_sregs),
+				      vcpu_set_sregs, true);
+		break;
+	case MINIVMM_SET_CPUID:
+		ret = vcpu_set_cpuid(vcpu, uarg);
+		break;
+	case MINIVMM_INJECT_INTERRUPT:
+		ret = vcpu_inject(vcpu, arg);
+		break;
+	default:
+		ret = -ENOTTY;
+	}
+	mutex_unlock(&vcpu->ioctl_lock);
+	return ret;
+}
+
+static int vcpu_mmap(struct file *filp, struct vm_area_struct *vma)
+{
+	struct vcpu *vcpu = filp->private_data;
+
+	if (vma->vm_pgoff || vma->vm_end - vma->vm_start != PAGE_SIZE)
+		return -EINVAL;
+	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
+	return vm_insert_page(vma, vma->vm_start, virt_to_page(vcpu->run));
+}
+
+static void vcpu_free(struct vcpu *vcpu)
+{
+	if (vcpu->vpid)
+		vpid_free(vcpu->vpid);
+	free_page((unsigned long)vcpu->vmcs.vmcs);
+	free_page((unsigned long)vcpu->run);
+	free_page((unsigned long)vcpu->fpu);
+	kfree(vcpu->cpuid);
+	kfree(vcpu);
+}
+
+static void vcpu_destroy(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	kthread_stop(vcpu->thread);
+	put_task_struct(vcpu->thread);
+	mutex_lock(&vm->lock);
+	vm->vcpus[vcpu->id] = NULL;
+	mutex_unlock(&vm->lock);
+	vcpu_free(vcpu);
+	vm_put(vm);
+}
+
+static int vcpu_release(struct inode *inode, struct file *filp)
+{
+	vcpu_destroy(filp->private_data);
+	return 0;
+}
+
+static const struct file_operations vcpu_fops = {
+	.owner		= THIS_MODULE,
+	.release	= vcpu_release,
+	.unlocked_ioctl	= vcpu_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.mmap		= vcpu_mmap,
+	.llseek		= noop_llseek,
+};
+
+static int vcpu_setup_on_thread(struct vcpu *vcpu, void *unused)
+{
+	return vmcs_setup(vcpu);
+}
+
+static struct vcpu *vcpu_alloc(struct vm *vm, unsigned int id)
+{
+	struct vcpu *vcpu = kzalloc(sizeof(*vcpu), GFP_KERNEL_ACCOUNT);
+
+	if (!vcpu)
+		return NULL;
+	vcpu->vm = vm;
+	vcpu->id = id;
+	vcpu->pending_irq = -1;
+	vcpu->vmcs.cpu = -1;
+	INIT_LIST_HEAD(&vcpu->vmcs.node);
+	mutex_init(&vcpu->ioctl_lock);
+	init_waitqueue_head(&vcpu->wq);
+	init_waitqueue_head(&vcpu->done_wq);
+
+	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	vcpu->fpu = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	vcpu->vmcs.vmcs = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!vcpu->run || !vcpu->fpu || !vcpu->vmcs.vmcs) {
+		vcpu_free(vcpu);
+		return NULL;
+	}
+	vcpu->vmcs.pa = __pa(vcpu->vmcs.vmcs);
+	*(u32 *)vcpu->vmcs.vmcs = vmx_config.revision_id;
+	/* The x87 and SSE state after reset. */
+	vcpu->fpu->cwd = 0x37f;
+	vcpu->fpu->mxcsr = 0x1f80;
+	vcpu->xcr0 = XFEATURE_MASK_FP;
+	if (vmx_config.features & MINIVMM_CAP_VPID)
+		vcpu->vpid = vpid_alloc();
+	return vcpu;
+}
+
+/**
+ * vcpu_create() - MINIVMM_CREATE_VCPU
+ * @vm: the VM
+ * @id: the vCPU id, below MINIVMM_MAX_VCPUS
+ *
+ * Return: a vCPU fd; -EINVAL for an id out of range, -EEXIST when the id
+ * is taken, -EIO from a process that did not create the VM, -ENOMEM, or
+ * the error of setting up the VMCS.
+ */
+int vcpu_create(struct vm *vm, unsigned long id)
+{
+	struct vcpu *vcpu;
+	int ret, fd;
+
+	if (id >= MINIVMM_MAX_VCPUS)
+		return -EINVAL;
+	if (current->mm != vm->mm)
+		return -EIO;
+
+	mutex_lock(&vm->lock);
+	if (vm->vcpus[id]) {
+		ret = -EEXIST;
+		goto unlock;
+	}
+	vcpu = vcpu_alloc(vm, id);
+	if (!vcpu) {
+		ret = -ENOMEM;
+		goto unlock;
+	}
+	vcpu->thread = kthread_create(vcpu_thread, vcpu, "minivmm/%u:%lu",
+				      vm->id, id);
+	if (IS_ERR(vcpu->thread)) {
+		ret = PTR_ERR(vcpu->thread);
+		vcpu_free(vcpu);
+		goto unlock;
+	}
+	get_task_struct(vcpu->thread);
+	wake_up_process(vcpu->thread);
+
+	ret = vcpu_call_on_thread(vcpu, vcpu_setup_on_thread, NULL);
+	if (ret)
+		goto stop;
+
+	refcount_inc(&vm->refs);
+	fd = anon_inode_getfd("minivmm-vcpu", &vcpu_fops, vcpu,
+			      O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		refcount_dec(&vm->refs);
+		ret = fd;
+		goto stop;
+	}
+	vm->vcpus[id] = vcpu;
+	vm->nr_vcpus++;
+	mutex_unlock(&vm->lock);
+	return fd;
+
+stop:
+	kthread_stop(vcpu->thread);
+	put_task_struct(vcpu->thread);
+	vcpu_free(vcpu);
+unlock:
+	mutex_unlock(&vm->lock);
+	return ret;
+}

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Guests for the minivmm selftests: VMs with RAM at guest physical 0,
+ * vCPUs set up in real, protected or long mode, guest code written as
+ * assembly in the test's own file, and "ucalls" through which guest code
+ * reports to the test.
+ *
+ * Guest physical layout of a test VM (identity mapped in long mode):
+ *
+ *   0x0000  real-mode IVT
+ *   0x1000  GDT (GDT_CODE32, GDT_DATA, GDT_CODE64, GDT_CODE16)
+ *   0x2000  PML4, 0x3000 PDPT, 0x4000 PD: the first 1 GiB, 2 MiB pages
+ *   0x5000  IDT for protected and long mode (256 gates)
+ *   0x7000  real-mode stack top (grows down)
+ *   0x7c00  real-mode code
+ *   0x10000 protected and long mode code
+ *   0x80000 protected and long mode stack top
+ *   MMIO_BASE: nothing; accesses there are MMIO exits
+ */
+#ifndef MINIVMM_GUEST_H
+#define MINIVMM_GUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/minivmm.h>
+
+
+#define GUEST_GDT	0x1000
+#define GUEST_PML4	0x2000
+#define GUEST_IDT	0x5000
+#define REAL_STACK	0x7000
+#define REAL_CODE	0x7c00
+#define GUEST_CODE_ADDR	0x10000
+#define GUEST_STACK	0x80000
+#define GUEST_MEM_SIZE	(2UL << 20)
+#define MMIO_BASE	0x10000000UL
+
+#define GDT_CODE32	0x08
+#define GDT_DATA	0x10
+#define GDT_CODE64	0x18
+#define GDT_CODE16	0x20
+
+/*
+ * The ucall port: the guest writes a UCALL_* number in EAX to it, with
+ * arguments in EBX/RBX, ECX/RCX and EDX/RDX.
+ */
+#define UCALL_PORT	0xf8
+#define UCALL_DONE	0
+#define UCALL_SYNC	1	/* RBX: stage */
+#define UCALL_FAIL	2	/* RBX: line, RCX: got, RDX: wanted */
+
+/* Assembly for guest code (AT&T syntax). */
+#define UCALL_ASM(nr)		"mov $" #nr ", %eax\n\tout %eax, $0xf8\n\t"
+#define GUEST_DONE_ASM		UCALL_ASM(0)
+#define GUEST_SYNC_ASM(stage)	"mov $" #stage ", %ebx\n\t" UCALL_ASM(1)
+
+/*
+ * GUEST_CODE(name, mode, asm) puts guest code in the test binary, between
+ * the symbols name and name_end. @mode is ".code16", ".code32" or
+ * ".code64". The code is copied into the guest, so it must not depend on
+ * its own address except through RIP-relative addressing.
+ */
+#define GUEST_CODE(name, mode, body)					\
+	extern const unsigned char name[], name##_end[];		\
+	asm(".pushsection .rodata." #name ", \"a\"\n"			\
+	    ".globl " #name "\n" #name ":\n\t" mode "\n\t"		\
+	    body "\n\t.code64\n"					\
+	    ".globl " #name "_end\n" #name "_end:\n"			\
+	    ".popsection\n")
+
+#define GUEST_CODE_SIZE(name)	((size_t)(name##_end - name))
+
+enum guest_mode { MODE_REAL, MODE_PROTECTED, MODE_LONG };
+
+struct test_vm {
+	int dev;
+	int fd;
+	uint8_t *mem;		/* guest physical 0 .. mem_size */
+	size_t mem_size;
+};
+
+struct test_vcpu {
+	struct test_vm *vm;
+	int fd;
+	int id;
+	struct minivmm_run *run;
+};
+
+struct ucall {
+	uint64_t nr;
+	uint64_t args[3];
+};
+
+/*
+ * The helpers below check everything they do: a failure prints where and
+ * why, and ends the test (each harness test runs in its own process) as
+ * a failure.
+ */
+#define TEST_REQUIRE(cond, fmt, ...)					\
+	do {								\
+		if (!(cond))						\
+			test_fail(__FILE__, __LINE__, #cond, fmt,	\
+				  ##__VA_ARGS__);			\
+	} while (0)
+
+void __attribute__((noreturn, format(printf, 4, 5)))
+test_fail(const char *file, int line, const char *cond, const char *fmt, ...);
+
+struct test_vm *test_vm_create(size_t mem_size);
+void test_vm_destroy(struct test_vm *vm);
+struct test_vcpu *test_vcpu_add(struct test_vm *vm, int id);
+void test_vcpu_destroy(struct test_vcpu *vcpu);
+
+/* Put @len bytes of code at guest physical @gpa. */
+void test_vm_load(struct test_vm *vm, uint64_t gpa, const void *code,
+		  size_t len);
+
+/*
+ * Set the vCPU up in @mode with RIP = @entry (the GDT, page tables and
+ * stack of the layout above are written into guest memory).
+ */
+void test_vcpu_setup(struct test_vcpu *vcpu, enum guest_mode mode,
+		     uint64_t entry);
+
+/* Load @code for @mode at its usual address and set the vCPU up there. */
+void test_vcpu_load(struct test_vcpu *vcpu, enum guest_mode mode,
+		    const void *code, size_t len);
+
+/* MINIVMM_RUN; 0 or -errno. */
+int test_vcpu_run(struct test_vcpu *vcpu);
+
+/* Run and expect an exit of @reason; returns the run structure. */
+struct minivmm_run *test_run_expect(struct test_vcpu *vcpu, uint32_t reason);
+
+/*
+ * Run until the guest's next ucall and return its number: a UCALL_FAIL
+ * fails the test with the guest's line and values.
+ */
+uint64_t test_run_ucall(struct test_vcpu *vcpu, struct ucall *uc);
+
+void test_get_regs(struct test_vcpu *vcpu, struct minivmm_regs *regs);
+void test_set_regs(struct test_vcpu *vcpu, const struct minivmm_regs *regs);
+void test_get_sregs(struct test_vcpu *vcpu, struct minivmm_sregs *sregs);
+void test_set_sregs(struct test_vcpu *vcpu, const struct minivmm_sregs *sregs);
+
+/* Point vector @vec of the real-mode IVT or the IDT at guest @handler. */
+void test_set_ivt(struct test_vm *vm, int vec, uint16_t seg, uint16_t off);
+void test_set_idt(struct test_vm *vm, enum guest_mode mode, int vec,
+		  uint64_t handler);
+
+const char *exit_reason_str(uint32_t reason);
+
+#endif /* MINIVMM_GUEST_H */

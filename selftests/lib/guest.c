@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guests for the minivmm selftests: see include/guest.h.
+ */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "guest.h"
+#include "minivmm_test.h"
+
+#define CR0_PE		(1ULL << 0)
+#define CR0_ET		(1ULL << 4)
+#define CR0_NE		(1ULL << 5)
+#define CR0_PG		(1ULL << 31)
+#define CR4_PAE		(1ULL << 5)
+#define CR4_OSFXSR	(1ULL << 9)
+#define CR4_OSXMMEXCPT	(1ULL << 10)
+#define EFER_LME	(1ULL << 8)
+#define EFER_LMA	(1ULL << 10)
+
+/* VMX segment access rights. */
+#define AR_CODE32	0xc09b	/* G, D, P, S, execute/read, accessed */
+#define AR_CODE64	0xa09b	/* G, L, P, S, execute/read, accessed */
+#define AR_DATA32	0xc093	/* G, B, P, S, read/write, accessed */
+#define AR_TSS_BUSY	0x008b
+#define AR_UNUSABLE	0x10000
+
+void test_fail(const char *file, int line, const char *cond,
+	       const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "# %s:%d: %s: ", file, line, cond);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+struct test_vm *test_vm_create(size_t mem_size)
+{
+	struct minivmm_memory_region r = { 0 };
+	struct test_vm *vm = calloc(1, sizeof(*vm));
+
+	TEST_REQUIRE(vm, "out of memory");
+	vm->dev = minivmm_open();
+	TEST_REQUIRE(vm->dev >= 0, "open %s: %s", MINIVMM_DEV, strerror(errno));
+	vm->fd = ioctl(vm->dev, MINIVMM_CREATE_VM, 0);
+	TEST_REQUIRE(vm->fd >= 0, "MINIVMM_CREATE_VM: %s", strerror(errno));
+	vm->mem_size = mem_size;
+	vm->mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_REQUIRE(vm->mem != MAP_FAILED, "mmap: %s", strerror(errno));
+	r.slot = 0;
+	r.guest_phys_addr = 0;
+	r.size = mem_size;
+	r.userspace_addr = (uintptr_t)vm->mem;
+	TEST_REQUIRE(!ioctl(vm->fd, MINIVMM_SET_MEMORY_REGION, &r),
+		     "MINIVMM_SET_MEMORY_REGION: %s", strerror(errno));
+	return vm;
+}
+
+void test_vm_destroy(struct test_vm *vm)
+{
+	if (!vm)
+		return;
+	close(vm->fd);
+	close(vm->dev);
+	munmap(vm->mem, vm->mem_size);
+	free(vm);
+}
+
+struct test_vcpu *test_vcpu_add(struct test_vm *vm, int id)
+{
+	struct test_vcpu *vcpu = calloc(1, sizeof(*vcpu));
+
+	TEST_REQUIRE(vcpu, "out of memory");
+	vcpu->vm = vm;
+	vcpu->id = id;
+	vcpu->fd = ioctl(vm->fd, MINIVMM_CREATE_VCPU, id);
+	TEST_REQUIRE(vcpu->fd >= 0, "MINIVMM_CREATE_VCPU: %s",
+		     strerror(errno));
+	vcpu->run = mmap(NULL, MINIVMM_RUN_MMAP_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, vcpu->fd, 0);
+	TEST_REQUIRE(vcpu->run != MAP_FAILED, "mmap run: %s", strerror(errno));
+	return vcpu;
+}
+
+void test_vcpu_destroy(struct test_vcpu *vcpu)
+{
+	if (!vcpu)
+		return;
+	munmap(vcpu->run, MINIVMM_RUN_MMAP_SIZE);
+	close(vcpu->fd);
+	free(vcpu);
+}
+
+void test_vm_load(struct test_vm *vm, uint64_t gpa, const void *code,
+		  size_t len)
+{
+	memcpy(vm->mem + gpa, code, len);
+}
+
+int test_vcpu_run(struct test_vcpu *vcpu)
+{
+	return ioctl(vcpu->fd, MINIVMM_RUN, 0) ? -errno : 0;
+}
+
+void test_get_regs(struct test_vcpu *vcpu, struct minivmm_regs *regs)
+{
+	TEST_REQUIRE(!ioctl(vcpu->fd, MINIVMM_GET_REGS, regs), "MINIVMM_GET_REGS: %s",
+		     strerror(errno));
+}
+
+void test_set_regs(struct test_vcpu *vcpu, const struct minivmm_regs *regs)
+{
+	TEST_REQUIRE(!ioctl(vcpu->fd, MINIVMM_SET_REGS, regs), "MINIVMM_SET_REGS: %s",
+		     strerror(errno));
+}
+
+void test_get_sregs(struct test_vcpu *vcpu, struct minivmm_sregs *sregs)
+{
+	TEST_REQUIRE(!ioctl(vcpu->fd, MINIVMM_GET_SREGS, sregs), "MINIVMM_GET_SREGS: %s",
+		     strerror(errno));
+}
+
+void test_set_sregs(struct test_vcpu *vcpu, const struct minivmm_sregs *sregs)
+{
+	TEST_REQUIRE(!ioctl(vcpu->fd, MINIVMM_SET_SREGS, sregs),
+		     "MINIVMM_SET_SREGS: %s", strerror(errno));
+}
+
+static void write_gdt(struct test_vm *vm)
+{
+	uint64_t *gdt = (uint64_t *)(vm->mem + GUEST_GDT);
+
+	gdt[0] = 0;
+	gdt[GDT_CODE32 / 8] = 0x00cf9b000000ffffULL;
+	gdt[GDT_DATA / 8] = 0x00cf93000000ffffULL;
+	gdt[GDT_CODE64 / 8] = 0x00af9b000000ffffULL;
+	gdt[GDT_CODE16 / 8] = 0x00009b000000ffffULL;
+}
+
+/* Identity map the first 1 GiB with 2 MiB pages. */
+static void write_page_tables(struct test_vm *vm)
+{
+	uint64_t *pml4 = (uint64_t *)(vm->mem + GUEST_PML4);
+	uint64_t *pdpt = pml4 + 512, *pd = pml4 + 1024;
+	int i;
+
+	memset(pml4, 0, 3 * 4096);
+	pml4[0] = (GUEST_PML4 + 0x1000) | 3;
+	pdpt[0] = (GUEST_PML4 + 0x2000) | 3;
+	for (i = 0; i < 512; i++)
+		pd[i] = ((uint64_t)i << 21) | 0x83;	/* P, W, PS */
+}
+
+static struct minivmm_segment seg(uint16_t sel, uint32_t ar)
+{
+	struct minivmm_segment s = {
+		.base = 0, .limit = 0xffffffff, .selector = sel, .attrib = ar,
+	};
+
+	return s;
+}
+
+void test_vcpu_setup(struct test_vcpu *vcpu, enum guest_mode mode,
+		     uint64_t entry)
+{
+	struct minivmm_regs regs = { .rflags = 2 };
+	struct minivmm_sregs s;
+
+	test_get_sregs(vcpu, &s);
+	if (mode == MODE_REAL) {
+		regs.rip = entry;
+		regs.rsp = REAL_STACK;
+		test_set_regs(vcpu, &regs);
+		return;
+	}
+
+	write_gdt(vcpu->vm);
+	s.gdt.base = GUEST_GDT;
+	s.gdt.limit = 5 * 8 - 1;
+	s.idt.base = GUEST_IDT;
+	s.idt.limit = mode == MODE_LONG ? 256 * 16 - 1 : 256 * 8 - 1;
+	s.ds = s.es = s.fs = s.gs = s.ss = seg(GDT_DATA, AR_DATA32);
+	s.tr = seg(0, AR_TSS_BUSY);
+	s.tr.limit = 0x67;
+	s.ldt = seg(0, AR_UNUSABLE);
+	s.ldt.limit = 0;
+	s.cr0 = CR0_PE | CR0_ET | CR0_NE;
+	s.cr4 = CR4_OSFXSR | CR4_OSXMMEXCPT;
+	s.efer = 0;
+	if (mode == MODE_PROTECTED) {
+		s.cs = seg(GDT_CODE32, AR_CODE32);
+	} else {
+		write_page_tables(vcpu->vm);
+		s.cs = seg(GDT_CODE64, AR_CODE64);
+		s.cr0 |= CR0_PG;
+		s.cr3 = GUEST_PML4;
+		s.cr4 |= CR4_PAE;
+		s.efer = EFER_LME | EFER_LMA;
+	}
+	test_set_sregs(vcpu, &s);
+	regs.rip = entry;
+	regs.rsp = GUEST_STACK;
+	test_set_regs(vcpu, &regs);
+}
+
+void test_vcpu_load(struct test_vcpu *vcpu, enum guest_mode mode,
+		    const void *code, size_t len)
+{
+	uint64_t at = mode == MODE_REAL ? REAL_CODE : GUEST_CODE_ADDR;
+
+	test_vm_load(vcpu->vm, at, code, len);
+	test_vcpu_setup(vcpu, mode, at);
+}
+
+void test_set_ivt(struct test_vm *vm, int vec, uint16_t seg, uint16_t off)
+{
+	uint16_t *ivt = (uint16_t *)vm->mem;
+
+	ivt[vec * 2] = off;
+	ivt[vec * 2 + 1] = seg;
+}
+
+void test_set_idt(struct test_vm *vm, enum guest_mode mode, int vec,
+		  uint64_t handler)
+{
+	uint8_t *idt = vm->mem + GUEST_IDT;
+
+	if (mode == MODE_LONG) {
+		uint64_t *g = (uint64_t *)(idt + vec * 16);
+
+		/* 64-bit interrupt gate, present, DPL 0. */
+		g[0] = (handler & 0xffff) | ((uint64_t)GDT_CODE64 << 16) |
+		       (0x8eULL << 40) | ((handler >> 16 & 0xffff) << 48);
+		g[1] = handler >> 32;
+	} else {
+		uint64_t *g = (uint64_t *)(idt + vec * 8);
+
+		/* 32-bit interrupt gate, present, DPL 0. */
+		g[0] = (handler & 0xffff) | ((uint64_t)GDT_CODE32 << 16) |
+		       (0x8eULL << 40) | ((handler >> 16 & 0xffff) << 48);
+	}
+}
+
+static const char * const exit_names[] = {
+	[MINIVMM_EXIT_NONE] = "NONE",
+	[MINIVMM_EXIT_IO] = "IO",
+	[MINIVMM_EXIT_MMIO] = "MMIO",
+	[MINIVMM_EXIT_HLT] = "HLT",
+	[MINIVMM_EXIT_HYPERCALL] = "HYPERCALL",
+	[MINIVMM_EXIT_SHUTDOWN] = "SHUTDOWN",
+	[MINIVMM_EXIT_FAIL_ENTRY] = "FAIL_ENTRY",
+	[MINIVMM_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR",
+	[MINIVMM_EXIT_INTR] = "INTR",
+};
+
+const char *exit_reason_str(uint32_t reason)
+{
+	if (reason < sizeof(exit_names) / sizeof(exit_names[0]) &&
+	    exit_names[reason])
+		return exit_names[reason];
+	return "unknown";
+}
+
+struct minivmm_run *test_run_expect(struct test_vcpu *vcpu, uint32_t reason)
+{
+	struct minivmm_run *run = vcpu->run;
+	int ret = test_vcpu_run(vcpu);
+
+	TEST_REQUIRE(!ret, "MINIVMM_RUN: %s", strerror(-ret));
+	TEST_REQUIRE(run->exit_reason == reason,
+		     "exit %s (hardware reason %#x, rip %#llx), wanted %s",
+		     exit_reason_str(run->exit_reason), run->hw_exit_reason,
+		     (unsigned long long)run->rip, exit_reason_str(reason));
+	return run;
+}
+
+uint64_t test_run_ucall(struct test_vcpu *vcpu, struct ucall *uc)
+{
+	struct minivmm_run *run;
+	struct minivmm_regs regs;
+
+	run = test_run_expect(vcpu, MINIVMM_EXIT_IO);
+	TEST_REQUIRE(run->io.port == UCALL_PORT &&
+		     run->io.direction == MINIVMM_IO_OUT,
+		     "I/O to port %#x, not a ucall", run->io.port);
+	test_get_regs(vcpu, &regs);
+	uc->nr = run->io.data;
+	uc->args[0] = regs.rbx;
+	uc->args[1] = regs.rcx;
+	uc->args[2] = regs.rdx;
+	TEST_REQUIRE(uc->nr != UCALL_FAIL,
+		     "guest assertion at line %llu: got %#llx, wanted %#llx",
+		     (unsigned long long)uc->args[0],
+		     (unsigned long long)uc->args[1],
+		     (unsigned long long)uc->args[2]);
+	return uc->nr;
+}
