@@ -29,6 +29,7 @@
 #include <linux/uaccess.h>
 #include <asm/apic.h>
 #include <asm/debugreg.h>
+#include <asm/desc.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/xcr.h>
 #include <asm/msr.h>
@@ -77,8 +78,10 @@ static void fpu_save(struct fxregs_state *fx)
  * from here until vcpu_put_guest_state(), so nothing on this CPU can take
  * a syscall or use the FPU with the guest's values live.
  */
-static void vcpu_load_guest_state(struct vcpu *vcpu, u64 *host_kgs)
+static void vcpu_load_guest_state(struct vcpu *vcpu, u64 *host_kgs,
+				  u16 *host_ldt)
 {
+	asm volatile("sldt %0" : "=rm" (*host_ldt));
 	fpu_load(vcpu->fpu);
 	if ((vcpu->cr4 & X86_CR4_OSXSAVE) && vcpu->xcr0 != host_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
@@ -94,8 +97,19 @@ static void vcpu_load_guest_state(struct vcpu *vcpu, u64 *host_kgs)
 		native_write_cr2(vcpu->cr2);
 }
 
-static void vcpu_put_guest_state(struct vcpu *vcpu, u64 host_kgs)
+static void vcpu_put_guest_state(struct vcpu *vcpu, u64 host_kgs,
+				 u16 host_ldt)
 {
+	/*
+	 * VM exit leaves LDTR null, the GDTR limit at 0xffff and the TR limit
+	 * at 0x67: give back the LDT of the mm this thread borrows, the real
+	 * GDT limit, and make the next task with an I/O bitmap reload TR.
+	 */
+	if (host_ldt)
+		asm volatile("lldt %0" : : "rm" (host_ldt));
+	load_fixmap_gdt(smp_processor_id());
+	invalidate_tss_limit();
+
 	vcpu->cr2 = native_read_cr2();
 	if (vcpu->syscall_msrs) {
 		/* SWAPGS in the guest changes it without an exit. */
@@ -209,6 +223,7 @@ static void vcpu_entry_failed(struct vcpu *vcpu)
 static int vcpu_enter_exit(struct vcpu *vcpu)
 {
 	u64 host_kgs = 0, t0;
+	u16 host_ldt;
 	int failed, ret;
 
 	preempt_disable();
@@ -226,7 +241,7 @@ static int vcpu_enter_exit(struct vcpu *vcpu)
 	vcpu_refresh_host_task_state(vcpu);
 
 	kernel_fpu_begin_mask(0);
-	vcpu_load_guest_state(vcpu, &host_kgs);
+	vcpu_load_guest_state(vcpu, &host_kgs, &host_ldt);
 	trace_minivmm_entry(vcpu->vm->id, vcpu->id);
 	t0 = local_clock();
 
@@ -234,7 +249,7 @@ static int vcpu_enter_exit(struct vcpu *vcpu)
 				 &vcpu->host_rsp, HOST_RSP);
 
 	vcpu->guest_ns += local_clock() - t0;
-	vcpu_put_guest_state(vcpu, host_kgs);
+	vcpu_put_guest_state(vcpu, host_kgs, host_ldt);
 	kernel_fpu_end();
 	vcpu->nr_entries++;
 	vcpu->event_injected = false;
@@ -251,6 +266,19 @@ static int vcpu_enter_exit(struct vcpu *vcpu)
 	return ret;
 }
 
+/* Guest RIP for the run structure, with the VMCS loaded for the read. */
+static unsigned long vcpu_read_rip(struct vcpu *vcpu)
+{
+	unsigned long rip;
+
+	preempt_disable();
+	if (loaded_vmcs_load(&vcpu->vmcs))
+		vmcs_refresh_host_percpu(vcpu);
+	rip = vmcs_readl(GUEST_RIP);
+	preempt_enable();
+	return rip;
+}
+
 static int vcpu_run(struct vcpu *vcpu)
 {
 	int ret;
@@ -262,6 +290,9 @@ static int vcpu_run(struct vcpu *vcpu)
 			vcpu->run->exit_reason = MINIVMM_EXIT_INTR;
 			return -EINTR;
 		}
+		/* The machine is going down: VMX is off on every CPU. */
+		if (READ_ONCE(vmx_rebooting))
+			return -EIO;
 		cond_resched();
 		ret = vcpu_enter_exit(vcpu);
 		if (ret <= 0)
@@ -269,6 +300,7 @@ static int vcpu_run(struct vcpu *vcpu)
 	}
 	vcpu->run->exits = vcpu->nr_exits;
 	vcpu->run->entries = vcpu->nr_entries;
+	vcpu->run->rip = vcpu_read_rip(vcpu);
 	return ret;
 }
 

@@ -17,6 +17,7 @@
 const char *prog = "minivmm";
 
 static const struct command commands[] = {
+	{ "run", "boot an image in a new VM", cmd_run, usage_run },
 	{ "caps", "show the VMX capabilities the module found",
 	  cmd_caps, usage_caps },
 };

@@ -5,6 +5,8 @@
 #ifndef MINIVMM_CLI_H
 #define MINIVMM_CLI_H
 
+#include <stdbool.h>
+
 struct command {
 	const char *name;
 	const char *summary;
@@ -16,6 +18,8 @@ extern const char *prog;
 
 int cmd_caps(int argc, char **argv);
 void usage_caps(void);
+int cmd_run(int argc, char **argv);
+void usage_run(void);
 
 void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...);
 void __attribute__((noreturn, format(printf, 1, 2)))
