@@ -65,15 +65,17 @@ check-scripts:
 
 check: deps
 	$(MAKE) all kselftest-install
-	$(TOP)/scripts/check.sh $(CPUS)
+	$(TOP)/scripts/check $(CPUS)
 
 check-host: all kselftest-install
 	cd $(KSFT_INSTALL) && ./run_kselftest.sh
 
+# Boot the emulated machine, show what the module found, run a guest.
 demo:
 	@test -f $(DEPS)/kernel-version || $(MAKE) deps
 	$(MAKE) all
-	$(TESTVM) --run '/usr/bin/minivmm caps'
+	$(TESTVM) --add $(TOP)/userspace/guests/hello.bin \
+		--run 'minivmm caps && minivmm run /root/hello.bin'
 
 install: module userspace
 	$(MAKE) -C $(KDIR) M=$(TOP) modules_install

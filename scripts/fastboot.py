@@ -17,15 +17,14 @@ Usage: fastboot.py VMLINUZ OUT
 """
 
 import bz2
-import gzip
 import hashlib
-import io
 import lzma
 import os
 import struct
 import subprocess
 import sys
 import tempfile
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STUB_SOURCE = os.path.join(HERE, 'fastboot-stub.S')
@@ -90,7 +89,7 @@ def decompress(data):
 		# XZ stream; a bare decompressor stops at the stream's end.
 		return lzma.LZMADecompressor(format=lzma.FORMAT_XZ).decompress(data)
 	if data.startswith(b'\x1f\x8b'):
-		return gzip.GzipFile(fileobj=io.BytesIO(data)).read()
+		return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data)
 	if data.startswith(b'BZh'):
 		return bz2.BZ2Decompressor().decompress(data)
 	if data[:3] == b'\x5d\x00\x00':
@@ -238,9 +237,14 @@ def fast_bzimage(vmlinuz, cache_dir):
 	os.makedirs(cache_dir, exist_ok=True)
 	# Another testvm may be building the same file: write, then rename.
 	fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix='.fastboot-')
-	with os.fdopen(fd, 'wb') as f:
-		f.write(data)
-	os.replace(tmp, out)
+	try:
+		with os.fdopen(fd, 'wb') as f:
+			f.write(data)
+		os.chmod(tmp, 0o644)
+		os.replace(tmp, out)
+	except BaseException:
+		os.unlink(tmp)
+		raise
 	return out
 
 
