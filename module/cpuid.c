@@ -63,12 +63,14 @@ static void cpuid_default(struct vcpu *vcpu, u32 fn, u32 idx, u32 *r)
 		} else {
 			r[1] = 0;
 		}
-		r[2] = r[3] = 0;
+		r[2] = 0;
+		r[3] = 0;
 		break;
 	case 0xd:
 		/* Only x87 and SSE state: the legacy area and the header. */
 		r[0] = idx == 0 ? XFEATURE_MASK_FP | XFEATURE_MASK_SSE : 0;
-		r[1] = r[2] = idx == 0 ? 512 + 64 : 0;
+		r[1] = idx == 0 ? 512 + 64 : 0;
+		r[2] = r[1];
 		r[3] = 0;
 		break;
 	case 4: case 6: case 0xa: case 0xb: case 0x1f:

@@ -19,10 +19,10 @@
 
 #define EPT_LEVEL_SHIFT(l)	(PAGE_SHIFT + 9 * ((l) - 1))
 #define EPT_INDEX(gpa, l)	(((gpa) >> EPT_LEVEL_SHIFT(l)) & 511)
-#define EPT_LARGE		(1ULL << 7)
+#define EPT_LARGE		BIT_ULL(7)
 #define EPT_ADDR_MASK		GENMASK_ULL(51, 12)
 #define EPT_LEAF_WB		(VMX_EPTP_MT_WB << VMX_EPT_MT_EPTE_SHIFT)
-#define PAGES_2M		(1UL << 9)
+#define PAGES_2M		(SZ_2M / PAGE_SIZE)
 
 static u64 *ept_alloc_table(struct ept *ept)
 {

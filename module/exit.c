@@ -202,7 +202,7 @@ static int handle_vmcall(struct vcpu *vcpu)
 
 	vcpu_skip_insn(vcpu);
 	if (guest_cpl()) {
-		vcpu->regs[R_RAX] = -EPERM;
+		vcpu->regs[R_RAX] = MINIVMM_HC_ERR_PERM;
 		return 1;
 	}
 	if (nr == MINIVMM_HC_NOP) {
@@ -210,7 +210,7 @@ static int handle_vmcall(struct vcpu *vcpu)
 		return 1;
 	}
 	if (nr < MINIVMM_HC_USER_BASE) {
-		vcpu->regs[R_RAX] = -ENOSYS;
+		vcpu->regs[R_RAX] = MINIVMM_HC_ERR_UNKNOWN;
 		return 1;
 	}
 	run->exit_reason = MINIVMM_EXIT_HYPERCALL;
@@ -250,11 +250,11 @@ static int handle_cr(struct vcpu *vcpu)
 	switch ((q & CONTROL_REG_ACCESS_TYPE) >> 4) {
 	case 0:		/* MOV to CR */
 		val = read_gpr(vcpu, reg);
-		if (cr == 0)
+		if (cr == 0) {
 			ret = vcpu_set_cr0(vcpu, val);
-		else if (cr == 4)
+		} else if (cr == 4) {
 			ret = vcpu_set_cr4(vcpu, val);
-		else if (cr == 8 && !(val & ~0xfUL)) {
+		} else if (cr == 8 && !(val & ~0xfUL)) {
 			vcpu->cr8 = val;
 			ret = 0;
 		}
@@ -292,7 +292,10 @@ static int handle_dr(struct vcpu *vcpu)
 			return inject_ud(vcpu);
 		n += 2;
 	}
-	dr = n < 4 ? &vcpu->dr[n] : n == 6 ? &vcpu->dr6 : &vcpu->dr7;
+	if (n < 4)
+		dr = &vcpu->dr[n];
+	else
+		dr = n == 6 ? &vcpu->dr6 : &vcpu->dr7;
 	if ((q & DEBUG_REG_ACCESS_TYPE) == TYPE_MOV_FROM_DR)
 		write_gpr(vcpu, reg, *dr);
 	else

@@ -129,7 +129,7 @@ struct vm {
 	refcount_t refs;
 	struct mm_struct *mm;
 	pid_t owner;
-	struct mutex lock;
+	struct mutex lock;		/* memory map and vCPU creation */
 	struct mem_slot slots[MINIVMM_MAX_MEM_SLOTS];
 	unsigned int running;
 	struct ept ept;
@@ -150,7 +150,8 @@ enum vcpu_request { REQ_NONE, REQ_RUN, REQ_CALL };
 struct vcpu {
 	struct vm *vm;
 	unsigned int id;
-	struct mutex ioctl_lock;	/* one ioctl at a time */
+	/* one ioctl at a time */
+	struct mutex ioctl_lock;
 
 	/* the thread and its work */
 	struct task_struct *thread;
@@ -244,6 +245,11 @@ void ept_flush_all_cpus(struct ept *ept);
 /* vcpu.c */
 int vcpu_create(struct vm *vm, unsigned long id);
 void vcpu_read_host_state(void);
+
+/* vmenter.S; minivmm_vmexit is where the CPU lands on VM exit */
+void minivmm_vmexit(void);
+int minivmm_vmenter(unsigned long *regs, bool launched,
+		    unsigned long *host_rsp, unsigned long host_rsp_field);
 
 /* vmcs.c */
 int vmcs_setup(struct vcpu *vcpu);

@@ -42,9 +42,6 @@
 #define CREATE_TRACE_POINTS
 #include "trace.h"
 
-int minivmm_vmenter(unsigned long *regs, bool launched,
-		    unsigned long *host_rsp, unsigned long host_rsp_field);
-
 /* Host values of the MSRs VMX does not switch; the same on every CPU. */
 static u64 host_star, host_lstar, host_cstar, host_sfmask, host_xcr0;
 
@@ -338,6 +335,7 @@ static int vcpu_thread(void *data)
 
 static bool vcpu_request_done(struct vcpu *vcpu)
 {
+	/* Pairs with the release in vcpu_thread(): the result is visible. */
 	return smp_load_acquire(&vcpu->request) == REQ_NONE;
 }
 

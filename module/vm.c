@@ -21,7 +21,7 @@
 #include "minivmm.h"
 
 /* Guest physical addresses EPT's 4 levels reach. */
-#define GPA_LIMIT	(1ULL << 48)
+#define GPA_LIMIT	BIT_ULL(48)
 
 static LIST_HEAD(vm_list);
 static DEFINE_MUTEX(vm_list_lock);

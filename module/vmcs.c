@@ -25,9 +25,6 @@
 #include "minivmm.h"
 #include "vmx_ops.h"
 
-/* minivmm_vmexit is where the CPU lands on VM exit (vmenter.S). */
-void minivmm_vmexit(void);
-
 /* The guest reset state: real mode, CS:IP = 0000:7C00, like a boot sector. */
 #define RESET_RIP		0x7c00
 #define RESET_CR0		X86_CR0_ET
@@ -119,7 +116,8 @@ void vmx_free_bitmaps(void)
 	free_pages((unsigned long)io_bitmap, 1);
 	free_page((unsigned long)msr_bitmap);
 	bitmap_free(vpid_bitmap);
-	io_bitmap = msr_bitmap = NULL;
+	io_bitmap = NULL;
+	msr_bitmap = NULL;
 	vpid_bitmap = NULL;
 }
 

@@ -67,15 +67,17 @@ void vmx_insn_faulted(const char *insn, unsigned long field,
 				   insn, field, (void *)caller);
 }
 
-static int vmxon(u64 pa)
+/* VMXON that fails or faults returns -EIO; the caller says why. */
+static int cpu_vmxon(u64 pa)
 {
-	asm goto("1: vmxon %[pa]\n\t"
-		 "jna %l[fail]\n\t"
-		 _ASM_EXTABLE(1b, %l[fail])
-		 : : [pa] "m" (pa) : "cc", "memory" : fail);
-	return 0;
-fail:
-	return -EIO;
+	u8 res = VMX_FAULT;
+
+	asm volatile("1: vmxon %[pa]\n\t"
+		     "setna %[res]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [res] "+qm" (res) : [pa] "m" (pa) : "cc", "memory");
+	return res == VMX_OK ? 0 : -EIO;
 }
 
 /* Enter VMX operation on this CPU; interrupts are off. */
@@ -96,7 +98,7 @@ static int vmx_cpu_on(void)
 
 	*(u32 *)vc->vmxon_region = vmx_config.revision_id;
 	cr4_set_bits(X86_CR4_VMXE);
-	if (vmxon(__pa(vc->vmxon_region))) {
+	if (cpu_vmxon(__pa(vc->vmxon_region))) {
 		cr4_clear_bits(X86_CR4_VMXE);
 		return -EIO;
 	}

@@ -5,16 +5,17 @@
  * A VMCS field encoding carries its width in bits 14:13; the accessors
  * refuse, at build time, a constant field of another width, so a VMREAD
  * can never silently truncate. Every instruction reports failure: VMfail
- * (CF or ZF) is logged with the VM-instruction error and the caller, and a
- * fault (VMX turned off under us by a reboot) is caught by the exception
- * table instead of oopsing.
+ * (CF or ZF set) is logged with the VM-instruction error and the caller,
+ * and a fault (VMX turned off under us by a reboot) is caught by the
+ * exception table instead of oopsing.
  */
 #ifndef MINIVMM_VMX_OPS_H
 #define MINIVMM_VMX_OPS_H
 
-#include <linux/bug.h>
 #include <linux/build_bug.h>
+#include <linux/compiler.h>
 #include <linux/instruction_pointer.h>
+#include <linux/types.h>
 #include <asm/asm.h>
 #include <asm/vmx.h>
 
@@ -23,137 +24,171 @@ void vmx_insn_failed(const char *insn, unsigned long field,
 void vmx_insn_faulted(const char *insn, unsigned long field,
 		      unsigned long caller);
 
+/*
+ * The outcome of one VMX instruction: "setna" leaves VMX_OK or VMX_FAIL;
+ * a fault skips it, leaving the VMX_FAULT the operand started with.
+ */
+#define VMX_OK		0
+#define VMX_FAIL	1
+#define VMX_FAULT	2
+
 #define VMCS_FIELD_WIDTH(f)	(((f) >> 13) & 3)
 #define VMCS_WIDTH_16		0
 #define VMCS_WIDTH_64		1
 #define VMCS_WIDTH_32		2
 #define VMCS_WIDTH_NATURAL	3
 
-#define vmcs_check_width(field, width)					\
-	BUILD_BUG_ON_MSG(__builtin_constant_p(field) &&			\
-			 (VMCS_FIELD_WIDTH(field) != (width) ||		\
-			  ((width) == VMCS_WIDTH_64 && ((field) & 1))),	\
-			 "VMCS field accessed with the wrong width")
+static __always_inline void vmcs_check(unsigned long field, int width)
+{
+	BUILD_BUG_ON_MSG(__builtin_constant_p(field) &&
+			 (VMCS_FIELD_WIDTH(field) != width ||
+			  (width == VMCS_WIDTH_64 && (field & 1))),
+			 "VMCS field accessed with the wrong width");
+}
+
+static __always_inline bool vmx_result(u8 res, const char *insn,
+				       unsigned long field,
+				       unsigned long value)
+{
+	if (likely(res == VMX_OK))
+		return true;
+	if (res == VMX_FAIL)
+		vmx_insn_failed(insn, field, value, _RET_IP_);
+	else
+		vmx_insn_faulted(insn, field, _RET_IP_);
+	return false;
+}
 
 static __always_inline unsigned long __vmcs_read(unsigned long field)
 {
-	unsigned long value;
+	unsigned long value = 0;
+	u8 res = VMX_FAULT;
 
-	asm goto("1: vmread %[field], %[value]\n\t"
-		 "jna %l[fail]\n\t"
-		 _ASM_EXTABLE(1b, %l[fault])
-		 : [value] "=r" (value)
-		 : [field] "r" (field)
-		 : "cc" : fail, fault);
-	return value;
-fail:
-	vmx_insn_failed("vmread", field, 0, _RET_IP_);
-	return 0;
-fault:
-	vmx_insn_faulted("vmread", field, _RET_IP_);
-	return 0;
+	asm volatile("1: vmread %[field], %[value]\n\t"
+		     "setna %[res]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [value] "+r" (value), [res] "+qm" (res)
+		     : [field] "r" (field)
+		     : "cc");
+	return vmx_result(res, "vmread", field, 0) ? value : 0;
 }
 
 static __always_inline bool __vmcs_write(unsigned long field,
 					 unsigned long value)
 {
-	asm goto("1: vmwrite %[value], %[field]\n\t"
-		 "jna %l[fail]\n\t"
-		 _ASM_EXTABLE(1b, %l[fault])
-		 : : [field] "r" (field), [value] "rm" (value)
-		 : "cc" : fail, fault);
-	return true;
-fail:
-	vmx_insn_failed("vmwrite", field, value, _RET_IP_);
-	return false;
-fault:
-	vmx_insn_faulted("vmwrite", field, _RET_IP_);
-	return false;
+	u8 res = VMX_FAULT;
+
+	asm volatile("1: vmwrite %[value], %[field]\n\t"
+		     "setna %[res]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [res] "+qm" (res)
+		     : [field] "r" (field), [value] "rm" (value)
+		     : "cc");
+	return vmx_result(res, "vmwrite", field, value);
 }
 
-#define vmcs_read16(f)  ({ vmcs_check_width(f, VMCS_WIDTH_16);		\
-			   (u16)__vmcs_read(f); })
-#define vmcs_read32(f)  ({ vmcs_check_width(f, VMCS_WIDTH_32);		\
-			   (u32)__vmcs_read(f); })
-#define vmcs_read64(f)  ({ vmcs_check_width(f, VMCS_WIDTH_64);		\
-			   (u64)__vmcs_read(f); })
-#define vmcs_readl(f)   ({ vmcs_check_width(f, VMCS_WIDTH_NATURAL);	\
-			   __vmcs_read(f); })
+static __always_inline u16 vmcs_read16(unsigned long field)
+{
+	vmcs_check(field, VMCS_WIDTH_16);
+	return __vmcs_read(field);
+}
 
-#define vmcs_write16(f, v) ({ vmcs_check_width(f, VMCS_WIDTH_16);	\
-			      __vmcs_write(f, (u16)(v)); })
-#define vmcs_write32(f, v) ({ vmcs_check_width(f, VMCS_WIDTH_32);	\
-			      __vmcs_write(f, (u32)(v)); })
-#define vmcs_write64(f, v) ({ vmcs_check_width(f, VMCS_WIDTH_64);	\
-			      __vmcs_write(f, (u64)(v)); })
-#define vmcs_writel(f, v)  ({ vmcs_check_width(f, VMCS_WIDTH_NATURAL);	\
-			      __vmcs_write(f, (unsigned long)(v)); })
+static __always_inline u32 vmcs_read32(unsigned long field)
+{
+	vmcs_check(field, VMCS_WIDTH_32);
+	return __vmcs_read(field);
+}
+
+static __always_inline u64 vmcs_read64(unsigned long field)
+{
+	vmcs_check(field, VMCS_WIDTH_64);
+	return __vmcs_read(field);
+}
+
+static __always_inline unsigned long vmcs_readl(unsigned long field)
+{
+	vmcs_check(field, VMCS_WIDTH_NATURAL);
+	return __vmcs_read(field);
+}
+
+static __always_inline bool vmcs_write16(unsigned long field, u16 value)
+{
+	vmcs_check(field, VMCS_WIDTH_16);
+	return __vmcs_write(field, value);
+}
+
+static __always_inline bool vmcs_write32(unsigned long field, u32 value)
+{
+	vmcs_check(field, VMCS_WIDTH_32);
+	return __vmcs_write(field, value);
+}
+
+static __always_inline bool vmcs_write64(unsigned long field, u64 value)
+{
+	vmcs_check(field, VMCS_WIDTH_64);
+	return __vmcs_write(field, value);
+}
+
+static __always_inline bool vmcs_writel(unsigned long field,
+					unsigned long value)
+{
+	vmcs_check(field, VMCS_WIDTH_NATURAL);
+	return __vmcs_write(field, value);
+}
 
 /* VMCLEAR and VMPTRLD take the VMCS address in memory: 0, or -EIO. */
 static inline int vmcs_clear_pa(u64 pa)
 {
-	asm goto("1: vmclear %[pa]\n\t"
-		 "jna %l[fail]\n\t"
-		 _ASM_EXTABLE(1b, %l[fault])
-		 : : [pa] "m" (pa) : "cc", "memory" : fail, fault);
-	return 0;
-fail:
-	vmx_insn_failed("vmclear", 0, pa, _RET_IP_);
-	return -EIO;
-fault:
-	vmx_insn_faulted("vmclear", 0, _RET_IP_);
-	return -EIO;
+	u8 res = VMX_FAULT;
+
+	asm volatile("1: vmclear %[pa]\n\t"
+		     "setna %[res]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [res] "+qm" (res) : [pa] "m" (pa) : "cc", "memory");
+	return vmx_result(res, "vmclear", 0, pa) ? 0 : -EIO;
 }
 
 static inline int vmcs_ptrld_pa(u64 pa)
 {
-	asm goto("1: vmptrld %[pa]\n\t"
-		 "jna %l[fail]\n\t"
-		 _ASM_EXTABLE(1b, %l[fault])
-		 : : [pa] "m" (pa) : "cc", "memory" : fail, fault);
-	return 0;
-fail:
-	vmx_insn_failed("vmptrld", 0, pa, _RET_IP_);
-	return -EIO;
-fault:
-	vmx_insn_faulted("vmptrld", 0, _RET_IP_);
-	return -EIO;
+	u8 res = VMX_FAULT;
+
+	asm volatile("1: vmptrld %[pa]\n\t"
+		     "setna %[res]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [res] "+qm" (res) : [pa] "m" (pa) : "cc", "memory");
+	return vmx_result(res, "vmptrld", 0, pa) ? 0 : -EIO;
 }
 
 static inline int __invept(unsigned long ext, u64 eptp)
 {
 	struct { u64 eptp, gpa; } desc = { eptp, 0 };
+	u8 res = VMX_FAULT;
 
-	asm goto("1: invept %[desc], %[ext]\n\t"
-		 "jna %l[fail]\n\t"
-		 _ASM_EXTABLE(1b, %l[fault])
-		 : : [desc] "m" (desc), [ext] "r" (ext) : "cc", "memory"
-		 : fail, fault);
-	return 0;
-fail:
-	vmx_insn_failed("invept", ext, eptp, _RET_IP_);
-	return -EIO;
-fault:
-	vmx_insn_faulted("invept", ext, _RET_IP_);
-	return -EIO;
+	asm volatile("1: invept %[desc], %[ext]\n\t"
+		     "setna %[res]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [res] "+qm" (res)
+		     : [desc] "m" (desc), [ext] "r" (ext) : "cc", "memory");
+	return vmx_result(res, "invept", ext, eptp) ? 0 : -EIO;
 }
 
 static inline int __invvpid(unsigned long ext, u16 vpid)
 {
 	struct { u64 vpid, gla; } desc = { vpid, 0 };
+	u8 res = VMX_FAULT;
 
-	asm goto("1: invvpid %[desc], %[ext]\n\t"
-		 "jna %l[fail]\n\t"
-		 _ASM_EXTABLE(1b, %l[fault])
-		 : : [desc] "m" (desc), [ext] "r" (ext) : "cc", "memory"
-		 : fail, fault);
-	return 0;
-fail:
-	vmx_insn_failed("invvpid", ext, vpid, _RET_IP_);
-	return -EIO;
-fault:
-	vmx_insn_faulted("invvpid", ext, _RET_IP_);
-	return -EIO;
+	asm volatile("1: invvpid %[desc], %[ext]\n\t"
+		     "setna %[res]\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [res] "+qm" (res)
+		     : [desc] "m" (desc), [ext] "r" (ext) : "cc", "memory");
+	return vmx_result(res, "invvpid", ext, vpid) ? 0 : -EIO;
 }
 
 #endif /* MINIVMM_VMX_OPS_H */

@@ -94,20 +94,24 @@ static void explain(struct mvm_vcpu *vcpu, struct minivmm_run *run)
 {
 	switch (run->exit_reason) {
 	case MINIVMM_EXIT_SHUTDOWN:
-		fprintf(stderr, "%s: guest triple-faulted (an exception it could not handle)\n",
+		fprintf(stderr,
+			"%s: guest triple-faulted (an exception it could not handle)\n",
 			prog);
 		break;
 	case MINIVMM_EXIT_FAIL_ENTRY:
 		if (run->fail_entry.hardware_reason)
-			fprintf(stderr, "%s: the CPU refused the guest state (VMX exit reason %#x, qualification %#llx)\n",
+			fprintf(stderr,
+				"%s: the CPU refused the guest state (exit reason %#x, qual %#llx)\n",
 				prog, run->fail_entry.hardware_reason,
 				run->fail_entry.qualification);
 		else
-			fprintf(stderr, "%s: VM entry failed (VM-instruction error %u)\n",
+			fprintf(stderr,
+				"%s: VM entry failed (VM-instruction error %u)\n",
 				prog, run->fail_entry.instruction_error);
 		break;
 	case MINIVMM_EXIT_INTERNAL_ERROR:
-		fprintf(stderr, "%s: the guest did something minivmm cannot emulate (suberror %u, data %#llx %#llx)",
+		fprintf(stderr,
+			"%s: the guest did what minivmm cannot emulate (suberror %u, %#llx %#llx)",
 			prog, run->internal.suberror, run->internal.data[0],
 			run->internal.data[1]);
 		for (unsigned int i = 0; i < run->internal.ninsn; i++)
@@ -195,7 +199,7 @@ static int drive(struct mvm *vm, struct mvm_vcpu *vcpu, bool trace)
 					      run->hypercall.args[1]);
 				run->hypercall.ret = 0;
 			} else {
-				run->hypercall.ret = -ENOSYS;
+				run->hypercall.ret = MINIVMM_HC_ERR_UNKNOWN;
 			}
 			break;
 		case MINIVMM_EXIT_HLT:

@@ -55,13 +55,13 @@ int open_dev(void)
 
 	if (fd < 0) {
 		if (errno == ENOENT)
-			die("/dev/minivmm does not exist: is the module loaded? (modprobe minivmm)");
+			die("/dev/minivmm does not exist: is the module loaded? (modprobe)");
 		die_perror("cannot open /dev/minivmm");
 	}
 	return fd;
 }
 
-static void usage(FILE *out)
+static void print_usage(FILE *out)
 {
 	unsigned int i;
 
@@ -88,22 +88,23 @@ int main(int argc, char **argv)
 	const struct command *cmd;
 
 	if (argc < 2) {
-		usage(stderr);
+		print_usage(stderr);
 		return 2;
 	}
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
 	    !strcmp(argv[1], "-h")) {
-		if (argc > 2 && (cmd = find(argv[2]))) {
+		cmd = argc > 2 ? find(argv[2]) : NULL;
+		if (cmd) {
 			cmd->usage();
 			return 0;
 		}
-		usage(stdout);
+		print_usage(stdout);
 		return 0;
 	}
 	cmd = find(argv[1]);
 	if (!cmd) {
 		fprintf(stderr, "%s: unknown command '%s'\n", prog, argv[1]);
-		usage(stderr);
+		print_usage(stderr);
 		return 2;
 	}
 	return cmd->run(argc - 1, argv + 1);

@@ -11,6 +11,7 @@
 #ifndef _UAPI_LINUX_MINIVMM_H
 #define _UAPI_LINUX_MINIVMM_H
 
+#include <linux/const.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
@@ -21,19 +22,19 @@
 /* ---- /dev/minivmm ---------------------------------------------------- */
 
 /* Features the module found and uses (struct minivmm_caps.features). */
-#define MINIVMM_CAP_EPT			(1ULL << 0)
-#define MINIVMM_CAP_EPT_2M		(1ULL << 1)
-#define MINIVMM_CAP_EPT_1G		(1ULL << 2)
-#define MINIVMM_CAP_EPT_AD		(1ULL << 3)
-#define MINIVMM_CAP_VPID		(1ULL << 4)
-#define MINIVMM_CAP_UNRESTRICTED_GUEST	(1ULL << 5)
-#define MINIVMM_CAP_PREEMPTION_TIMER	(1ULL << 6)
-#define MINIVMM_CAP_MSR_BITMAP		(1ULL << 7)
-#define MINIVMM_CAP_IO_BITMAP		(1ULL << 8)
-#define MINIVMM_CAP_VIRTUAL_NMI		(1ULL << 9)
-#define MINIVMM_CAP_TRUE_CTLS		(1ULL << 10)
-#define MINIVMM_CAP_INVEPT_CONTEXT	(1ULL << 11)
-#define MINIVMM_CAP_INVVPID_CONTEXT	(1ULL << 12)
+#define MINIVMM_CAP_EPT			_BITULL(0)
+#define MINIVMM_CAP_EPT_2M		_BITULL(1)
+#define MINIVMM_CAP_EPT_1G		_BITULL(2)
+#define MINIVMM_CAP_EPT_AD		_BITULL(3)
+#define MINIVMM_CAP_VPID		_BITULL(4)
+#define MINIVMM_CAP_UNRESTRICTED_GUEST	_BITULL(5)
+#define MINIVMM_CAP_PREEMPTION_TIMER	_BITULL(6)
+#define MINIVMM_CAP_MSR_BITMAP		_BITULL(7)
+#define MINIVMM_CAP_IO_BITMAP		_BITULL(8)
+#define MINIVMM_CAP_VIRTUAL_NMI		_BITULL(9)
+#define MINIVMM_CAP_TRUE_CTLS		_BITULL(10)
+#define MINIVMM_CAP_INVEPT_CONTEXT	_BITULL(11)
+#define MINIVMM_CAP_INVVPID_CONTEXT	_BITULL(12)
 
 #define MINIVMM_MAX_CPUS	256	/* CPUs described by vmx_cpus[] */
 
@@ -79,7 +80,7 @@ struct minivmm_caps {
 
 /* ---- VM file descriptor --------------------------------------------- */
 
-#define MINIVMM_MEM_READONLY	(1U << 0)
+#define MINIVMM_MEM_READONLY	_BITUL(0)
 
 /**
  * struct minivmm_memory_region - map caller memory into guest physical space
@@ -165,7 +166,7 @@ struct minivmm_cpuid_entry {
 	__u32 pad;
 };
 
-#define MINIVMM_CPUID_INDEXED	(1U << 0)
+#define MINIVMM_CPUID_INDEXED	_BITUL(0)
 #define MINIVMM_MAX_CPUID	128
 
 /**
@@ -219,6 +220,9 @@ enum minivmm_internal_error {
 /* Hypercalls: VMCALL with the number in RAX, arguments in RBX, RCX, RDX, RSI. */
 #define MINIVMM_HC_NOP		0	/* answered in the kernel, RAX = 0 */
 #define MINIVMM_HC_USER_BASE	0x100	/* numbers >= this go to userspace */
+/* What RAX holds after a hypercall the kernel refused. */
+#define MINIVMM_HC_ERR_UNKNOWN	((__u64)-38)	/* number below USER_BASE */
+#define MINIVMM_HC_ERR_PERM	((__u64)-1)	/* from guest CPL 1-3 */
 
 /**
  * struct minivmm_run - the exit that made MINIVMM_RUN return
@@ -267,11 +271,10 @@ struct minivmm_run {
 		} hypercall;
 		/* MINIVMM_EXIT_FAIL_ENTRY */
 		struct {
-			__u32 hardware_reason;	/* full exit reason, bit 31
-						 * set; 0 when VMLAUNCH or
-						 * VMRESUME itself failed */
-			__u32 instruction_error; /* VM-instruction error
-						  * when hardware_reason is 0 */
+			/* full exit reason (bit 31 set), or 0 */
+			__u32 hardware_reason;
+			/* VM-instruction error when hardware_reason is 0 */
+			__u32 instruction_error;
 			__u64 qualification;
 		} fail_entry;
 		/* MINIVMM_EXIT_INTERNAL_ERROR */

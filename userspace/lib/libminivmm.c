@@ -64,7 +64,7 @@ int mvm_create(struct mvm **vmp, size_t mem_size)
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return fail(NULL, ENOMEM, "allocating the VM");
-	vm->fd = vm->dev = -1;
+	vm->fd = -1;
 	vm->dev = open("/dev/minivmm", O_RDWR | O_CLOEXEC);
 	if (vm->dev < 0) {
 		err = errno;
