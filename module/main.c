@@ -11,29 +11,45 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 
 #include "minivmm.h"
 
-static long minivmm_get_caps(struct minivmm_caps __user *ucaps)
+/**
+ * minivmm_fill_caps() - what MINIVMM_GET_CAPS and the netlink family say
+ * @caps: filled in
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int minivmm_fill_caps(struct minivmm_caps *caps)
 {
-	struct minivmm_caps caps = {};
 	cpumask_var_t on;
 	int cpu;
 
+	memset(caps, 0, sizeof(*caps));
 	if (!zalloc_cpumask_var(&on, GFP_KERNEL))
 		return -ENOMEM;
-	vmx_fill_caps(&caps);
+	vmx_fill_caps(caps);
 	vmx_cpus_on(on);
 	for_each_cpu(cpu, on) {
-		caps.nr_cpus_vmx++;
+		caps->nr_cpus_vmx++;
 		if (cpu < MINIVMM_MAX_CPUS)
-			caps.vmx_cpus[cpu / 64] |= 1ULL << (cpu % 64);
+			caps->vmx_cpus[cpu / 64] |= BIT_ULL(cpu % 64);
 	}
 	free_cpumask_var(on);
-	caps.nr_cpus_online = num_online_cpus();
-	caps.nr_vms = vm_count();
+	caps->nr_cpus_online = num_online_cpus();
+	caps->nr_vms = vm_count();
+	return 0;
+}
 
+static long minivmm_get_caps(struct minivmm_caps __user *ucaps)
+{
+	struct minivmm_caps caps;
+	int ret = minivmm_fill_caps(&caps);
+
+	if (ret)
+		return ret;
 	return copy_to_user(ucaps, &caps, sizeof(caps)) ? -EFAULT : 0;
 }
 
@@ -91,11 +107,16 @@ static int __init minivmm_init(void)
 	ret = vmx_engine_init();
 	if (ret)
 		goto free_bitmaps;
-	ret = misc_register(&minivmm_dev);
+	ret = minivmm_netlink_init();
 	if (ret)
 		goto engine_exit;
+	ret = misc_register(&minivmm_dev);
+	if (ret)
+		goto netlink_exit;
 	return 0;
 
+netlink_exit:
+	minivmm_netlink_exit();
 engine_exit:
 	vmx_engine_exit();
 free_bitmaps:
@@ -106,6 +127,7 @@ free_bitmaps:
 static void __exit minivmm_exit(void)
 {
 	misc_deregister(&minivmm_dev);
+	minivmm_netlink_exit();
 	vmx_engine_exit();
 	vmx_free_bitmaps();
 }

@@ -13,6 +13,7 @@
  * exit.c	the exit handlers, one per basic exit reason
  * emulate.c	guest memory access and MMIO instruction decoding
  * cpuid.c	the CPUID table a guest sees
+ * netlink.c	the generic netlink family: statistics and events
  */
 #ifndef MINIVMM_H
 #define MINIVMM_H
@@ -23,6 +24,7 @@
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
+#include <linux/uidgid.h>
 #include <linux/wait.h>
 #include <asm/fpu/types.h>
 #include <asm/vmx.h>
@@ -116,12 +118,14 @@ struct vcpu;
  * @refs:	the VM fd and every vCPU fd hold one
  * @mm:		the address space its memory comes from
  * @owner:	thread group that created it
+ * @uid:	effective uid that created it
+ * @mem_bytes:	guest memory mapped now
  * @lock:	serialises memory map changes and vCPU creation
  * @slots:	memory slots (size 0 when unused)
  * @running:	vCPUs inside MINIVMM_RUN now; vm->lock
  * @ept:	guest physical to host physical
  * @vcpus:	by id; vm->lock
- * @nr_vcpus:	vCPUs created
+ * @nr_vcpus:	vCPUs that exist now; vm->lock
  * @node:	on the list of all VMs
  */
 struct vm {
@@ -129,6 +133,8 @@ struct vm {
 	refcount_t refs;
 	struct mm_struct *mm;
 	pid_t owner;
+	kuid_t uid;
+	u64 mem_bytes;
 	struct mutex lock;		/* memory map and vCPU creation */
 	struct mem_slot slots[MINIVMM_MAX_MEM_SLOTS];
 	unsigned int running;
@@ -233,6 +239,8 @@ void loaded_vmcs_clear(struct loaded_vmcs *v);
 int vm_create(unsigned long flags);
 unsigned int vm_count(void);
 void vm_put(struct vm *vm);
+struct vm *vm_get_by_id(unsigned int id);
+struct vm *vm_get_next(unsigned int after_id);
 struct mem_slot *vm_find_slot(struct vm *vm, u64 gpa);
 
 /* ept.c */
@@ -282,5 +290,14 @@ int vcpu_load_pdptrs(struct vcpu *vcpu, unsigned long cr3);
 
 /* cpuid.c */
 void cpuid_emulate(struct vcpu *vcpu);
+
+/* netlink.c */
+int minivmm_netlink_init(void);
+void minivmm_netlink_exit(void);
+void minivmm_event(enum minivmm_event event, struct vm *vm, int vcpu_id,
+		   u32 reason);
+
+/* main.c */
+int minivmm_fill_caps(struct minivmm_caps *caps);
 
 #endif /* MINIVMM_H */

@@ -298,6 +298,12 @@ static int vcpu_run(struct vcpu *vcpu)
 	vcpu->run->exits = vcpu->nr_exits;
 	vcpu->run->entries = vcpu->nr_entries;
 	vcpu->run->rip = vcpu_read_rip(vcpu);
+	if (vcpu->run->exit_reason == MINIVMM_EXIT_SHUTDOWN)
+		minivmm_event(MINIVMM_EVENT_VCPU_SHUTDOWN, vcpu->vm, vcpu->id,
+			      0);
+	else if (vcpu->run->exit_reason == MINIVMM_EXIT_FAIL_ENTRY)
+		minivmm_event(MINIVMM_EVENT_ENTRY_FAILED, vcpu->vm, vcpu->id,
+			      vcpu->run->fail_entry.hardware_reason);
 	return ret;
 }
 
@@ -539,6 +545,7 @@ static void vcpu_destroy(struct vcpu *vcpu)
 	put_task_struct(vcpu->thread);
 	mutex_lock(&vm->lock);
 	vm->vcpus[vcpu->id] = NULL;
+	vm->nr_vcpus--;
 	mutex_unlock(&vm->lock);
 	vcpu_free(vcpu);
 	vm_put(vm);

@@ -11,6 +11,7 @@
 
 #include <linux/anon_inodes.h>
 #include <linux/atomic.h>
+#include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -53,6 +54,7 @@ static void vm_destroy(struct vm *vm)
 	mutex_lock(&vm_list_lock);
 	list_del(&vm->node);
 	mutex_unlock(&vm_list_lock);
+	minivmm_event(MINIVMM_EVENT_VM_DESTROYED, vm, -1, 0);
 
 	/* No vCPU is left; drop every cached translation before freeing. */
 	ept_flush_all_cpus(&vm->ept);
@@ -74,6 +76,49 @@ void vm_put(struct vm *vm)
 {
 	if (refcount_dec_and_test(&vm->refs))
 		vm_destroy(vm);
+}
+
+/* The first VM on the list, after @after_id, whose reference we get. */
+static struct vm *vm_get_matching(unsigned int id, bool exact)
+{
+	struct vm *vm, *found = NULL;
+
+	mutex_lock(&vm_list_lock);
+	list_for_each_entry(vm, &vm_list, node) {
+		if (exact ? vm->id != id : vm->id <= id)
+			continue;
+		/* A VM whose last reference is gone is being destroyed. */
+		if (refcount_inc_not_zero(&vm->refs)) {
+			found = vm;
+			break;
+		}
+	}
+	mutex_unlock(&vm_list_lock);
+	return found;
+}
+
+/**
+ * vm_get_by_id() - a reference to the VM with id @id
+ * @id: the VM id
+ *
+ * Return: the VM (drop it with vm_put()), or NULL.
+ */
+struct vm *vm_get_by_id(unsigned int id)
+{
+	return vm_get_matching(id, true);
+}
+
+/**
+ * vm_get_next() - a reference to the VM with the next id after @after_id
+ * @after_id: 0 for the first VM
+ *
+ * VMs are on the list in creation order, so ids increase along it.
+ *
+ * Return: the VM (drop it with vm_put()), or NULL after the last one.
+ */
+struct vm *vm_get_next(unsigned int after_id)
+{
+	return vm_get_matching(after_id, false);
 }
 
 /**
@@ -104,6 +149,7 @@ static int vm_delete_slot(struct vm *vm, struct mem_slot *slot)
 		return -ENOENT;
 	ept_unmap_range(&vm->ept, slot->gpa, slot->size);
 	ept_flush_all_cpus(&vm->ept);
+	WRITE_ONCE(vm->mem_bytes, vm->mem_bytes - slot->size);
 	slot_release(slot);
 	return 0;
 }
@@ -150,8 +196,10 @@ static int vm_add_slot(struct vm *vm, struct mem_slot *slot,
 		ept_unmap_range(&vm->ept, slot->gpa, slot->size);
 		ept_flush_all_cpus(&vm->ept);
 		slot_release(slot);
+		return ret;
 	}
-	return ret;
+	WRITE_ONCE(vm->mem_bytes, vm->mem_bytes + slot->size);
+	return 0;
 }
 
 /**
@@ -266,6 +314,7 @@ int vm_create(unsigned long flags)
 	mmgrab(current->mm);
 	vm->mm = current->mm;
 	vm->owner = task_tgid_nr(current);
+	vm->uid = current_euid();
 	vm->id = atomic_inc_return(&vm_next_id);
 	atomic_inc(&vm_nr);
 	mutex_lock(&vm_list_lock);
@@ -273,8 +322,11 @@ int vm_create(unsigned long flags)
 	mutex_unlock(&vm_list_lock);
 
 	fd = anon_inode_getfd("minivmm-vm", &vm_fops, vm, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
 		vm_put(vm);
+		return fd;
+	}
+	minivmm_event(MINIVMM_EVENT_VM_CREATED, vm, -1, 0);
 	return fd;
 
 free_ept:

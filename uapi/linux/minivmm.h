@@ -292,4 +292,57 @@ struct minivmm_run {
 	__u64 entries;
 };
 
+/* ---- generic netlink family "minivmm" -------------------------------- */
+
+/*
+ * Statistics and events. A VM is visible to its creator's effective uid
+ * and to CAP_SYS_ADMIN; the "events" multicast group carries only ids
+ * (VM, vCPU, owner pid and uid) and is open to every user.
+ */
+#define MINIVMM_GENL_NAME		"minivmm"
+#define MINIVMM_GENL_VERSION		1
+#define MINIVMM_GENL_MCGRP_EVENTS	"events"
+
+enum minivmm_genl_cmd {
+	MINIVMM_CMD_UNSPEC,
+	MINIVMM_CMD_GET_CAPS,	/* reply: MINIVMM_A_CAPS */
+	MINIVMM_CMD_LIST_VMS,	/* dump: one message per VM, VM attributes */
+	/* MINIVMM_A_VM_ID; reply: VM attributes, a MINIVMM_A_VCPU per vCPU */
+	MINIVMM_CMD_GET_STATS,
+	MINIVMM_CMD_EVENT,	/* multicast: MINIVMM_A_EVENT and ids */
+	__MINIVMM_CMD_MAX,
+};
+
+#define MINIVMM_CMD_MAX (__MINIVMM_CMD_MAX - 1)
+
+enum minivmm_genl_attr {
+	MINIVMM_A_UNSPEC,
+	MINIVMM_A_PAD,
+	MINIVMM_A_CAPS,			/* binary: struct minivmm_caps */
+	MINIVMM_A_VM_ID,		/* u32 */
+	MINIVMM_A_VM_PID,		/* u32: creator's thread group */
+	MINIVMM_A_VM_UID,		/* u32: creator's effective uid */
+	MINIVMM_A_VM_NR_VCPUS,		/* u32 */
+	MINIVMM_A_VM_MEM_BYTES,		/* u64: guest memory mapped */
+	MINIVMM_A_VCPU,			/* nest: MINIVMM_A_VCPU_* */
+	MINIVMM_A_VCPU_ID,		/* u32 */
+	MINIVMM_A_VCPU_ENTRIES,		/* u64 */
+	MINIVMM_A_VCPU_EXITS,		/* u64 */
+	MINIVMM_A_VCPU_GUEST_NS,	/* u64: time in guest mode */
+	/* nest: type = VMX basic exit reason + 1, u64 count, nonzero only */
+	MINIVMM_A_VCPU_EXIT_REASONS,
+	MINIVMM_A_EVENT,		/* u32: enum minivmm_event */
+	MINIVMM_A_EXIT_REASON,		/* u32: hardware reason of an event */
+	__MINIVMM_A_MAX,
+};
+
+#define MINIVMM_A_MAX (__MINIVMM_A_MAX - 1)
+
+enum minivmm_event {
+	MINIVMM_EVENT_VM_CREATED	= 1,
+	MINIVMM_EVENT_VM_DESTROYED	= 2,
+	MINIVMM_EVENT_VCPU_SHUTDOWN	= 3,	/* triple fault */
+	MINIVMM_EVENT_ENTRY_FAILED	= 4,	/* MINIVMM_EXIT_FAIL_ENTRY */
+};
+
 #endif /* _UAPI_LINUX_MINIVMM_H */
