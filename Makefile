@@ -21,7 +21,7 @@ TESTVM	:= $(TOP)/scripts/testvm
 CPUS	?= 1 2
 
 .PHONY: all module userspace selftests deps kselftest-install check \
-	check-host check-scripts demo install clean checkpatch sparse help
+	check-host check-scripts demo bench install clean checkpatch sparse help
 
 all: module userspace selftests
 
@@ -31,6 +31,7 @@ help:
 	@echo "make check      run every test in the emulated VMX machine"
 	@echo "make check-host run the selftests on this machine's kernel"
 	@echo "make demo       boot the emulated machine and run the CLI"
+	@echo "make bench      exit costs under minivmm and KVM, in the machine"
 	@echo "make install    install the module and the CLI (real VT-x host)"
 	@echo "make checkpatch / make sparse   style and static checks"
 
@@ -77,6 +78,13 @@ demo:
 	$(TESTVM) --add $(TOP)/userspace/guests/hello.bin \
 		--run 'minivmm caps && minivmm run /root/hello.bin'
 
+# Benchmarks print numbers: minivmm next to KVM, in one boot of the
+# emulated machine.
+bench: all
+	$(MAKE) -C bench
+	$(TESTVM) --add $(TOP)/bench/exit_bench \
+		--run 'modprobe kvm_intel && /root/exit_bench'
+
 install: module userspace
 	$(MAKE) -C $(KDIR) M=$(TOP) modules_install
 	$(MAKE) -C userspace install
@@ -108,5 +116,6 @@ sparse:
 clean:
 	-$(MAKE) -C $(KDIR) M=$(TOP) clean
 	$(MAKE) -C userspace clean
+	$(MAKE) -C bench clean
 	-$(MAKE) -C selftests KSFT_DIR=$(KSFT_DIR) clean
 	rm -rf $(BUILD)

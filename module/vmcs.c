@@ -33,7 +33,7 @@
 #define AR_CODE16		0x9b	/* present, code, read, accessed */
 #define AR_DATA16		0x93	/* present, data, write, accessed */
 #define AR_LDT			0x82
-#define AR_TSS16_BUSY		0x8b
+#define AR_TSS_BUSY		0x8b	/* present, busy 32-bit TSS */
 
 /* A slice of guest time between preemption-timer exits, in TSC cycles. */
 #define SLICE_CYCLES		(2 * 1000 * 1000)
@@ -397,7 +397,7 @@ static bool vmcs_reset_guest(struct vcpu *vcpu)
 	}, ldt = {
 		.limit = 0xffff, .attrib = AR_LDT,
 	}, tr = {
-		.limit = 0xffff, .attrib = AR_TSS16_BUSY,
+		.limit = 0xffff, .attrib = AR_TSS_BUSY,
 	};
 	bool ok = true;
 	int i;
