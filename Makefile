@@ -16,6 +16,7 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 KSFT_DIR := $(DEPS)/linux-source/tools/testing/selftests
 KSFT_INSTALL := $(BUILD)/kselftest
 CHECKPATCH := $(DEPS)/linux-source/scripts/checkpatch.pl
+KERNELDOC := $(DEPS)/linux-source/scripts/kernel-doc
 
 TESTVM	:= $(TOP)/scripts/testvm
 CPUS	?= 1 2
@@ -33,7 +34,8 @@ help:
 	@echo "make demo       boot the emulated machine and run the CLI"
 	@echo "make bench      exit costs under minivmm and KVM, in the machine"
 	@echo "make install    install the module and the CLI (real VT-x host)"
-	@echo "make checkpatch / make sparse   style and static checks"
+	@echo "make checkpatch checkpatch --strict and kernel-doc"
+	@echo "make sparse     the module through sparse"
 
 deps:
 	@$(TOP)/scripts/deps.sh $(DEPS)
@@ -105,6 +107,8 @@ CHECKPATCH_USER_IGNORE := PREFER_KERNEL_TYPES,ARRAY_SIZE,BIT_MACRO,AVOID_EXTERNS
 checkpatch:
 	$(CHECKPATCH) $(CHECKPATCH_FLAGS) -f $(wildcard module/*.[chS] \
 		uapi/linux/*.h)
+	@out=$$($(KERNELDOC) -none $(wildcard module/*.[ch] uapi/linux/*.h) 2>&1); \
+		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
 	$(CHECKPATCH) $(CHECKPATCH_FLAGS) --ignore $(CHECKPATCH_USER_IGNORE) \
 		-f $(wildcard userspace/*.[ch] userspace/lib/*.[ch] \
 			selftests/*.[ch] selftests/lib/*.[ch] \

@@ -35,6 +35,20 @@
 
 /**
  * struct vmx_config - what vmx_check_features() found and decided
+ * @revision_id:	VMCS revision identifier
+ * @vmcs_size:		bytes of a VMCS region
+ * @features:		MINIVMM_CAP_* bits
+ * @pin_based:		pin-based VM-execution controls
+ * @cpu_based:		primary processor-based VM-execution controls
+ * @cpu_based2:		secondary processor-based VM-execution controls
+ * @vmexit:		VM-exit controls
+ * @vmentry:		VM-entry controls, without "IA-32e mode guest"
+ * @ept_vpid_cap:	IA32_VMX_EPT_VPID_CAP
+ * @preemption_timer_shift: the timer ticks every 2^shift TSC cycles
+ * @cr0_fixed0:		CR0 bits that must be 1 in VMX operation
+ * @cr0_fixed1:		CR0 bits that may be 1 in VMX operation
+ * @cr4_fixed0:		CR4 bits that must be 1 in VMX operation
+ * @cr4_fixed1:		CR4 bits that may be 1 in VMX operation
  *
  * Every VMCS control value is computed once, here, from the capability
  * MSRs; a vCPU's VMCS copies them.
@@ -42,7 +56,7 @@
 struct vmx_config {
 	u32 revision_id;
 	u32 vmcs_size;
-	u64 features;		/* MINIVMM_CAP_* */
+	u64 features;
 	u32 pin_based;
 	u32 cpu_based;
 	u32 cpu_based2;
@@ -147,8 +161,66 @@ struct vm {
 /* A vCPU's pending work for its thread. */
 enum vcpu_request { REQ_NONE, REQ_RUN, REQ_CALL };
 
+/* An exit userspace must complete before the guest resumes. */
+enum vcpu_pending { DONE, PIO_IN, MMIO_READ, HYPERCALL };
+
 /**
  * struct vcpu - a virtual CPU and the kernel thread that runs it
+ * @vm:			the VM
+ * @id:			vCPU id
+ * @ioctl_lock:		one ioctl at a time
+ * @thread:		the kernel thread
+ * @wq:			where the thread waits for work
+ * @done_wq:		where ioctls wait for the thread's answer
+ * @request:		the work handed to the thread
+ * @call_fn:		for REQ_CALL: the function to call
+ * @call_arg:		for REQ_CALL: its argument
+ * @result:		the answer to the request
+ * @kick:		leave the guest and return -EINTR
+ * @vmcs:		the VMCS and where it is active
+ * @vpid:		VPID, 0 when none
+ * @host_rsp:		HOST_RSP as last written
+ * @host_cr3:		HOST_CR3 as last written
+ * @host_cr4:		HOST_CR4 as last written
+ * @cpu_based:		primary controls as last written
+ * @entry_ctls:		VM-entry controls as last written
+ * @regs:		general purpose registers (RSP lives in the VMCS)
+ * @cr0:		CR0 as the guest sees it
+ * @cr4:		CR4 as the guest sees it
+ * @cr2:		CR2
+ * @cr8:		CR8 (TPR), emulated
+ * @xcr0:		XCR0
+ * @dr:			DR0-DR3, emulated
+ * @dr6:		DR6, emulated
+ * @dr7:		DR7, emulated
+ * @star:		IA32_STAR
+ * @lstar:		IA32_LSTAR
+ * @cstar:		IA32_CSTAR
+ * @sfmask:		IA32_FMASK
+ * @kernel_gs_base:	IA32_KERNEL_GS_BASE
+ * @syscall_msrs:	the guest wrote one of the five above: switch them
+ * @tsc_offset:		TSC offset
+ * @fpu:		x87 and SSE state (FXSAVE image)
+ * @pending_irq:	vector from MINIVMM_INJECT_INTERRUPT, or -1
+ * @event_injected:	this entry already delivers an event
+ * @reinject_info:	IDT-vectoring information of an event to deliver again
+ * @reinject_err:	its error code
+ * @reinject_len:	its instruction length
+ * @exit_reason:	VMX exit reason of the exit being handled
+ * @exit_qual:		its qualification
+ * @pending:		what userspace must complete
+ * @pending_reg:	the GPR an MMIO read lands in
+ * @pending_len:	bytes the completion writes to it
+ * @pending_high8:	the GPR is AH, CH, DH or BH
+ * @run:		the run structure shared with userspace
+ * @cpuid:		the MINIVMM_SET_CPUID table, or NULL
+ * @cpuid_nent:		its entries
+ * @exits:		exits per VMX basic exit reason
+ * @nr_entries:		VM entries
+ * @nr_exits:		VM exits
+ * @guest_ns:		time in guest mode
+ * @fail_dumped:	the first failed entry was logged
+ * @host_debugctl:	host IA32_DEBUGCTL, restored after exits
  *
  * Only the vCPU's thread touches its VMCS: ioctls hand it work (a RUN, or
  * a function to call with the VMCS loaded) and wait for the answer.
@@ -156,64 +228,52 @@ enum vcpu_request { REQ_NONE, REQ_RUN, REQ_CALL };
 struct vcpu {
 	struct vm *vm;
 	unsigned int id;
-	/* one ioctl at a time */
-	struct mutex ioctl_lock;
+	struct mutex ioctl_lock;	/* one ioctl at a time */
 
-	/* the thread and its work */
 	struct task_struct *thread;
-	wait_queue_head_t wq;		/* the thread waits for work here */
-	wait_queue_head_t done_wq;	/* ioctls wait for the answer here */
+	wait_queue_head_t wq;
+	wait_queue_head_t done_wq;
 	enum vcpu_request request;
 	int (*call_fn)(struct vcpu *vcpu, void *arg);
 	void *call_arg;
 	int result;
-	bool kick;			/* leave the guest and return -EINTR */
+	bool kick;
 
-	/* VMX state */
 	struct loaded_vmcs vmcs;
 	u16 vpid;
-	unsigned long host_rsp;		/* cached HOST_RSP */
-	unsigned long host_cr3, host_cr4;	/* cached, per entry */
-	u32 cpu_based;			/* current primary controls */
-	u32 entry_ctls;			/* current VM-entry controls */
+	unsigned long host_rsp;
+	unsigned long host_cr3, host_cr4;
+	u32 cpu_based;
+	u32 entry_ctls;
 
-	/* guest state the VMCS does not hold */
 	unsigned long regs[NR_GPRS];
-	bool regs_dirty;		/* RSP/RIP/RFLAGS to write back */
-	unsigned long cr0, cr4;		/* as the guest sees them */
+	unsigned long cr0, cr4;
 	unsigned long cr2;
 	u64 cr8;
 	u64 xcr0;
-	unsigned long dr[4], dr6, dr7;	/* MOV DR is emulated */
+	unsigned long dr[4], dr6, dr7;
 	u64 star, lstar, cstar, sfmask, kernel_gs_base;
-	bool syscall_msrs;		/* the guest wrote one of the above */
+	bool syscall_msrs;
 	u64 tsc_offset;
 	struct fxregs_state *fpu;
 
-	/* events */
-	int pending_irq;		/* vector, or -1 */
-	bool event_injected;		/* entry event already set */
-	u32 reinject_info;		/* IDT vectoring info to deliver again */
+	int pending_irq;
+	bool event_injected;
+	u32 reinject_info;
 	u32 reinject_err, reinject_len;
 
-	/* the exit being handled (read once per exit) */
 	u32 exit_reason;
 	unsigned long exit_qual;
-	u64 exit_gpa;
-	u32 exit_insn_len;
-	unsigned long rip;
 
-	/* an exit userspace must complete before the guest resumes */
-	enum { DONE, PIO_IN, MMIO_READ, HYPERCALL } pending;
-	int pending_reg;		/* GPR an MMIO read lands in */
+	enum vcpu_pending pending;
+	int pending_reg;
 	int pending_len;
-	bool pending_high8;		/* AH/CH/DH/BH */
+	bool pending_high8;
 
 	struct minivmm_run *run;
 	struct minivmm_cpuid_entry *cpuid;
 	unsigned int cpuid_nent;
 
-	/* statistics */
 	u64 exits[NR_EXIT_REASONS];
 	u64 nr_entries, nr_exits;
 	u64 guest_ns;

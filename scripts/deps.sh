@@ -56,7 +56,8 @@ if [ ! -f "$out/kernel/boot/vmlinuz-$kver" ]; then
 fi
 
 src=/usr/src/linux-source-6.1
-if [ ! -d "$out/linux-source" ]; then
+# Re-extract when a file this list needs is missing (the list grew).
+if [ ! -f "$out/linux-source/scripts/kernel-doc" ]; then
 	echo "deps: unpacking linux-source-6.1"
 	rm -rf "$out/linux-source.tmp"
 	mkdir -p "$out/linux-source.tmp"
@@ -66,8 +67,10 @@ if [ ! -d "$out/linux-source" ]; then
 		'*/tools/testing/selftests/run_kselftest.sh' \
 		'*/tools/testing/selftests/lib.mk' \
 		'*/scripts/checkpatch.pl' '*/scripts/spelling.txt' \
+		'*/scripts/kernel-doc' \
 		'*/scripts/const_structs.checkpatch' \
 		'*/tools/include/*'
+	rm -rf "$out/linux-source"
 	mv "$out/linux-source.tmp" "$out/linux-source"
 fi
 

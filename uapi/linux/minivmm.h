@@ -107,6 +107,24 @@ struct minivmm_memory_region {
 
 /**
  * struct minivmm_regs - general purpose registers, RIP and RFLAGS
+ * @rax:	RAX
+ * @rbx:	RBX
+ * @rcx:	RCX
+ * @rdx:	RDX
+ * @rsi:	RSI
+ * @rdi:	RDI
+ * @rsp:	RSP
+ * @rbp:	RBP
+ * @r8:	R8
+ * @r9:	R9
+ * @r10:	R10
+ * @r11:	R11
+ * @r12:	R12
+ * @r13:	R13
+ * @r14:	R14
+ * @r15:	R15
+ * @rip:	instruction pointer
+ * @rflags:	flags (bit 1 always set; reserved bits must be 0)
  */
 struct minivmm_regs {
 	__u64 rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp;
@@ -122,6 +140,7 @@ struct minivmm_regs {
  * @pad:	zero
  * @attrib:	access rights in the VMCS format: type[3:0], S[4], DPL[6:5],
  *		P[7], AVL[12], L[13], D/B[14], G[15], unusable[16]
+ * @reserved:	zero
  */
 struct minivmm_segment {
 	__u64 base;
@@ -134,6 +153,9 @@ struct minivmm_segment {
 
 /**
  * struct minivmm_dtable - a descriptor-table register (GDTR, IDTR)
+ * @base:	linear base address
+ * @limit:	limit
+ * @pad:	zero
  */
 struct minivmm_dtable {
 	__u64 base;
@@ -143,6 +165,22 @@ struct minivmm_dtable {
 
 /**
  * struct minivmm_sregs - segment, control and system registers
+ * @cs:		code segment
+ * @ds:		data segment
+ * @es:		extra segment
+ * @fs:		FS
+ * @gs:		GS
+ * @ss:		stack segment
+ * @tr:		task register
+ * @ldt:	LDT register
+ * @gdt:	GDTR
+ * @idt:	IDTR
+ * @cr0:	CR0 as the guest sees it
+ * @cr2:	CR2
+ * @cr3:	CR3
+ * @cr4:	CR4 as the guest sees it
+ * @efer:	IA32_EFER
+ * @reserved:	zero
  */
 struct minivmm_sregs {
 	struct minivmm_segment cs, ds, es, fs, gs, ss, tr, ldt;
@@ -156,6 +194,10 @@ struct minivmm_sregs {
  * @function:	EAX input
  * @index:	ECX input (subleaf); ignored without MINIVMM_CPUID_INDEXED
  * @flags:	MINIVMM_CPUID_* bits
+ * @eax:	EAX output
+ * @ebx:	EBX output
+ * @ecx:	ECX output
+ * @edx:	EDX output
  * @pad:	zero
  */
 struct minivmm_cpuid_entry {
@@ -231,8 +273,17 @@ enum minivmm_internal_error {
  *			interrupt shadow); informational
  * @pad:		zero
  * @hw_exit_reason:	the VMX basic exit reason behind this exit
+ * @pad2:		zero
  * @rip:		guest RIP when RUN returned: past the instruction for
  *			I/O, MMIO, HLT and hypercall exits
+ * @io:			MINIVMM_EXIT_IO
+ * @mmio:		MINIVMM_EXIT_MMIO
+ * @hypercall:		MINIVMM_EXIT_HYPERCALL
+ * @fail_entry:		MINIVMM_EXIT_FAIL_ENTRY
+ * @internal:		MINIVMM_EXIT_INTERNAL_ERROR
+ * @padding:		room for future exits; the union's size
+ * @exits:		VM exits of this vCPU since its creation
+ * @entries:		VM entries of this vCPU since its creation
  *
  * For MINIVMM_EXIT_IO the data of an IN is written by userspace into
  * io.data before the next MINIVMM_RUN, which completes the instruction.
