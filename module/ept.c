@@ -135,6 +135,10 @@ int ept_map_slot(struct ept *ept, struct mem_slot *slot)
 			return -ENOMEM;
 		WRITE_ONCE(*e, page_to_phys(slot->pages[i]) | perm |
 			   (big ? EPT_LARGE : 0));
+		if (big)
+			WRITE_ONCE(ept->nr_2m, ept->nr_2m + 1);
+		else
+			WRITE_ONCE(ept->nr_4k, ept->nr_4k + 1);
 		i += big ? PAGES_2M : 1;
 	}
 	return 0;
@@ -163,8 +167,13 @@ void ept_unmap_range(struct ept *ept, u64 gpa, u64 size)
 				break;
 			table = __va(*e & EPT_ADDR_MASK);
 		}
-		if (*e & VMX_EPT_RWX_MASK && (l == 1 || l == 2))
+		if (*e & VMX_EPT_RWX_MASK && l == 1) {
 			WRITE_ONCE(*e, 0);
+			WRITE_ONCE(ept->nr_4k, ept->nr_4k - 1);
+		} else if (*e & VMX_EPT_RWX_MASK && l == 2) {
+			WRITE_ONCE(*e, 0);
+			WRITE_ONCE(ept->nr_2m, ept->nr_2m - 1);
+		}
 		/* Step over whatever this entry covered. */
 		gpa = (gpa | ((1ULL << EPT_LEVEL_SHIFT(l)) - 1)) + 1;
 	}

@@ -117,11 +117,14 @@ struct mem_slot {
  * @root:	the PML4 page
  * @eptp:	the EPT pointer every vCPU of the VM uses
  * @tables:	pages of every level, freed with the VM
+ * @nr_4k:	leaf entries mapping 4 KiB pages
+ * @nr_2m:	leaf entries mapping 2 MiB pages
  */
 struct ept {
 	u64 *root;
 	u64 eptp;
 	struct list_head tables;
+	unsigned long nr_4k, nr_2m;
 };
 
 struct vcpu;

@@ -40,7 +40,11 @@ static int put_vm_attrs(struct sk_buff *skb, struct vm *vm)
 			from_kuid_munged(&init_user_ns, vm->uid)) ||
 	    nla_put_u32(skb, MINIVMM_A_VM_NR_VCPUS, READ_ONCE(vm->nr_vcpus)) ||
 	    nla_put_u64_64bit(skb, MINIVMM_A_VM_MEM_BYTES,
-			      READ_ONCE(vm->mem_bytes), MINIVMM_A_PAD))
+			      READ_ONCE(vm->mem_bytes), MINIVMM_A_PAD) ||
+	    nla_put_u64_64bit(skb, MINIVMM_A_VM_EPT_4K,
+			      READ_ONCE(vm->ept.nr_4k), MINIVMM_A_PAD) ||
+	    nla_put_u64_64bit(skb, MINIVMM_A_VM_EPT_2M,
+			      READ_ONCE(vm->ept.nr_2m), MINIVMM_A_PAD))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -86,7 +90,7 @@ static size_t vm_stats_size(void)
 		      3 * nla_total_size_64bit(8) + nla_total_size(0) +
 		      NR_EXIT_REASONS * nla_total_size_64bit(8);
 
-	return 4 * nla_total_size(4) + nla_total_size_64bit(8) +
+	return 4 * nla_total_size(4) + 3 * nla_total_size_64bit(8) +
 	       MINIVMM_MAX_VCPUS * vcpu;
 }
 

@@ -384,6 +384,8 @@ enum minivmm_genl_attr {
 	MINIVMM_A_VCPU_EXIT_REASONS,
 	MINIVMM_A_EVENT,		/* u32: enum minivmm_event */
 	MINIVMM_A_EXIT_REASON,		/* u32: hardware reason of an event */
+	MINIVMM_A_VM_EPT_4K,		/* u64: EPT leaves mapping 4 KiB */
+	MINIVMM_A_VM_EPT_2M,		/* u64: EPT leaves mapping 2 MiB */
 	__MINIVMM_A_MAX,
 };
 
