@@ -290,9 +290,6 @@ static bool decode_mov(struct vcpu *vcpu, const u8 *p, unsigned int avail,
 done:
 	if (in->len > avail)
 		return false;
-	/* RSP lives in the VMCS, which is not at hand when a read completes. */
-	if (!in->write && in->reg == R_RSP && in->size > 1)
-		return false;
 	if (!in->dst_size)
 		in->dst_size = in->size;
 	/* Without REX, byte registers 4-7 are AH, CH, DH, BH. */
@@ -301,6 +298,12 @@ done:
 		in->high8 = true;
 		in->reg -= 4;
 	}
+	/*
+	 * RSP (and SPL, its low byte with REX) lives in the VMCS, which is
+	 * not at hand when a read completes.
+	 */
+	if (!in->write && in->reg == R_RSP && !in->high8)
+		return false;
 	return true;
 }
 

@@ -525,6 +525,7 @@ static const exit_handler_t exit_handlers[] = {
 	[EXIT_REASON_CPUID]			= handle_cpuid,
 	[EXIT_REASON_HLT]			= handle_hlt,
 	[EXIT_REASON_INVD]			= handle_skip,
+	[EXIT_REASON_RDPMC]			= inject_gp,
 	[EXIT_REASON_VMCALL]			= handle_vmcall,
 	[EXIT_REASON_VMCLEAR]			= inject_ud,
 	[EXIT_REASON_VMLAUNCH]			= inject_ud,
@@ -587,8 +588,10 @@ int vcpu_handle_exit(struct vcpu *vcpu)
 	vcpu->nr_exits++;
 	vcpu->run->hw_exit_reason = reason;
 
+	/* A failed entry leaves the VMCS unlaunched: VMLAUNCH it again. */
 	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY)
 		return handle_failed_entry(vcpu, reason);
+	vcpu->vmcs.launched = true;
 
 	vcpu->exit_qual = vmcs_readl(EXIT_QUALIFICATION);
 	if (basic < NR_EXIT_REASONS)

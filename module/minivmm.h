@@ -204,6 +204,7 @@ enum vcpu_pending { DONE, PIO_IN, MMIO_READ, HYPERCALL };
  * @syscall_msrs:	the guest wrote one of the five above: switch them
  * @tsc_offset:		TSC offset
  * @fpu:		x87 and SSE state (FXSAVE image)
+ * @vapic:		virtual-APIC page: the guest's TPR (CR8) lives here
  * @pending_irq:	vector from MINIVMM_INJECT_INTERRUPT, or -1
  * @event_injected:	this entry already delivers an event
  * @reinject_info:	IDT-vectoring information of an event to deliver again
@@ -259,6 +260,7 @@ struct vcpu {
 	bool syscall_msrs;
 	u64 tsc_offset;
 	struct fxregs_state *fpu;
+	void *vapic;
 
 	int pending_irq;
 	bool event_injected;

@@ -255,7 +255,6 @@ static int vcpu_enter_exit(struct vcpu *vcpu)
 		vcpu_entry_failed(vcpu);
 		ret = 0;
 	} else {
-		vcpu->vmcs.launched = true;
 		ret = vcpu_handle_exit(vcpu);
 	}
 	local_irq_enable();
@@ -533,6 +532,7 @@ static void vcpu_free(struct vcpu *vcpu)
 	free_page((unsigned long)vcpu->vmcs.vmcs);
 	free_page((unsigned long)vcpu->run);
 	free_page((unsigned long)vcpu->fpu);
+	free_page((unsigned long)vcpu->vapic);
 	kfree(vcpu->cpuid);
 	kfree(vcpu);
 }
@@ -589,7 +589,8 @@ static struct vcpu *vcpu_alloc(struct vm *vm, unsigned int id)
 	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	vcpu->fpu = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	vcpu->vmcs.vmcs = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-	if (!vcpu->run || !vcpu->fpu || !vcpu->vmcs.vmcs) {
+	vcpu->vapic = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!vcpu->run || !vcpu->fpu || !vcpu->vmcs.vmcs || !vcpu->vapic) {
 		vcpu_free(vcpu);
 		return NULL;
 	}

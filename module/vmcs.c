@@ -203,6 +203,11 @@ static bool vmcs_setup_controls(struct vcpu *vcpu)
 	ok &= vmcs_write64(IO_BITMAP_A, __pa(io_bitmap));
 	ok &= vmcs_write64(IO_BITMAP_B, __pa(io_bitmap) + PAGE_SIZE);
 	ok &= vmcs_write64(MSR_BITMAP, __pa(msr_bitmap));
+	if (c->cpu_based & CPU_BASED_TPR_SHADOW) {
+		/* Threshold 0: lowering the TPR never exits. */
+		ok &= vmcs_write64(VIRTUAL_APIC_PAGE_ADDR, __pa(vcpu->vapic));
+		ok &= vmcs_write32(TPR_THRESHOLD, 0);
+	}
 	ok &= vmcs_write64(EPT_POINTER, vcpu->vm->ept.eptp);
 	if (vcpu->vpid)
 		ok &= vmcs_write16(VIRTUAL_PROCESSOR_ID, vcpu->vpid);

@@ -53,6 +53,18 @@ static const struct vmx_feature vmx_features[] = {
 	{ VC_PIN, PIN_BASED_VMX_PREEMPTION_TIMER, "VMX preemption timer",
 	  false, MINIVMM_CAP_PREEMPTION_TIMER, &preemption_timer },
 	{ VC_CPU, CPU_BASED_HLT_EXITING, "HLT exiting", true },
+	/*
+	 * Without these the guest would reach the host's TPR (through CR8),
+	 * performance counters or MWAIT. CR8 goes to a TPR shadow when the CPU
+	 * has one, else it exits (vmx_check_cr8() insists on one of them).
+	 */
+	{ VC_CPU, CPU_BASED_TPR_SHADOW, "TPR shadow", false },
+	{ VC_CPU, CPU_BASED_CR8_LOAD_EXITING, "CR8-load exiting", false },
+	{ VC_CPU, CPU_BASED_CR8_STORE_EXITING, "CR8-store exiting", false },
+	{ VC_CPU, CPU_BASED_RDPMC_EXITING, "RDPMC exiting", true },
+	{ VC_CPU, CPU_BASED_MWAIT_EXITING, "MWAIT exiting", true },
+	{ VC_CPU, CPU_BASED_MONITOR_EXITING, "MONITOR exiting", true },
+	{ VC_CPU, CPU_BASED_USE_TSC_OFFSETTING, "TSC offsetting", false },
 	{ VC_CPU, CPU_BASED_MOV_DR_EXITING, "MOV-DR exiting", true },
 	{ VC_CPU, CPU_BASED_USE_IO_BITMAPS, "I/O bitmaps", true,
 	  MINIVMM_CAP_IO_BITMAP },
@@ -85,6 +97,26 @@ static int rdmsr_cap(u32 msr, u64 *val)
 {
 	if (rdmsrl_safe(msr, val)) {
 		pr_err("VMX unavailable: capability MSR %#x unreadable\n", msr);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+/*
+ * With a TPR shadow, MOV CR8 reads and writes the shadow in the vCPU's
+ * virtual-APIC page without exiting; without one, it must exit.
+ */
+static int vmx_check_cr8(struct vmx_config *c, u32 must1)
+{
+	const u32 cr8_exits = CPU_BASED_CR8_LOAD_EXITING |
+			      CPU_BASED_CR8_STORE_EXITING;
+
+	if (c->cpu_based & CPU_BASED_TPR_SHADOW) {
+		c->cpu_based &= ~cr8_exits | must1;
+		return 0;
+	}
+	if ((c->cpu_based & cr8_exits) != cr8_exits) {
+		pr_err("VMX unavailable: CPU has neither a TPR shadow nor CR8 exiting\n");
 		return -EOPNOTSUPP;
 	}
 	return 0;
@@ -201,6 +233,9 @@ int vmx_check_features(void)
 	c->cpu_based2 = ctl[VC_CPU2];
 	c->vmexit = ctl[VC_EXIT];
 	c->vmentry = ctl[VC_ENTRY] & ~VM_ENTRY_DYNAMIC;
+	ret = vmx_check_cr8(c, must1[VC_CPU]);
+	if (ret)
+		return ret;
 
 	ret = rdmsr_cap(MSR_IA32_VMX_EPT_VPID_CAP, &c->ept_vpid_cap);
 	if (ret)

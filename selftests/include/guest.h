@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <linux/minivmm.h>
 
@@ -150,5 +151,38 @@ void test_set_idt(struct test_vm *vm, enum guest_mode mode, int vec,
 		  uint64_t handler);
 
 const char *exit_reason_str(uint32_t reason);
+
+/*
+ * The kernel thread that runs @vcpu ("minivmm/VM:VCPU" in /proc/PID/comm).
+ * VM numbers only grow, so the thread is the one with @vcpu's id and the
+ * highest VM number: call this while @vcpu's VM is the newest one. Stores
+ * the VM number in *@vm_id when @vm_id is not NULL; returns the thread's
+ * pid, or ends the test when there is no such thread.
+ */
+pid_t test_vcpu_thread(struct test_vcpu *vcpu, unsigned int *vm_id);
+
+/*
+ * Exception handlers for guests that expect a fault. After
+ * test_install_exc_handlers(), every exception (vectors 0-31) makes a
+ * UCALL_SYNC with RBX = EXC_SYNC(vector), RCX = the error code (0 when the
+ * vector has none, and always 0 in real mode) and RDX = the RIP (IP) saved
+ * in the exception frame; the guest then continues at the address in RDI
+ * (EDI, DI), which the guest code sets before the instruction it expects
+ * to fault. The handlers clobber RAX, RBX, RCX, RDX (and BP in real mode).
+ * They live at GUEST_EXC_ADDR, reachable from real mode at 0000:9000.
+ */
+#define GUEST_EXC_ADDR		0x9000
+#define EXC_SYNC(vec)		(0xec00 | (vec))
+
+void test_install_exc_handlers(struct test_vm *vm, enum guest_mode mode);
+
+/*
+ * GUEST_LABEL(label) in a GUEST_CODE body marks an address the test needs
+ * (declare it with "extern const unsigned char label[];");
+ * GUEST_LABEL_OFFSET(code, label) is its offset from the start of @code.
+ */
+#define GUEST_LABEL(label)	".globl " #label "\n" #label ":\n\t"
+#define GUEST_LABEL_OFFSET(code, label)					\
+	((uint64_t)((uintptr_t)(label) - (uintptr_t)(code)))
 
 #endif /* MINIVMM_GUEST_H */

@@ -2,6 +2,8 @@
 /*
  * Guests for the minivmm selftests: see include/guest.h.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -305,4 +307,134 @@ uint64_t test_run_ucall(struct test_vcpu *vcpu, struct ucall *uc)
 		     (unsigned long long)uc->args[1],
 		     (unsigned long long)uc->args[2]);
 	return uc->nr;
+}
+
+/*
+ * The exception handlers of test_install_exc_handlers(): for each of the
+ * three modes, 32 stubs of 16 bytes (one per vector) that push the vector
+ * (and a zero where the CPU pushes no error code) and jump to a common
+ * part that reports the exception and resumes the guest at RDI.
+ */
+#define EXC_NO_ERRCODE							\
+	"(\\v <> 8) && (\\v <> 17) && (\\v <> 21) && (\\v <> 29) && "	\
+	"(\\v <> 30) && ((\\v < 10) || (\\v > 14))"
+#define EXC_VECTORS							\
+	"0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,"\
+	"24,25,26,27,28,29,30,31"
+
+GUEST_CODE(exc_handlers, ".code64",
+	".balign 16\n\t"
+	GUEST_LABEL(exc_stubs64)
+	".irp v," EXC_VECTORS "\n\t"
+	".balign 16, 0xcc\n\t"
+	".if " EXC_NO_ERRCODE "\n\t"
+	"push $0\n\t"
+	".endif\n\t"
+	"push $\\v\n\t"
+	"jmp exc_common64\n\t"
+	".endr\n"
+	"exc_common64:\n\t"
+	"pop %rbx\n\t"
+	"or $0xec00, %ebx\n\t"
+	"pop %rcx\n\t"
+	"mov (%rsp), %rdx\n\t"
+	UCALL_ASM(1)
+	"mov %rdi, (%rsp)\n\t"
+	"iretq\n\t"
+
+	".code32\n\t"
+	".balign 16\n\t"
+	GUEST_LABEL(exc_stubs32)
+	".irp v," EXC_VECTORS "\n\t"
+	".balign 16, 0xcc\n\t"
+	".if " EXC_NO_ERRCODE "\n\t"
+	"push $0\n\t"
+	".endif\n\t"
+	"push $\\v\n\t"
+	"jmp exc_common32\n\t"
+	".endr\n"
+	"exc_common32:\n\t"
+	"pop %ebx\n\t"
+	"or $0xec00, %ebx\n\t"
+	"pop %ecx\n\t"
+	"mov (%esp), %edx\n\t"
+	UCALL_ASM(1)
+	"mov %edi, (%esp)\n\t"
+	"iret\n\t"
+
+	/* Real mode pushes no error codes. */
+	".code16\n\t"
+	".balign 16\n\t"
+	GUEST_LABEL(exc_stubs16)
+	".irp v," EXC_VECTORS "\n\t"
+	".balign 16, 0xcc\n\t"
+	"pushw $\\v\n\t"
+	"jmp exc_common16\n\t"
+	".endr\n"
+	"exc_common16:\n\t"
+	"pop %bx\n\t"
+	"movzwl %bx, %ebx\n\t"
+	"or $0xec00, %ebx\n\t"
+	"xor %ecx, %ecx\n\t"
+	"mov %sp, %bp\n\t"
+	"movzwl (%bp), %edx\n\t"
+	UCALL_ASM(1)
+	"mov %di, (%bp)\n\t"
+	"iret\n\t");
+
+extern const unsigned char exc_stubs64[], exc_stubs32[], exc_stubs16[];
+
+void test_install_exc_handlers(struct test_vm *vm, enum guest_mode mode)
+{
+	const unsigned char *stubs = mode == MODE_LONG ? exc_stubs64 :
+				     mode == MODE_PROTECTED ? exc_stubs32 :
+				     exc_stubs16;
+	uint64_t base = GUEST_EXC_ADDR +
+			GUEST_LABEL_OFFSET(exc_handlers, stubs);
+	int v;
+
+	/* Between real-mode code and protected/long mode code. */
+	TEST_REQUIRE(GUEST_EXC_ADDR + GUEST_CODE_SIZE(exc_handlers) <=
+		     GUEST_CODE_ADDR, "exception handlers too big");
+	test_vm_load(vm, GUEST_EXC_ADDR, exc_handlers,
+		     GUEST_CODE_SIZE(exc_handlers));
+	for (v = 0; v < 32; v++) {
+		if (mode == MODE_REAL)
+			test_set_ivt(vm, v, 0, base + 16 * v);
+		else
+			test_set_idt(vm, mode, v, base + 16 * v);
+	}
+}
+
+pid_t test_vcpu_thread(struct test_vcpu *vcpu, unsigned int *vm_id)
+{
+	unsigned int vm, id, best_vm = 0;
+	char path[300], comm[32];
+	struct dirent *d;
+	pid_t best = -1;
+	DIR *dir;
+	FILE *f;
+
+	dir = opendir("/proc");
+	TEST_REQUIRE(dir, "opendir /proc: %s", strerror(errno));
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;	/* the task went away meanwhile */
+		if (fgets(comm, sizeof(comm), f) &&
+		    sscanf(comm, "minivmm/%u:%u", &vm, &id) == 2 &&
+		    id == (unsigned int)vcpu->id && (best < 0 || vm > best_vm)) {
+			best = atoi(d->d_name);
+			best_vm = vm;
+		}
+		fclose(f);
+	}
+	closedir(dir);
+	TEST_REQUIRE(best > 0, "no minivmm/*:%d thread in /proc", vcpu->id);
+	if (vm_id)
+		*vm_id = best_vm;
+	return best;
 }
