@@ -11,6 +11,7 @@
  */
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <asm/processor.h>
 #include <asm/vmx.h>
 
 #include "minivmm.h"
@@ -154,13 +155,15 @@ int guest_fetch_insn(struct vcpu *vcpu, u8 *buf, unsigned int len)
  */
 int vcpu_load_pdptrs(struct vcpu *vcpu, unsigned long cr3)
 {
+	/* Bits 2:1, 8:5 and from MAXPHYADDR up are reserved in a PDPTE. */
+	u64 rsvd = 0x1e6 | GENMASK_ULL(63, boot_cpu_data.x86_phys_bits);
 	u64 pdpte[4];
 	int i;
 
 	if (guest_read_phys(vcpu->vm, cr3 & 0xffffffe0, pdpte, sizeof(pdpte)))
 		return -EINVAL;
 	for (i = 0; i < 4; i++)
-		if ((pdpte[i] & PTE_P) && (pdpte[i] & 0x1e6))
+		if ((pdpte[i] & PTE_P) && (pdpte[i] & rsvd))
 			return -EINVAL;
 	for (i = 0; i < 4; i++)
 		vmcs_write64(GUEST_PDPTR0 + 2 * i, pdpte[i]);

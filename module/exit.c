@@ -424,6 +424,11 @@ static bool msr_write(struct vcpu *vcpu, u32 msr, u64 val)
 			    msr == MSR_FS_BASE ? GUEST_FS_BASE : GUEST_GS_BASE,
 			    val);
 		return true;
+	case MSR_KERNEL_GS_BASE:
+		if (!is_canonical(val))
+			return false;
+		vcpu->kernel_gs_base = val;
+		return true;
 	case MSR_STAR:
 		vcpu->star = val;
 		break;
@@ -432,11 +437,9 @@ static bool msr_write(struct vcpu *vcpu, u32 msr, u64 val)
 		break;
 	case MSR_LSTAR:
 	case MSR_CSTAR:
-	case MSR_KERNEL_GS_BASE:
 		if (!is_canonical(val))
 			return false;
-		*(msr == MSR_LSTAR ? &vcpu->lstar : msr == MSR_CSTAR ?
-		  &vcpu->cstar : &vcpu->kernel_gs_base) = val;
+		*(msr == MSR_LSTAR ? &vcpu->lstar : &vcpu->cstar) = val;
 		break;
 	case MSR_IA32_TSC:
 		if (!(vmx_config.cpu_based & CPU_BASED_USE_TSC_OFFSETTING))
@@ -447,7 +450,7 @@ static bool msr_write(struct vcpu *vcpu, u32 msr, u64 val)
 	default:
 		return false;
 	}
-	/* From now on these are loaded into the CPU around every entry. */
+	/* From now on STAR, LSTAR, CSTAR and SFMASK go in around entries. */
 	vcpu->syscall_msrs = true;
 	return true;
 }

@@ -71,6 +71,18 @@ static void fpu_save(struct fxregs_state *fx)
 }
 
 /*
+ * KERNEL_GS_BASE is live in the CPU for 64-bit guests (SWAPGS) and for
+ * guests that wrote one of the syscall MSRs. The entry controls tell the
+ * mode: this is read twice around one entry, with nothing in between that
+ * could change it.
+ */
+static bool vcpu_swaps_kgs(struct vcpu *vcpu)
+{
+	return vcpu->syscall_msrs ||
+	       (vcpu->entry_ctls & VM_ENTRY_IA32E_MODE);
+}
+
+/*
  * Swap in the guest's view of what VMX does not switch; interrupts are off
  * from here until vcpu_put_guest_state(), so nothing on this CPU can take
  * a syscall or use the FPU with the guest's values live.
@@ -82,13 +94,16 @@ static void vcpu_load_guest_state(struct vcpu *vcpu, u64 *host_kgs,
 	fpu_load(vcpu->fpu);
 	if ((vcpu->cr4 & X86_CR4_OSXSAVE) && vcpu->xcr0 != host_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
-	if (vcpu->syscall_msrs) {
+	/* SWAPGS never exits: a 64-bit guest always needs its own. */
+	if (vcpu_swaps_kgs(vcpu)) {
 		rdmsrl(MSR_KERNEL_GS_BASE, *host_kgs);
+		wrmsrl(MSR_KERNEL_GS_BASE, vcpu->kernel_gs_base);
+	}
+	if (vcpu->syscall_msrs) {
 		wrmsrl(MSR_STAR, vcpu->star);
 		wrmsrl(MSR_LSTAR, vcpu->lstar);
 		wrmsrl(MSR_CSTAR, vcpu->cstar);
 		wrmsrl(MSR_SYSCALL_MASK, vcpu->sfmask);
-		wrmsrl(MSR_KERNEL_GS_BASE, vcpu->kernel_gs_base);
 	}
 	if (native_read_cr2() != vcpu->cr2)
 		native_write_cr2(vcpu->cr2);
@@ -109,12 +124,14 @@ static void vcpu_put_guest_state(struct vcpu *vcpu, u64 host_kgs,
 
 	vcpu->cr2 = native_read_cr2();
 	if (vcpu->syscall_msrs) {
-		/* SWAPGS in the guest changes it without an exit. */
-		rdmsrl(MSR_KERNEL_GS_BASE, vcpu->kernel_gs_base);
 		wrmsrl(MSR_STAR, host_star);
 		wrmsrl(MSR_LSTAR, host_lstar);
 		wrmsrl(MSR_CSTAR, host_cstar);
 		wrmsrl(MSR_SYSCALL_MASK, host_sfmask);
+	}
+	if (vcpu_swaps_kgs(vcpu)) {
+		/* The guest's SWAPGS changed it without an exit. */
+		rdmsrl(MSR_KERNEL_GS_BASE, vcpu->kernel_gs_base);
 		wrmsrl(MSR_KERNEL_GS_BASE, host_kgs);
 	}
 	if ((vcpu->cr4 & X86_CR4_OSXSAVE) && vcpu->xcr0 != host_xcr0)

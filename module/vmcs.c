@@ -590,10 +590,11 @@ int vcpu_set_sregs(struct vcpu *vcpu, void *arg)
 	if (lma != !!(s->efer & EFER_LMA) || (lma && !(s->cr4 & X86_CR4_PAE)))
 		return -EINVAL;
 
-	vmcs_writel(GUEST_CR3, s->cr3);
+	/* The last check; it changes nothing when it fails. */
 	if (pae_paging(s->cr0, s->cr4, s->efer) &&
 	    vcpu_load_pdptrs(vcpu, s->cr3))
 		return -EINVAL;
+	vmcs_writel(GUEST_CR3, s->cr3);
 	for (i = SEG_ES; i <= SEG_TR; i++)
 		vmcs_write_segment(i, sregs_seg(s, i));
 	vmcs_writel(GUEST_GDTR_BASE, s->gdt.base);
