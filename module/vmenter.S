@@ -139,14 +139,8 @@ SYM_INNER_LABEL(minivmm_vmexit, SYM_L_GLOBAL)
 	RET
 
 .Lfail_nosave:
+	/* No guest register was loaded; the clearing below is harmless. */
 	mov	$1, %eax
-	pop	%rdi
-	pop	%rbx
-	pop	%r12
-	pop	%r13
-	pop	%r14
-	pop	%r15
-	pop	%rbp
-	RET
+	jmp	.Lout
 
 SYM_FUNC_END(minivmm_vmenter)
