@@ -345,6 +345,9 @@ static int vmx_reboot(struct notifier_block *nb, unsigned long code,
 	 * refused from now on and vCPUs stop entering the guest.
 	 */
 	WRITE_ONCE(vmx_rebooting, true);
+	if (READ_ONCE(vmx_users))
+		pr_info("reboot: leaving VMX operation under %u VM(s)\n",
+			vm_count());
 	on_each_cpu(vmx_cpu_off_ipi, NULL, 1);
 	return NOTIFY_OK;
 }
