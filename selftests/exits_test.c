@@ -71,15 +71,23 @@ FIXTURE_TEARDOWN(exits)
 	test_vm_destroy(self->vm);
 }
 
-/* A VM with one vCPU running @code in @mode, exception handlers in place. */
+/*
+ * A VM in *@vm with one vCPU in *@vcpu running the code from @code to @end
+ * in @mode, exception handlers in place.
+ */
+static void setup_guest(struct test_vm **vm, struct test_vcpu **vcpu,
+			enum guest_mode mode, const unsigned char *code,
+			const unsigned char *end)
+{
+	*vm = test_vm_create(GUEST_MEM_SIZE);
+	*vcpu = test_vcpu_add(*vm, 0);
+	test_install_exc_handlers(*vm, mode);
+	test_vcpu_load(*vcpu, mode, code, end - code);
+}
+
+/* In a TEST_F() body: setup_guest() for the fixture, GUEST_CODE() @code. */
 #define SETUP_GUEST(mode, code)						\
-	do {								\
-		self->vm = test_vm_create(GUEST_MEM_SIZE);		\
-		self->vcpu = test_vcpu_add(self->vm, 0);		\
-		test_install_exc_handlers(self->vm, mode);		\
-		test_vcpu_load(self->vcpu, mode, code,			\
-			       GUEST_CODE_SIZE(code));			\
-	} while (0)
+	setup_guest(&self->vm, &self->vcpu, mode, code, code##_end)
 
 /* The guest RIP of @label in @code loaded for long mode. */
 #define LONG_ADDR(code, label)						\
@@ -135,16 +143,16 @@ static void expect_exception(struct test_vcpu *vcpu, int vector, uint64_t err)
  * EAX, EBX, ECX, EDX in R8-R11 with a ucall after each.
  */
 GUEST_CODE(guest_cpuid, ".code64",
-	"1:\n\t"
-	"mov %r12d, %eax\n\t"
-	"mov %r13d, %ecx\n\t"
-	"cpuid\n\t"
-	"mov %eax, %r8d\n\t"
-	"mov %ebx, %r9d\n\t"
-	"mov %ecx, %r10d\n\t"
-	"mov %edx, %r11d\n\t"
-	GUEST_SYNC_ASM(0x5a)
-	"jmp 1b\n\t");
+	   "1:\n\t"
+	   "mov %r12d, %eax\n\t"
+	   "mov %r13d, %ecx\n\t"
+	   "cpuid\n\t"
+	   "mov %eax, %r8d\n\t"
+	   "mov %ebx, %r9d\n\t"
+	   "mov %ecx, %r10d\n\t"
+	   "mov %edx, %r11d\n\t"
+	   GUEST_SYNC_ASM(0x5a)
+	   "jmp 1b\n\t");
 
 /* What the guest's CPUID returns for @leaf/@subleaf: EAX, EBX, ECX, EDX. */
 static void query_cpuid(struct test_vcpu *vcpu, uint32_t leaf,
@@ -156,7 +164,10 @@ static void query_cpuid(struct test_vcpu *vcpu, uint32_t leaf,
 	regs.r12 = leaf;
 	regs.r13 = subleaf;
 	/* Poison the outputs: they must all come from the CPUID. */
-	regs.r8 = regs.r9 = regs.r10 = regs.r11 = 0xdeadbeefdeadbeefULL;
+	regs.r8 = 0xdeadbeefdeadbeefULL;
+	regs.r9 = regs.r8;
+	regs.r10 = regs.r8;
+	regs.r11 = regs.r8;
 	test_set_regs(vcpu, &regs);
 	expect_sync(vcpu, STAGE_AFTER);
 	test_get_regs(vcpu, &regs);
@@ -311,11 +322,11 @@ TEST_F(exits, cpuid_table_absent_leaf_reads_zero)
 /* ---- HLT ------------------------------------------------------------ */
 
 GUEST_CODE(guest_hlt, ".code64",
-	"nop\n\t"
-	"hlt\n\t"
-	GUEST_LABEL(guest_hlt_after)
-	GUEST_SYNC_ASM(0x5a)
-	"hlt\n\t");
+	   "nop\n\t"
+	   "hlt\n\t"
+	   GUEST_LABEL(guest_hlt_after)
+	   GUEST_SYNC_ASM(0x5a)
+	   "hlt\n\t");
 extern const unsigned char guest_hlt_after[];
 
 TEST_F(exits, hlt_exits_with_rip_past_hlt)
@@ -337,26 +348,26 @@ TEST_F(exits, hlt_exits_with_rip_past_hlt)
 /* ---- port I/O ------------------------------------------------------- */
 
 GUEST_CODE(guest_out8, ".code64",
-	"mov $0x12345678, %eax\n\t"
-	"out %al, $0x80\n\t"
-	GUEST_LABEL(guest_out8_after)
-	GUEST_SYNC_ASM(0x5a));
+	   "mov $0x12345678, %eax\n\t"
+	   "out %al, $0x80\n\t"
+	   GUEST_LABEL(guest_out8_after)
+	   GUEST_SYNC_ASM(0x5a));
 GUEST_CODE(guest_out16, ".code64",
-	"mov $0x12345678, %eax\n\t"
-	"out %ax, $0x81\n\t"
-	GUEST_LABEL(guest_out16_after)
-	GUEST_SYNC_ASM(0x5a));
+	   "mov $0x12345678, %eax\n\t"
+	   "out %ax, $0x81\n\t"
+	   GUEST_LABEL(guest_out16_after)
+	   GUEST_SYNC_ASM(0x5a));
 GUEST_CODE(guest_out32, ".code64",
-	"mov $0x12345678, %eax\n\t"
-	"out %eax, $0x82\n\t"
-	GUEST_LABEL(guest_out32_after)
-	GUEST_SYNC_ASM(0x5a));
+	   "mov $0x12345678, %eax\n\t"
+	   "out %eax, $0x82\n\t"
+	   GUEST_LABEL(guest_out32_after)
+	   GUEST_SYNC_ASM(0x5a));
 GUEST_CODE(guest_out_dx, ".code64",
-	"mov $0x12345678, %eax\n\t"
-	"mov $0x3f8, %edx\n\t"
-	"out %al, %dx\n\t"
-	GUEST_LABEL(guest_out_dx_after)
-	GUEST_SYNC_ASM(0x5a));
+	   "mov $0x12345678, %eax\n\t"
+	   "mov $0x3f8, %edx\n\t"
+	   "out %al, %dx\n\t"
+	   GUEST_LABEL(guest_out_dx_after)
+	   GUEST_SYNC_ASM(0x5a));
 extern const unsigned char guest_out8_after[], guest_out16_after[],
 	guest_out32_after[], guest_out_dx_after[];
 
@@ -429,12 +440,12 @@ TEST_F(exits, out_port_in_dx)
 /* IN into a RAX full of a pattern; RBX reports RAX afterwards. */
 #define GUEST_IN(name, insn)						\
 	GUEST_CODE(name, ".code64",					\
-		"movabs $0x1122334455667788, %rax\n\t"			\
-		"mov $0x1234, %edx\n\t"					\
-		insn "\n\t"						\
-		GUEST_LABEL(name##_after)				\
-		"mov %rax, %rbx\n\t"					\
-		UCALL_ASM(1));						\
+		   "movabs $0x1122334455667788, %rax\n\t"		\
+		   "mov $0x1234, %edx\n\t"				\
+		   insn "\n\t"						\
+		   GUEST_LABEL(name##_after)				\
+		   "mov %rax, %rbx\n\t"					\
+		   UCALL_ASM(1));					\
 	extern const unsigned char name##_after[]
 
 GUEST_IN(guest_in8, "in $0x60, %al");
@@ -494,17 +505,17 @@ TEST_F(exits, in_port_in_dx)
 }
 
 GUEST_CODE(guest_rep_outsb, ".code64",
-	"mov $0x8000, %esi\n\t"
-	"mov $4, %ecx\n\t"
-	"mov $0x80, %edx\n\t"
-	"rep outsb\n\t"
-	GUEST_SYNC_ASM(0x5a));
+	   "mov $0x8000, %esi\n\t"
+	   "mov $4, %ecx\n\t"
+	   "mov $0x80, %edx\n\t"
+	   "rep outsb\n\t"
+	   GUEST_SYNC_ASM(0x5a));
 
 GUEST_CODE(guest_insb, ".code64",
-	"mov $0x8000, %edi\n\t"
-	"mov $0x81, %edx\n\t"
-	"insb\n\t"
-	GUEST_SYNC_ASM(0x5a));
+	   "mov $0x8000, %edi\n\t"
+	   "mov $0x81, %edx\n\t"
+	   "insb\n\t"
+	   GUEST_SYNC_ASM(0x5a));
 
 static void expect_unsupported_io(struct test_vcpu *vcpu, uint16_t port)
 {
@@ -539,17 +550,17 @@ TEST_F(exits, insb_is_unsupported_io)
  * RCX/RDX.
  */
 GUEST_CODE(guest_vmcall, ".code64",
-	"mov %r8, %rax\n\t"
-	"mov %r9, %rbx\n\t"
-	"mov %r10, %rcx\n\t"
-	"mov %r11, %rdx\n\t"
-	"mov %r12, %rsi\n\t"
-	"vmcall\n\t"
-	GUEST_LABEL(guest_vmcall_after)
-	"mov %rbx, %r9\n\t"
-	"mov %rsi, %r12\n\t"
-	"mov %rax, %rbx\n\t"
-	UCALL_ASM(1));
+	   "mov %r8, %rax\n\t"
+	   "mov %r9, %rbx\n\t"
+	   "mov %r10, %rcx\n\t"
+	   "mov %r11, %rdx\n\t"
+	   "mov %r12, %rsi\n\t"
+	   "vmcall\n\t"
+	   GUEST_LABEL(guest_vmcall_after)
+	   "mov %rbx, %r9\n\t"
+	   "mov %rsi, %r12\n\t"
+	   "mov %rax, %rbx\n\t"
+	   UCALL_ASM(1));
 extern const unsigned char guest_vmcall_after[];
 
 static const uint64_t hc_args[4] = {
@@ -649,17 +660,17 @@ TEST_F(exits, vmcall_highest_kernel_number_enosys)
  * An exception ends the guest at the HLT with its own report first.
  */
 GUEST_CODE(guest_msr_rw, ".code64",
-	"lea 2f(%rip), %rdi\n\t"
-	"mov %ecx, %r12d\n\t"
-	"mov %r8, %rax\n\t"
-	"mov %r8, %rdx\n\t"
-	"shr $32, %rdx\n\t"
-	"wrmsr\n\t"
-	"mov %r12d, %ecx\n\t"
-	"rdmsr\n\t"
-	MSR_TO_RBX
-	UCALL_ASM(1)
-	"2: hlt\n\t");
+	   "lea 2f(%rip), %rdi\n\t"
+	   "mov %ecx, %r12d\n\t"
+	   "mov %r8, %rax\n\t"
+	   "mov %r8, %rdx\n\t"
+	   "shr $32, %rdx\n\t"
+	   "wrmsr\n\t"
+	   "mov %r12d, %ecx\n\t"
+	   "rdmsr\n\t"
+	   MSR_TO_RBX
+	   UCALL_ASM(1)
+	   "2: hlt\n\t");
 
 FIXTURE(msr) {
 	struct test_vm *vm;
@@ -686,39 +697,51 @@ FIXTURE_TEARDOWN(msr)
 FIXTURE_VARIANT_ADD(msr, efer) {
 	.index = 0xc0000080, .value = 0xd01,
 };
+
 FIXTURE_VARIANT_ADD(msr, pat) {
 	.index = 0x277, .value = 0x0001050400070406ULL,
 };
+
 FIXTURE_VARIANT_ADD(msr, sysenter_cs) {
 	.index = 0x174, .value = 0x10,
 };
+
 FIXTURE_VARIANT_ADD(msr, sysenter_esp) {
 	.index = 0x175, .value = 0xffff800000001000ULL,
 };
+
 FIXTURE_VARIANT_ADD(msr, sysenter_eip) {
 	.index = 0x176, .value = 0x00007fff00002000ULL,
 };
+
 FIXTURE_VARIANT_ADD(msr, star) {
 	.index = 0xc0000081, .value = 0x0023001000000000ULL,
 };
+
 FIXTURE_VARIANT_ADD(msr, lstar) {
 	.index = 0xc0000082, .value = 0xffffffff81000000ULL,
 };
+
 FIXTURE_VARIANT_ADD(msr, cstar) {
 	.index = 0xc0000083, .value = 0xffffffff82000000ULL,
 };
+
 FIXTURE_VARIANT_ADD(msr, sfmask) {
 	.index = 0xc0000084, .value = 0x47700,
 };
+
 FIXTURE_VARIANT_ADD(msr, fs_base) {
 	.index = 0xc0000100, .value = 0x00007fff12340000ULL,
 };
+
 FIXTURE_VARIANT_ADD(msr, gs_base) {
 	.index = 0xc0000101, .value = 0xffff880012345000ULL,
 };
+
 FIXTURE_VARIANT_ADD(msr, kernel_gs_base) {
 	.index = 0xc0000102, .value = 0xffff888000000000ULL,
 };
+
 /* The TSC keeps counting between the WRMSR and the RDMSR. */
 FIXTURE_VARIANT_ADD(msr, tsc) {
 	.index = 0x10, .value = 0x0000100000000000ULL, .slack = 1ULL << 36,
@@ -751,12 +774,12 @@ TEST_F(msr, write_then_read_back)
 
 /* A store through FS after WRMSR FS_BASE: the new base is in effect. */
 GUEST_CODE(guest_fs_base, ".code64",
-	"mov $0xc0000100, %ecx\n\t"
-	"mov $0x8000, %eax\n\t"
-	"xor %edx, %edx\n\t"
-	"wrmsr\n\t"
-	"mov %fs:8, %rbx\n\t"
-	UCALL_ASM(1));
+	   "mov $0xc0000100, %ecx\n\t"
+	   "mov $0x8000, %eax\n\t"
+	   "xor %edx, %edx\n\t"
+	   "wrmsr\n\t"
+	   "mov %fs:8, %rbx\n\t"
+	   UCALL_ASM(1));
 
 TEST_F(exits, wrmsr_fs_base_moves_fs)
 {
@@ -771,18 +794,18 @@ TEST_F(exits, wrmsr_fs_base_moves_fs)
 
 /* RDMSR of ECX, expecting #GP. */
 GUEST_CODE(guest_rdmsr_gp, ".code64",
-	FAULT64("rdmsr")
-	GUEST_DONE_ASM
-	"hlt\n\t");
+	   FAULT64("rdmsr")
+	   GUEST_DONE_ASM
+	   "hlt\n\t");
 
 /* WRMSR of R8 to ECX, expecting #GP. */
 GUEST_CODE(guest_wrmsr_gp, ".code64",
-	"mov %r8, %rax\n\t"
-	"mov %r8, %rdx\n\t"
-	"shr $32, %rdx\n\t"
-	FAULT64("wrmsr")
-	GUEST_DONE_ASM
-	"hlt\n\t");
+	   "mov %r8, %rax\n\t"
+	   "mov %r8, %rdx\n\t"
+	   "shr $32, %rdx\n\t"
+	   FAULT64("wrmsr")
+	   GUEST_DONE_ASM
+	   "hlt\n\t");
 
 /*
  * An allowed MSR (ECX) written with an invalid value (R8): #GP, and the
@@ -790,42 +813,39 @@ GUEST_CODE(guest_wrmsr_gp, ".code64",
  * (RBX) and after (RCX).
  */
 GUEST_CODE(guest_wrmsr_bad_value, ".code64",
-	"mov %ecx, %r12d\n\t"
-	"rdmsr\n\t"
-	MSR_TO_RBX
-	"mov %rbx, %r13\n\t"
-	"mov %r8, %rax\n\t"
-	"mov %r8, %rdx\n\t"
-	"shr $32, %rdx\n\t"
-	"mov %r12d, %ecx\n\t"
-	FAULT64("wrmsr")
-	"mov %r12d, %ecx\n\t"
-	"rdmsr\n\t"
-	MSR_TO_RBX
-	"mov %rbx, %rcx\n\t"
-	"mov %r13, %rbx\n\t"
-	UCALL_ASM(1)
-	"hlt\n\t");
+	   "mov %ecx, %r12d\n\t"
+	   "rdmsr\n\t"
+	   MSR_TO_RBX
+	   "mov %rbx, %r13\n\t"
+	   "mov %r8, %rax\n\t"
+	   "mov %r8, %rdx\n\t"
+	   "shr $32, %rdx\n\t"
+	   "mov %r12d, %ecx\n\t"
+	   FAULT64("wrmsr")
+	   "mov %r12d, %ecx\n\t"
+	   "rdmsr\n\t"
+	   MSR_TO_RBX
+	   "mov %rbx, %rcx\n\t"
+	   "mov %r13, %rbx\n\t"
+	   UCALL_ASM(1)
+	   "hlt\n\t");
 
-static void run_msr_gp(struct __test_metadata *_metadata,
-		       FIXTURE_DATA(exits) *self, const unsigned char *code,
-		       size_t size, uint32_t index, uint64_t value)
+static void run_msr_gp(struct test_vm **vm, struct test_vcpu **vcpu,
+		       const unsigned char *code, const unsigned char *end,
+		       uint32_t index, uint64_t value)
 {
 	struct minivmm_regs regs;
 
-	self->vm = test_vm_create(GUEST_MEM_SIZE);
-	self->vcpu = test_vcpu_add(self->vm, 0);
-	test_install_exc_handlers(self->vm, MODE_LONG);
-	test_vcpu_load(self->vcpu, MODE_LONG, code, size);
-	test_get_regs(self->vcpu, &regs);
+	setup_guest(vm, vcpu, MODE_LONG, code, end);
+	test_get_regs(*vcpu, &regs);
 	regs.rcx = index;
 	regs.r8 = value;
-	test_set_regs(self->vcpu, &regs);
-	expect_exception(self->vcpu, GP_VECTOR, 0);
+	test_set_regs(*vcpu, &regs);
+	expect_exception(*vcpu, GP_VECTOR, 0);
 }
 
 #define RUN_MSR_GP(code, index, value)					\
-	run_msr_gp(_metadata, self, code, GUEST_CODE_SIZE(code), index, value)
+	run_msr_gp(&self->vm, &self->vcpu, code, code##_end, index, value)
 
 TEST_F(exits, rdmsr_apic_base_gp)
 {
@@ -879,10 +899,10 @@ TEST_F(exits, wrmsr_noncanonical_lstar_gp_keeps_lstar)
 
 /* Real mode: RDMSR of APIC_BASE, #GP through IVT vector 13. */
 GUEST_CODE(guest_rm_rdmsr_gp, ".code16",
-	"mov $0x1b, %ecx\n\t"
-	FAULT16(guest_rm_rdmsr_gp, "rdmsr")
-	GUEST_DONE_ASM
-	"hlt\n\t");
+	   "mov $0x1b, %ecx\n\t"
+	   FAULT16(guest_rm_rdmsr_gp, "rdmsr")
+	   GUEST_DONE_ASM
+	   "hlt\n\t");
 
 TEST_F(exits, real_mode_rdmsr_apic_base_gp)
 {
@@ -897,13 +917,13 @@ TEST_F(exits, real_mode_rdmsr_apic_base_gp)
 
 /* CR0 with WP, AM, MP set and NE cleared: RBX reads back, RCX wrote. */
 GUEST_CODE(guest_cr0_write, ".code64",
-	"mov %cr0, %rax\n\t"
-	"or $0x50002, %rax\n\t"
-	"and $~0x20, %rax\n\t"
-	"mov %rax, %rcx\n\t"
-	"mov %rax, %cr0\n\t"
-	"mov %cr0, %rbx\n\t"
-	UCALL_ASM(1));
+	   "mov %cr0, %rax\n\t"
+	   "or $0x50002, %rax\n\t"
+	   "and $~0x20, %rax\n\t"
+	   "mov %rax, %rcx\n\t"
+	   "mov %rax, %cr0\n\t"
+	   "mov %cr0, %rbx\n\t"
+	   UCALL_ASM(1));
 
 TEST_F(exits, cr0_write_reads_back_exactly)
 {
@@ -925,13 +945,13 @@ TEST_F(exits, cr0_write_reads_back_exactly)
 
 /* CR4 with TSD, DE, PSE, MCE, PGE, PCE added: RBX reads, RCX wrote. */
 GUEST_CODE(guest_cr4_write, ".code64",
-	"mov %cr4, %r8\n\t"
-	"mov %r8, %rax\n\t"
-	"or $0x1dc, %rax\n\t"
-	"mov %rax, %rcx\n\t"
-	"mov %rax, %cr4\n\t"
-	"mov %cr4, %rbx\n\t"
-	UCALL_ASM(1));
+	   "mov %cr4, %r8\n\t"
+	   "mov %r8, %rax\n\t"
+	   "or $0x1dc, %rax\n\t"
+	   "mov %rax, %rcx\n\t"
+	   "mov %rax, %cr4\n\t"
+	   "mov %cr4, %rbx\n\t"
+	   UCALL_ASM(1));
 
 TEST_F(exits, cr4_write_reads_back_exactly)
 {
@@ -953,88 +973,90 @@ TEST_F(exits, cr4_write_reads_back_exactly)
 
 /* Set a bit (R9) of CR(R8 = 0 or 4) expecting #GP; report CR before/after. */
 GUEST_CODE(guest_cr_bad_bit, ".code64",
-	"cmp $4, %r8\n\t"
-	"je 4f\n\t"
-	"mov %cr0, %r12\n\t"
-	"mov %r12, %rax\n\t"
-	"xor %r9, %rax\n\t"
-	FAULT64("mov %rax, %cr0")
-	"mov %cr0, %rcx\n\t"
-	"jmp 5f\n"
-	"4:\n\t"
-	"mov %cr4, %r12\n\t"
-	"mov %r12, %rax\n\t"
-	"xor %r9, %rax\n\t"
-	FAULT64("mov %rax, %cr4")
-	"mov %cr4, %rcx\n"
-	"5:\n\t"
-	"mov %r12, %rbx\n\t"
-	UCALL_ASM(1)
-	"hlt\n\t");
+	   "cmp $4, %r8\n\t"
+	   "je 4f\n\t"
+	   "mov %cr0, %r12\n\t"
+	   "mov %r12, %rax\n\t"
+	   "xor %r9, %rax\n\t"
+	   FAULT64("mov %rax, %cr0")
+	   "mov %cr0, %rcx\n\t"
+	   "jmp 5f\n"
+	   "4:\n\t"
+	   "mov %cr4, %r12\n\t"
+	   "mov %r12, %rax\n\t"
+	   "xor %r9, %rax\n\t"
+	   FAULT64("mov %rax, %cr4")
+	   "mov %cr4, %rcx\n"
+	   "5:\n\t"
+	   "mov %r12, %rbx\n\t"
+	   UCALL_ASM(1)
+	   "hlt\n\t");
 
 /* Flip the @flip bits of CR@cr: #GP, and the register is unchanged. */
 static void run_cr_gp(struct __test_metadata *_metadata,
-		      FIXTURE_DATA(exits) *self, int cr, uint64_t flip)
+		      struct test_vm **vm, struct test_vcpu **vcpu, int cr,
+		      uint64_t flip)
 {
 	struct minivmm_regs regs;
 	struct ucall uc;
 
-	SETUP_GUEST(MODE_LONG, guest_cr_bad_bit);
-	test_get_regs(self->vcpu, &regs);
+	setup_guest(vm, vcpu, MODE_LONG, guest_cr_bad_bit,
+		    guest_cr_bad_bit_end);
+	test_get_regs(*vcpu, &regs);
 	regs.r8 = cr;
 	regs.r9 = flip;
-	test_set_regs(self->vcpu, &regs);
-	expect_exception(self->vcpu, GP_VECTOR, 0);
-	ASSERT_EQ(UCALL_SYNC, test_run_ucall(self->vcpu, &uc));
+	test_set_regs(*vcpu, &regs);
+	expect_exception(*vcpu, GP_VECTOR, 0);
+	ASSERT_EQ(UCALL_SYNC, test_run_ucall(*vcpu, &uc));
 	EXPECT_EQ(uc.args[0], uc.args[1]);
 }
 
 TEST_F(exits, cr4_vmxe_gp)
 {
 	REQUIRE_VMX();
-	run_cr_gp(_metadata, self, 4, X86_CR4_VMXE);
+	run_cr_gp(_metadata, &self->vm, &self->vcpu, 4, X86_CR4_VMXE);
 }
 
 TEST_F(exits, cr4_smxe_gp)
 {
 	REQUIRE_VMX();
-	run_cr_gp(_metadata, self, 4, 1ULL << 14);
+	run_cr_gp(_metadata, &self->vm, &self->vcpu, 4, 1ULL << 14);
 }
 
 TEST_F(exits, cr4_clear_pae_in_long_mode_gp)
 {
 	REQUIRE_VMX();
-	run_cr_gp(_metadata, self, 4, 1ULL << 5);
+	run_cr_gp(_metadata, &self->vm, &self->vcpu, 4, 1ULL << 5);
 }
 
 TEST_F(exits, cr0_nw_without_cd_gp)
 {
 	REQUIRE_VMX();
 	/* The guest's CR0 has CD clear: setting NW alone is invalid. */
-	run_cr_gp(_metadata, self, 0, 1ULL << 29);
+	run_cr_gp(_metadata, &self->vm, &self->vcpu, 0, 1ULL << 29);
 }
 
 TEST_F(exits, cr0_pg_without_pe_gp)
 {
 	REQUIRE_VMX();
-	run_cr_gp(_metadata, self, 0, 1);
+	run_cr_gp(_metadata, &self->vm, &self->vcpu, 0, 1);
 }
 
 TEST_F(exits, cr0_upper_half_gp)
 {
 	REQUIRE_VMX();
-	run_cr_gp(_metadata, self, 0, 1ULL << 32);
+	run_cr_gp(_metadata, &self->vm, &self->vcpu, 0, 1ULL << 32);
 }
 
 /* TS set by MOV (RBX reads it), cleared by CLTS (RCX reads it). */
 GUEST_CODE(guest_clts, ".code64",
-	"mov %cr0, %rax\n\t"
-	"or $8, %rax\n\t"
-	"mov %rax, %cr0\n\t"
-	"mov %cr0, %rbx\n\t"
-	"clts\n\t"
-	"mov %cr0, %rcx\n\t"
-	UCALL_ASM(1));
+	   "mov %cr0, %rax\n\t"
+	   "or $8, %rax\n\t"
+	   "mov %rax, %cr0\n\t"
+	   "mov %cr0, %rbx\n\t"
+	   "clts\n\t"
+	   "mov %cr0, %rcx\n\t"
+	   UCALL_ASM(1));
 
 TEST_F(exits, clts_clears_ts)
 {
@@ -1052,15 +1074,15 @@ TEST_F(exits, clts_clears_ts)
  * RDX is CR0 before.
  */
 GUEST_CODE(guest_lmsw, ".code64",
-	"mov %cr0, %r8\n\t"
-	"mov $0xe, %eax\n\t"
-	"lmsw %ax\n\t"
-	"mov %cr0, %rbx\n\t"
-	"xor %eax, %eax\n\t"
-	"lmsw %ax\n\t"
-	"mov %cr0, %rcx\n\t"
-	"mov %r8, %rdx\n\t"
-	UCALL_ASM(1));
+	   "mov %cr0, %r8\n\t"
+	   "mov $0xe, %eax\n\t"
+	   "lmsw %ax\n\t"
+	   "mov %cr0, %rbx\n\t"
+	   "xor %eax, %eax\n\t"
+	   "lmsw %ax\n\t"
+	   "mov %cr0, %rcx\n\t"
+	   "mov %r8, %rdx\n\t"
+	   UCALL_ASM(1));
 
 TEST_F(exits, lmsw_sets_low_bits_but_never_clears_pe)
 {
@@ -1075,18 +1097,18 @@ TEST_F(exits, lmsw_sets_low_bits_but_never_clears_pe)
 
 /* CR8 written 7, 15, 0 and read back each time into RBX, RCX, RDX. */
 GUEST_CODE(guest_cr8, ".code64",
-	"mov $7, %eax\n\t"
-	"mov %rax, %cr8\n\t"
-	"mov %cr8, %r8\n\t"
-	"mov $15, %eax\n\t"
-	"mov %rax, %cr8\n\t"
-	"mov %cr8, %r9\n\t"
-	"xor %eax, %eax\n\t"
-	"mov %rax, %cr8\n\t"
-	"mov %cr8, %rdx\n\t"
-	"mov %r8, %rbx\n\t"
-	"mov %r9, %rcx\n\t"
-	UCALL_ASM(1));
+	   "mov $7, %eax\n\t"
+	   "mov %rax, %cr8\n\t"
+	   "mov %cr8, %r8\n\t"
+	   "mov $15, %eax\n\t"
+	   "mov %rax, %cr8\n\t"
+	   "mov %cr8, %r9\n\t"
+	   "xor %eax, %eax\n\t"
+	   "mov %rax, %cr8\n\t"
+	   "mov %cr8, %rdx\n\t"
+	   "mov %r8, %rbx\n\t"
+	   "mov %r9, %rcx\n\t"
+	   UCALL_ASM(1));
 
 TEST_F(exits, cr8_write_reads_back)
 {
@@ -1102,14 +1124,14 @@ TEST_F(exits, cr8_write_reads_back)
 
 /* CR8 = 3, then 16 (#GP); RBX reads CR8 after. */
 GUEST_CODE(guest_cr8_gp, ".code64",
-	"mov $3, %eax\n\t"
-	"mov %rax, %cr8\n\t"
-	"mov $16, %eax\n\t"
-	FAULT64("mov %rax, %cr8")
-	"mov %cr8, %rbx\n\t"
-	"xor %eax, %eax\n\t"
-	"mov %rax, %cr8\n\t"
-	UCALL_ASM(1));
+	   "mov $3, %eax\n\t"
+	   "mov %rax, %cr8\n\t"
+	   "mov $16, %eax\n\t"
+	   FAULT64("mov %rax, %cr8")
+	   "mov %cr8, %rbx\n\t"
+	   "xor %eax, %eax\n\t"
+	   "mov %rax, %cr8\n\t"
+	   UCALL_ASM(1));
 
 TEST_F(exits, cr8_above_15_gp)
 {
@@ -1125,18 +1147,18 @@ TEST_F(exits, cr8_above_15_gp)
 /* 64 CR8 writes between two ucalls. */
 /* CR8 = 15, then a report per stage, then CR8 read back. */
 GUEST_CODE(guest_cr8_high, ".code64",
-	"mov $15, %eax\n\t"
-	"mov %rax, %cr8\n\t"
-	"xor %ebx, %ebx\n"
-	"1:\n\t"
-	"inc %ebx\n\t"
-	UCALL_ASM(1)
-	"cmp $5, %ebx\n\t"
-	"jb 1b\n\t"
-	"mov %cr8, %rbx\n\t"
-	"xor %eax, %eax\n\t"
-	"mov %rax, %cr8\n\t"
-	UCALL_ASM(1));
+	   "mov $15, %eax\n\t"
+	   "mov %rax, %cr8\n\t"
+	   "xor %ebx, %ebx\n"
+	   "1:\n\t"
+	   "inc %ebx\n\t"
+	   UCALL_ASM(1)
+	   "cmp $5, %ebx\n\t"
+	   "jb 1b\n\t"
+	   "mov %cr8, %rbx\n\t"
+	   "xor %eax, %eax\n\t"
+	   "mov %rax, %cr8\n\t"
+	   UCALL_ASM(1));
 
 /*
  * The guest's CR8 is its own (a TPR shadow, or emulated): a guest that
@@ -1161,25 +1183,25 @@ TEST_F(exits, cr8_does_not_reach_host_tpr)
 
 /* DR0-3, DR6, DR7 written from R8-R13, read back into R8-R13. */
 GUEST_CODE(guest_dr, ".code64",
-	"mov %r8, %dr0\n\t"
-	"mov %r9, %dr1\n\t"
-	"mov %r10, %dr2\n\t"
-	"mov %r11, %dr3\n\t"
-	"mov %r12, %dr6\n\t"
-	"mov %r13, %dr7\n\t"
-	"xor %r8, %r8\n\t"
-	"xor %r9, %r9\n\t"
-	"xor %r10, %r10\n\t"
-	"xor %r11, %r11\n\t"
-	"xor %r12, %r12\n\t"
-	"xor %r13, %r13\n\t"
-	"mov %dr0, %r8\n\t"
-	"mov %dr1, %r9\n\t"
-	"mov %dr2, %r10\n\t"
-	"mov %dr3, %r11\n\t"
-	"mov %dr6, %r12\n\t"
-	"mov %dr7, %r13\n\t"
-	GUEST_SYNC_ASM(0x5a));
+	   "mov %r8, %dr0\n\t"
+	   "mov %r9, %dr1\n\t"
+	   "mov %r10, %dr2\n\t"
+	   "mov %r11, %dr3\n\t"
+	   "mov %r12, %dr6\n\t"
+	   "mov %r13, %dr7\n\t"
+	   "xor %r8, %r8\n\t"
+	   "xor %r9, %r9\n\t"
+	   "xor %r10, %r10\n\t"
+	   "xor %r11, %r11\n\t"
+	   "xor %r12, %r12\n\t"
+	   "xor %r13, %r13\n\t"
+	   "mov %dr0, %r8\n\t"
+	   "mov %dr1, %r9\n\t"
+	   "mov %dr2, %r10\n\t"
+	   "mov %dr3, %r11\n\t"
+	   "mov %dr6, %r12\n\t"
+	   "mov %dr7, %r13\n\t"
+	   GUEST_SYNC_ASM(0x5a));
 
 TEST_F(exits, mov_dr_reads_back)
 {
@@ -1214,14 +1236,14 @@ TEST_F(exits, mov_dr_reads_back)
  * guest's debug registers are never loaded, so no #DB.
  */
 GUEST_CODE(guest_dr_breakpoint, ".code64",
-	"lea 1f(%rip), %rax\n\t"
-	"mov %rax, %dr0\n\t"
-	"mov $0x403, %eax\n\t"
-	"mov %rax, %dr7\n\t"
-	"nop\n"
-	"1:\n\t"
-	"nop\n\t"
-	GUEST_SYNC_ASM(0x5a));
+	   "lea 1f(%rip), %rax\n\t"
+	   "mov %rax, %dr0\n\t"
+	   "mov $0x403, %eax\n\t"
+	   "mov %rax, %dr7\n\t"
+	   "nop\n"
+	   "1:\n\t"
+	   "nop\n\t"
+	   GUEST_SYNC_ASM(0x5a));
 
 TEST_F(exits, guest_breakpoint_not_armed)
 {
@@ -1233,16 +1255,16 @@ TEST_F(exits, guest_breakpoint_not_armed)
 
 /* DR4 and DR5 (CR4.DE clear) written, DR6 and DR7 read into RBX, RCX. */
 GUEST_CODE(guest_dr45, ".code64",
-	"mov $0xffff0ff2, %eax\n\t"
-	"mov %rax, %dr4\n\t"
-	"mov $0x411, %eax\n\t"
-	"mov %rax, %dr5\n\t"
-	"mov %dr6, %rbx\n\t"
-	"mov %dr7, %rcx\n\t"
-	"mov $0x401, %eax\n\t"
-	"mov %rax, %dr7\n\t"
-	"mov %dr5, %rdx\n\t"
-	UCALL_ASM(1));
+	   "mov $0xffff0ff2, %eax\n\t"
+	   "mov %rax, %dr4\n\t"
+	   "mov $0x411, %eax\n\t"
+	   "mov %rax, %dr5\n\t"
+	   "mov %dr6, %rbx\n\t"
+	   "mov %dr7, %rcx\n\t"
+	   "mov $0x401, %eax\n\t"
+	   "mov %rax, %dr7\n\t"
+	   "mov %dr5, %rdx\n\t"
+	   UCALL_ASM(1));
 
 TEST_F(exits, dr4_dr5_alias_dr6_dr7)
 {
@@ -1257,11 +1279,11 @@ TEST_F(exits, dr4_dr5_alias_dr6_dr7)
 }
 
 GUEST_CODE(guest_dr4_de, ".code64",
-	"mov %cr4, %rax\n\t"
-	"or $8, %rax\n\t"
-	"mov %rax, %cr4\n\t"
-	FAULT64("mov %dr4, %rax")
-	GUEST_DONE_ASM);
+	   "mov %cr4, %rax\n\t"
+	   "or $8, %rax\n\t"
+	   "mov %rax, %cr4\n\t"
+	   FAULT64("mov %dr4, %rax")
+	   GUEST_DONE_ASM);
 
 TEST_F(exits, dr4_with_cr4_de_ud)
 {
@@ -1274,12 +1296,12 @@ TEST_F(exits, dr4_with_cr4_de_ud)
 /* ---- INVD, WBINVD --------------------------------------------------- */
 
 GUEST_CODE(guest_invd_wbinvd, ".code64",
-	"movq $0x1234, 0x8000\n\t"
-	GUEST_SYNC_ASM(1)
-	"invd\n\t"
-	"wbinvd\n\t"
-	"mov 0x8000, %rcx\n\t"
-	GUEST_SYNC_ASM(2));
+	   "movq $0x1234, 0x8000\n\t"
+	   GUEST_SYNC_ASM(1)
+	   "invd\n\t"
+	   "wbinvd\n\t"
+	   "mov 0x8000, %rcx\n\t"
+	   GUEST_SYNC_ASM(2));
 
 TEST_F(exits, invd_wbinvd_skipped)
 {
@@ -1304,18 +1326,18 @@ TEST_F(exits, invd_wbinvd_skipped)
  * (read with XGETBV).
  */
 GUEST_CODE(guest_xsetbv, ".code64",
-	"mov %cr4, %rax\n\t"
-	"bts $18, %rax\n\t"
-	"mov %rax, %cr4\n\t"
-	"mov %r8, %rax\n\t"
-	"mov %r8, %rdx\n\t"
-	"shr $32, %rdx\n\t"
-	"mov %r9d, %ecx\n\t"
-	FAULT64("xsetbv")
-	"xor %ecx, %ecx\n\t"
-	"xgetbv\n\t"
-	MSR_TO_RBX
-	UCALL_ASM(1));
+	   "mov %cr4, %rax\n\t"
+	   "bts $18, %rax\n\t"
+	   "mov %rax, %cr4\n\t"
+	   "mov %r8, %rax\n\t"
+	   "mov %r8, %rdx\n\t"
+	   "shr $32, %rdx\n\t"
+	   "mov %r9d, %ecx\n\t"
+	   FAULT64("xsetbv")
+	   "xor %ecx, %ecx\n\t"
+	   "xgetbv\n\t"
+	   MSR_TO_RBX
+	   UCALL_ASM(1));
 
 FIXTURE(xsetbv) {
 	struct test_vm *vm;
@@ -1341,18 +1363,23 @@ FIXTURE_TEARDOWN(xsetbv)
 FIXTURE_VARIANT_ADD(xsetbv, x87_sse_accepted) {
 	.value = 3,
 };
+
 FIXTURE_VARIANT_ADD(xsetbv, x87_only_accepted) {
 	.value = 1,
 };
+
 FIXTURE_VARIANT_ADD(xsetbv, avx_gp) {
 	.value = 7, .gp = true,
 };
+
 FIXTURE_VARIANT_ADD(xsetbv, zero_gp) {
 	.value = 0, .gp = true,
 };
+
 FIXTURE_VARIANT_ADD(xsetbv, sse_without_x87_gp) {
 	.value = 2, .gp = true,
 };
+
 FIXTURE_VARIANT_ADD(xsetbv, xcr1_gp) {
 	.index = 1, .value = 1, .gp = true,
 };
@@ -1386,11 +1413,11 @@ TEST_F(xsetbv, xcr0)
 /* RAX points at a zeroed page for the memory operands. */
 #define GUEST_UD(name, insn)						\
 	GUEST_CODE(name, ".code64",					\
-		"mov $0x8000, %eax\n\t"					\
-		"xor %ecx, %ecx\n\t"					\
-		"xor %edx, %edx\n\t"					\
-		FAULT64(insn)						\
-		GUEST_DONE_ASM)
+		   "mov $0x8000, %eax\n\t"				\
+		   "xor %ecx, %ecx\n\t"					\
+		   "xor %edx, %edx\n\t"					\
+		   FAULT64(insn)					\
+		   GUEST_DONE_ASM)
 
 GUEST_UD(guest_vmxon, "vmxon (%rax)");
 GUEST_UD(guest_vmxoff, "vmxoff");
@@ -1427,25 +1454,61 @@ FIXTURE_TEARDOWN(vmx_insn)
 	test_vm_destroy(self->vm);
 }
 
-#define VMX_INSN(name)							\
-	FIXTURE_VARIANT_ADD(vmx_insn, name) {				\
-		.code = guest_##name, .end = guest_##name##_end,	\
-	}
+FIXTURE_VARIANT_ADD(vmx_insn, vmxon) {
+	.code = guest_vmxon, .end = guest_vmxon_end,
+};
 
-VMX_INSN(vmxon);
-VMX_INSN(vmxoff);
-VMX_INSN(vmclear);
-VMX_INSN(vmptrld);
-VMX_INSN(vmptrst);
-VMX_INSN(vmread);
-VMX_INSN(vmwrite);
-VMX_INSN(vmlaunch);
-VMX_INSN(vmresume);
-VMX_INSN(invept);
-VMX_INSN(invvpid);
-VMX_INSN(vmfunc);
-VMX_INSN(monitor);
-VMX_INSN(mwait);
+FIXTURE_VARIANT_ADD(vmx_insn, vmxoff) {
+	.code = guest_vmxoff, .end = guest_vmxoff_end,
+};
+
+FIXTURE_VARIANT_ADD(vmx_insn, vmclear) {
+	.code = guest_vmclear, .end = guest_vmclear_end,
+};
+
+FIXTURE_VARIANT_ADD(vmx_insn, vmptrld) {
+	.code = guest_vmptrld, .end = guest_vmptrld_end,
+};
+
+FIXTURE_VARIANT_ADD(vmx_insn, vmptrst) {
+	.code = guest_vmptrst, .end = guest_vmptrst_end,
+};
+
+FIXTURE_VARIANT_ADD(vmx_insn, vmread) {
+	.code = guest_vmread, .end = guest_vmread_end,
+};
+
+FIXTURE_VARIANT_ADD(vmx_insn, vmwrite) {
+	.code = guest_vmwrite, .end = guest_vmwrite_end,
+};
+
+FIXTURE_VARIANT_ADD(vmx_insn, vmlaunch) {
+	.code = guest_vmlaunch, .end = guest_vmlaunch_end,
+};
+
+FIXTURE_VARIANT_ADD(vmx_insn, vmresume) {
+	.code = guest_vmresume, .end = guest_vmresume_end,
+};
+
+FIXTURE_VARIANT_ADD(vmx_insn, invept) {
+	.code = guest_invept, .end = guest_invept_end,
+};
+
+FIXTURE_VARIANT_ADD(vmx_insn, invvpid) {
+	.code = guest_invvpid, .end = guest_invvpid_end,
+};
+
+FIXTURE_VARIANT_ADD(vmx_insn, vmfunc) {
+	.code = guest_vmfunc, .end = guest_vmfunc_end,
+};
+
+FIXTURE_VARIANT_ADD(vmx_insn, monitor) {
+	.code = guest_monitor, .end = guest_monitor_end,
+};
+
+FIXTURE_VARIANT_ADD(vmx_insn, mwait) {
+	.code = guest_mwait, .end = guest_mwait_end,
+};
 
 TEST_F(vmx_insn, raises_ud)
 {
@@ -1462,8 +1525,8 @@ TEST_F(vmx_insn, raises_ud)
 /* ---- triple fault --------------------------------------------------- */
 
 GUEST_CODE(guest_rm_int3, ".code16",
-	"int $3\n\t"
-	GUEST_DONE_ASM);
+	   "int $3\n\t"
+	   GUEST_DONE_ASM);
 
 TEST_F(exits, triple_fault_real_mode_shutdown)
 {
@@ -1483,8 +1546,8 @@ TEST_F(exits, triple_fault_real_mode_shutdown)
 }
 
 GUEST_CODE(guest_ud2, ".code64",
-	"ud2\n\t"
-	GUEST_DONE_ASM);
+	   "ud2\n\t"
+	   GUEST_DONE_ASM);
 
 TEST_F(exits, triple_fault_long_mode_shutdown)
 {
@@ -1504,8 +1567,8 @@ TEST_F(exits, triple_fault_long_mode_shutdown)
 /* ---- failed VM entry ------------------------------------------------ */
 
 GUEST_CODE(guest_pm_done, ".code32",
-	GUEST_DONE_ASM
-	"hlt\n\t");
+	   GUEST_DONE_ASM
+	   "hlt\n\t");
 
 TEST_F(exits, fail_entry_unusable_tr_then_recovers)
 {
@@ -1549,15 +1612,15 @@ TEST_F(exits, fail_entry_unusable_tr_then_recovers)
 /* ---- exit counters -------------------------------------------------- */
 
 GUEST_CODE(guest_counters, ".code64",
-	GUEST_SYNC_ASM(1)
-	"mov $100, %r8d\n"
-	"1:\n\t"
-	"xor %eax, %eax\n\t"
-	"cpuid\n\t"
-	"dec %r8d\n\t"
-	"jnz 1b\n\t"
-	GUEST_SYNC_ASM(2)
-	"hlt\n\t");
+	   GUEST_SYNC_ASM(1)
+	   "mov $100, %r8d\n"
+	   "1:\n\t"
+	   "xor %eax, %eax\n\t"
+	   "cpuid\n\t"
+	   "dec %r8d\n\t"
+	   "jnz 1b\n\t"
+	   GUEST_SYNC_ASM(2)
+	   "hlt\n\t");
 
 TEST_F(exits, exit_counters_grow)
 {

@@ -12,31 +12,31 @@
 
 /* Each guest proves its mode by a computation only that mode gets right. */
 GUEST_CODE(guest_real, ".code16",
-	"mov $0x1234, %ax\n\t"
-	"mov %ax, %bx\n\t"
-	"add $0x1111, %bx\n\t"
-	"mov %bx, %cx\n\t"
-	"xor %edx, %edx\n\t"
-	UCALL_ASM(1)
-	GUEST_DONE_ASM
-	"hlt\n\t");
+	   "mov $0x1234, %ax\n\t"
+	   "mov %ax, %bx\n\t"
+	   "add $0x1111, %bx\n\t"
+	   "mov %bx, %cx\n\t"
+	   "xor %edx, %edx\n\t"
+	   UCALL_ASM(1)
+	   GUEST_DONE_ASM
+	   "hlt\n\t");
 
 GUEST_CODE(guest_protected, ".code32",
-	"mov $0x12345678, %ebx\n\t"
-	"mov %cr0, %ecx\n\t"
-	"push $0x2a\n\t"
-	"pop %edx\n\t"
-	UCALL_ASM(1)
-	GUEST_DONE_ASM
-	"hlt\n\t");
+	   "mov $0x12345678, %ebx\n\t"
+	   "mov %cr0, %ecx\n\t"
+	   "push $0x2a\n\t"
+	   "pop %edx\n\t"
+	   UCALL_ASM(1)
+	   GUEST_DONE_ASM
+	   "hlt\n\t");
 
 GUEST_CODE(guest_long, ".code64",
-	"movabs $0x123456789abcdef0, %rbx\n\t"
-	"mov %cr4, %rcx\n\t"
-	"lea 0(%rip), %rdx\n\t"
-	UCALL_ASM(1)
-	GUEST_DONE_ASM
-	"hlt\n\t");
+	   "movabs $0x123456789abcdef0, %rbx\n\t"
+	   "mov %cr4, %rcx\n\t"
+	   "lea 0(%rip), %rdx\n\t"
+	   UCALL_ASM(1)
+	   GUEST_DONE_ASM
+	   "hlt\n\t");
 
 FIXTURE(mode) {
 	struct test_vm *vm;
@@ -53,14 +53,15 @@ FIXTURE_TEARDOWN(mode)
 	test_vm_destroy(self->vm);
 }
 
-#define SETUP_GUEST(mode, code)						\
-	do {								\
-		REQUIRE_VMX();						\
-		self->vm = test_vm_create(GUEST_MEM_SIZE);	\
-		self->vcpu = test_vcpu_add(self->vm, 0);	\
-		test_vcpu_load(self->vcpu, mode, code,	\
-			       GUEST_CODE_SIZE(code));			\
-	} while (0)
+/* A VM in *@vm with one vCPU in *@vcpu running @code (@size bytes) in @mode. */
+static void setup_guest(struct test_vm **vm, struct test_vcpu **vcpu,
+			enum guest_mode mode, const unsigned char *code,
+			size_t size)
+{
+	*vm = test_vm_create(GUEST_MEM_SIZE);
+	*vcpu = test_vcpu_add(*vm, 0);
+	test_vcpu_load(*vcpu, mode, code, size);
+}
 
 TEST_F(mode, real_mode_from_reset_state)
 {
@@ -94,7 +95,9 @@ TEST_F(mode, protected_mode)
 {
 	struct ucall uc;
 
-	SETUP_GUEST(MODE_PROTECTED, guest_protected);
+	REQUIRE_VMX();
+	setup_guest(&self->vm, &self->vcpu, MODE_PROTECTED, guest_protected,
+		    GUEST_CODE_SIZE(guest_protected));
 	ASSERT_EQ(UCALL_SYNC, test_run_ucall(self->vcpu, &uc));
 	EXPECT_EQ(0x12345678, uc.args[0]);
 	EXPECT_EQ(1, uc.args[1] & 1);		/* CR0.PE */
@@ -108,7 +111,9 @@ TEST_F(mode, long_mode)
 	struct minivmm_sregs s;
 	struct ucall uc;
 
-	SETUP_GUEST(MODE_LONG, guest_long);
+	REQUIRE_VMX();
+	setup_guest(&self->vm, &self->vcpu, MODE_LONG, guest_long,
+		    GUEST_CODE_SIZE(guest_long));
 	ASSERT_EQ(UCALL_SYNC, test_run_ucall(self->vcpu, &uc));
 	EXPECT_EQ(0x123456789abcdef0ULL, uc.args[0]);
 	/* The guest reads its own CR4 (PAE) through the read shadow. */

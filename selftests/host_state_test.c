@@ -31,9 +31,11 @@
 /*
  * The guest checks "got" in RCX against "wanted" in RDX, failing with
  * check number @id in RBX; jumps to the fail path at label 9.
+ * CHECK_ASM_STR() is the same with @id as a string.
  */
-#define CHECK_ASM(id)							\
-	"mov $" #id ", %ebx\n\t"					\
+#define CHECK_ASM(id)	CHECK_ASM_STR(#id)
+#define CHECK_ASM_STR(id)						\
+	"mov $" id ", %ebx\n\t"					\
 	"cmp %rdx, %rcx\n\t"						\
 	"jne 9f\n\t"
 
@@ -46,14 +48,10 @@
 	"movdqu %xmm" #n ", 0x99000\n\t"				\
 	"mov 0x99000, %rcx\n\t"						\
 	"mov " #n "*16+0x98000, %rdx\n\t"				\
-	CHECK_ASM(n)							\
+	CHECK_ASM_STR(#n)						\
 	"mov 0x99008, %rcx\n\t"						\
 	"mov " #n "*16+0x98008, %rdx\n\t"				\
-	CHECK_ASM(n)
-
-#define XMM_ALL(m)							\
-	m(0) m(1) m(2) m(3) m(4) m(5) m(6) m(7)				\
-	m(8) m(9) m(10) m(11) m(12) m(13) m(14) m(15)
+	CHECK_ASM_STR(#n)
 
 /*
  * Long mode: XMM0-15 from the table, MXCSR 0x7f80 (round toward zero,
@@ -62,30 +60,36 @@
  * FCW).
  */
 GUEST_CODE(guest_sse, ".code64",
-	XMM_ALL(XMM_LOAD)
-	"movl $0x7f80, 0x99010\n\t"
-	"ldmxcsr 0x99010\n\t"
-	"fninit\n\t"
-	"movw $0x0f7f, 0x99014\n\t"
-	"fldcw 0x99014\n\t"
-	"mov $64, %r12d\n\t"
-	"1: " UCALL_ASM(1)
-	XMM_ALL(XMM_CHECK)
-	"stmxcsr 0x99010\n\t"
-	"mov 0x99010, %ecx\n\t"
-	"mov $0x7f80, %edx\n\t"
-	CHECK_ASM(16)
-	"xor %ecx, %ecx\n\t"
-	"fnstcw 0x99014\n\t"
-	"movzwl 0x99014, %ecx\n\t"
-	"mov $0x0f7f, %edx\n\t"
-	CHECK_ASM(17)
-	"dec %r12d\n\t"
-	"jnz 1b\n\t"
-	GUEST_DONE_ASM
-	"hlt\n\t"
-	"9: " GUEST_FAIL_ASM
-	"hlt\n\t");
+	   XMM_LOAD(0) XMM_LOAD(1) XMM_LOAD(2) XMM_LOAD(3)
+	   XMM_LOAD(4) XMM_LOAD(5) XMM_LOAD(6) XMM_LOAD(7)
+	   XMM_LOAD(8) XMM_LOAD(9) XMM_LOAD(10) XMM_LOAD(11)
+	   XMM_LOAD(12) XMM_LOAD(13) XMM_LOAD(14) XMM_LOAD(15)
+	   "movl $0x7f80, 0x99010\n\t"
+	   "ldmxcsr 0x99010\n\t"
+	   "fninit\n\t"
+	   "movw $0x0f7f, 0x99014\n\t"
+	   "fldcw 0x99014\n\t"
+	   "mov $64, %r12d\n\t"
+	   "1: " UCALL_ASM(1)
+	   XMM_CHECK(0) XMM_CHECK(1) XMM_CHECK(2) XMM_CHECK(3)
+	   XMM_CHECK(4) XMM_CHECK(5) XMM_CHECK(6) XMM_CHECK(7)
+	   XMM_CHECK(8) XMM_CHECK(9) XMM_CHECK(10) XMM_CHECK(11)
+	   XMM_CHECK(12) XMM_CHECK(13) XMM_CHECK(14) XMM_CHECK(15)
+	   "stmxcsr 0x99010\n\t"
+	   "mov 0x99010, %ecx\n\t"
+	   "mov $0x7f80, %edx\n\t"
+	   CHECK_ASM(16)
+	   "xor %ecx, %ecx\n\t"
+	   "fnstcw 0x99014\n\t"
+	   "movzwl 0x99014, %ecx\n\t"
+	   "mov $0x0f7f, %edx\n\t"
+	   CHECK_ASM(17)
+	   "dec %r12d\n\t"
+	   "jnz 1b\n\t"
+	   GUEST_DONE_ASM
+	   "hlt\n\t"
+	   "9: " GUEST_FAIL_ASM
+	   "hlt\n\t");
 
 #define XMM_IN(n)	"movdqu " #n "*16(%[in]), %%xmm" #n "\n\t"
 #define XMM_OUT(n)	"movdqu %%xmm" #n ", " #n "*16(%[out])\n\t"
@@ -102,9 +106,15 @@ static long run_holding_sse(int fd, const uint8_t in[16][16],
 	long ret;
 
 	asm volatile("ldmxcsr %[mx]\n\t"
-		     XMM_ALL(XMM_IN)
+		     XMM_IN(0) XMM_IN(1) XMM_IN(2) XMM_IN(3)
+		     XMM_IN(4) XMM_IN(5) XMM_IN(6) XMM_IN(7)
+		     XMM_IN(8) XMM_IN(9) XMM_IN(10) XMM_IN(11)
+		     XMM_IN(12) XMM_IN(13) XMM_IN(14) XMM_IN(15)
 		     "syscall\n\t"
-		     XMM_ALL(XMM_OUT)
+		     XMM_OUT(0) XMM_OUT(1) XMM_OUT(2) XMM_OUT(3)
+		     XMM_OUT(4) XMM_OUT(5) XMM_OUT(6) XMM_OUT(7)
+		     XMM_OUT(8) XMM_OUT(9) XMM_OUT(10) XMM_OUT(11)
+		     XMM_OUT(12) XMM_OUT(13) XMM_OUT(14) XMM_OUT(15)
 		     "stmxcsr %[mxo]\n\t"
 		     "ldmxcsr %[dflt]\n\t"
 		     : "=a" (ret), [mxo] "=m" (*mxcsr)
@@ -120,7 +130,7 @@ static long run_holding_sse(int fd, const uint8_t in[16][16],
 
 /* Keep the test and @vcpu's kernel thread on the CPU the test runs on. */
 static void same_cpu(struct __test_metadata *_metadata,
-		    struct test_vcpu *vcpu)
+		     struct test_vcpu *vcpu)
 {
 	int cpu = sched_getcpu();
 	cpu_set_t set;
@@ -168,15 +178,29 @@ FIXTURE_TEARDOWN(host)
 	test_vm_destroy(self->vm);
 }
 
-/* A long-mode vCPU running @code, on the test's CPU. */
+/*
+ * A VM in *@vm with a long-mode vCPU in *@vcpu running the code from @code
+ * to @end, on the test's CPU.
+ */
+static void setup_guest(struct __test_metadata *_metadata,
+			struct test_vm **vm, struct test_vcpu **vcpu,
+			const unsigned char *code, const unsigned char *end)
+{
+	*vm = test_vm_create(GUEST_MEM_SIZE);
+	*vcpu = test_vcpu_add(*vm, 0);
+	test_vcpu_load(*vcpu, MODE_LONG, code, end - code);
+	same_cpu(_metadata, *vcpu);
+}
+
+/*
+ * In a TEST_F() body: skip the test without VMX, else setup_guest() for
+ * the fixture, GUEST_CODE() @code.
+ */
 #define SETUP_GUEST(code)						\
 	do {								\
 		REQUIRE_VMX();						\
-		self->vm = test_vm_create(GUEST_MEM_SIZE);		\
-		self->vcpu = test_vcpu_add(self->vm, 0);		\
-		test_vcpu_load(self->vcpu, MODE_LONG, code,		\
-			       GUEST_CODE_SIZE(code));			\
-		same_cpu(_metadata, self->vcpu);			\
+		setup_guest(_metadata, &self->vm, &self->vcpu, code,	\
+			    code##_end);				\
 	} while (0)
 
 TEST_F(host, guest_and_host_sse_state_survive_exits)
@@ -244,27 +268,27 @@ TEST_F(host, guest_and_host_sse_state_survive_exits)
  * KERNEL_GS_BASE swapped).
  */
 GUEST_CODE(guest_syscall_msrs, ".code64",
-	WRMSR_ASM(0xc0000081, 0)
-	WRMSR_ASM(0xc0000082, 8)
-	WRMSR_ASM(0xc0000083, 16)
-	WRMSR_ASM(0xc0000084, 24)
-	WRMSR_ASM(0xc0000102, 32)
-	WRMSR_ASM(0xc0000101, 40)
-	"swapgs\n\t"
-	"mov $64, %r12d\n\t"
-	"1: " UCALL_ASM(1)
-	RDMSR_CHECK_ASM(1, 0xc0000081, 0)
-	RDMSR_CHECK_ASM(2, 0xc0000082, 8)
-	RDMSR_CHECK_ASM(3, 0xc0000083, 16)
-	RDMSR_CHECK_ASM(4, 0xc0000084, 24)
-	RDMSR_CHECK_ASM(5, 0xc0000101, 32)
-	RDMSR_CHECK_ASM(6, 0xc0000102, 40)
-	"dec %r12d\n\t"
-	"jnz 1b\n\t"
-	GUEST_DONE_ASM
-	"hlt\n\t"
-	"9: " GUEST_FAIL_ASM
-	"hlt\n\t");
+	   WRMSR_ASM(0xc0000081, 0)
+	   WRMSR_ASM(0xc0000082, 8)
+	   WRMSR_ASM(0xc0000083, 16)
+	   WRMSR_ASM(0xc0000084, 24)
+	   WRMSR_ASM(0xc0000102, 32)
+	   WRMSR_ASM(0xc0000101, 40)
+	   "swapgs\n\t"
+	   "mov $64, %r12d\n\t"
+	   "1: " UCALL_ASM(1)
+	   RDMSR_CHECK_ASM(1, 0xc0000081, 0)
+	   RDMSR_CHECK_ASM(2, 0xc0000082, 8)
+	   RDMSR_CHECK_ASM(3, 0xc0000083, 16)
+	   RDMSR_CHECK_ASM(4, 0xc0000084, 24)
+	   RDMSR_CHECK_ASM(5, 0xc0000101, 32)
+	   RDMSR_CHECK_ASM(6, 0xc0000102, 40)
+	   "dec %r12d\n\t"
+	   "jnz 1b\n\t"
+	   GUEST_DONE_ASM
+	   "hlt\n\t"
+	   "9: " GUEST_FAIL_ASM
+	   "hlt\n\t");
 
 /*
  * Long mode: write GS_BASE from the table (quadword 0), SWAPGS, then
@@ -273,24 +297,24 @@ GUEST_CODE(guest_syscall_msrs, ".code64",
  * (check 2).
  */
 GUEST_CODE(guest_swapgs_only, ".code64",
-	WRMSR_ASM(0xc0000101, 0)
-	"swapgs\n\t"
-	"mov $64, %r12d\n\t"
-	"1: " UCALL_ASM(1)
-	"mov $0xc0000101, %ecx\n\t"
-	"rdmsr\n\t"
-	"shl $32, %rdx\n\t"
-	"mov %eax, %ecx\n\t"
-	"or %rdx, %rcx\n\t"
-	"xor %edx, %edx\n\t"
-	CHECK_ASM(1)
-	RDMSR_CHECK_ASM(2, 0xc0000102, 0)
-	"dec %r12d\n\t"
-	"jnz 1b\n\t"
-	GUEST_DONE_ASM
-	"hlt\n\t"
-	"9: " GUEST_FAIL_ASM
-	"hlt\n\t");
+	   WRMSR_ASM(0xc0000101, 0)
+	   "swapgs\n\t"
+	   "mov $64, %r12d\n\t"
+	   "1: " UCALL_ASM(1)
+	   "mov $0xc0000101, %ecx\n\t"
+	   "rdmsr\n\t"
+	   "shl $32, %rdx\n\t"
+	   "mov %eax, %ecx\n\t"
+	   "or %rdx, %rcx\n\t"
+	   "xor %edx, %edx\n\t"
+	   CHECK_ASM(1)
+	   RDMSR_CHECK_ASM(2, 0xc0000102, 0)
+	   "dec %r12d\n\t"
+	   "jnz 1b\n\t"
+	   GUEST_DONE_ASM
+	   "hlt\n\t"
+	   "9: " GUEST_FAIL_ASM
+	   "hlt\n\t");
 
 static unsigned long host_gs_base(void)
 {
@@ -364,19 +388,19 @@ TEST_F(host, guest_swapgs_swaps_gs_bases_without_msr_writes)
 
 /* Long mode: set CR2, then EXITS times: report, check CR2 (check 1). */
 GUEST_CODE(guest_cr2, ".code64",
-	"movabs $0x0000123456789000, %rax\n\t"
-	"mov %rax, %cr2\n\t"
-	"mov $64, %r12d\n\t"
-	"1: " UCALL_ASM(1)
-	"mov %cr2, %rcx\n\t"
-	"movabs $0x0000123456789000, %rdx\n\t"
-	CHECK_ASM(1)
-	"dec %r12d\n\t"
-	"jnz 1b\n\t"
-	GUEST_DONE_ASM
-	"hlt\n\t"
-	"9: " GUEST_FAIL_ASM
-	"hlt\n\t");
+	   "movabs $0x0000123456789000, %rax\n\t"
+	   "mov %rax, %cr2\n\t"
+	   "mov $64, %r12d\n\t"
+	   "1: " UCALL_ASM(1)
+	   "mov %cr2, %rcx\n\t"
+	   "movabs $0x0000123456789000, %rdx\n\t"
+	   CHECK_ASM(1)
+	   "dec %r12d\n\t"
+	   "jnz 1b\n\t"
+	   GUEST_DONE_ASM
+	   "hlt\n\t"
+	   "9: " GUEST_FAIL_ASM
+	   "hlt\n\t");
 
 TEST_F(host, guest_cr2_survives_host_page_faults)
 {
@@ -408,28 +432,28 @@ TEST_F(host, guest_cr2_survives_host_page_faults)
  * report, and check XGETBV (check 1).
  */
 GUEST_CODE(guest_xsetbv, ".code64",
-	"mov %cr4, %rax\n\t"
-	"bts $18, %rax\n\t"
-	"mov %rax, %cr4\n\t"
-	"xor %ecx, %ecx\n\t"
-	"xor %edx, %edx\n\t"
-	"mov $3, %eax\n\t"
-	"xsetbv\n\t"
-	"mov $64, %r12d\n\t"
-	"1: " UCALL_ASM(1)
-	"xor %ecx, %ecx\n\t"
-	"xgetbv\n\t"
-	"shl $32, %rdx\n\t"
-	"mov %eax, %ecx\n\t"
-	"or %rdx, %rcx\n\t"
-	"mov $3, %edx\n\t"
-	CHECK_ASM(1)
-	"dec %r12d\n\t"
-	"jnz 1b\n\t"
-	GUEST_DONE_ASM
-	"hlt\n\t"
-	"9: " GUEST_FAIL_ASM
-	"hlt\n\t");
+	   "mov %cr4, %rax\n\t"
+	   "bts $18, %rax\n\t"
+	   "mov %rax, %cr4\n\t"
+	   "xor %ecx, %ecx\n\t"
+	   "xor %edx, %edx\n\t"
+	   "mov $3, %eax\n\t"
+	   "xsetbv\n\t"
+	   "mov $64, %r12d\n\t"
+	   "1: " UCALL_ASM(1)
+	   "xor %ecx, %ecx\n\t"
+	   "xgetbv\n\t"
+	   "shl $32, %rdx\n\t"
+	   "mov %eax, %ecx\n\t"
+	   "or %rdx, %rcx\n\t"
+	   "mov $3, %edx\n\t"
+	   CHECK_ASM(1)
+	   "dec %r12d\n\t"
+	   "jnz 1b\n\t"
+	   GUEST_DONE_ASM
+	   "hlt\n\t"
+	   "9: " GUEST_FAIL_ASM
+	   "hlt\n\t");
 
 static bool host_has_avx(void)
 {
@@ -476,9 +500,15 @@ static long run_holding_avx(int fd, const uint8_t in[16][32],
 {
 	long ret;
 
-	asm volatile(XMM_ALL(YMM_IN)
+	asm volatile(YMM_IN(0) YMM_IN(1) YMM_IN(2) YMM_IN(3)
+		     YMM_IN(4) YMM_IN(5) YMM_IN(6) YMM_IN(7)
+		     YMM_IN(8) YMM_IN(9) YMM_IN(10) YMM_IN(11)
+		     YMM_IN(12) YMM_IN(13) YMM_IN(14) YMM_IN(15)
 		     "syscall\n\t"
-		     XMM_ALL(YMM_OUT)
+		     YMM_OUT(0) YMM_OUT(1) YMM_OUT(2) YMM_OUT(3)
+		     YMM_OUT(4) YMM_OUT(5) YMM_OUT(6) YMM_OUT(7)
+		     YMM_OUT(8) YMM_OUT(9) YMM_OUT(10) YMM_OUT(11)
+		     YMM_OUT(12) YMM_OUT(13) YMM_OUT(14) YMM_OUT(15)
 		     "vzeroupper\n\t"
 		     : "=a" (ret)
 		     : "0" ((long)SYS_ioctl), "D" ((long)fd),
@@ -534,21 +564,21 @@ TEST_F(host, host_avx_works_after_guest_xsetbv)
  * writes), then EXITS times: report, and read them back (checks 0-3, 7).
  */
 GUEST_CODE(guest_dr, ".code64",
-	DR_LOAD(0) DR_LOAD(1) DR_LOAD(2) DR_LOAD(3)
-	"mov $0xffff04ff, %eax\n\t"
-	"mov %rax, %dr7\n\t"
-	"mov $64, %r12d\n\t"
-	"1: " UCALL_ASM(1)
-	DR_CHECK(0) DR_CHECK(1) DR_CHECK(2) DR_CHECK(3)
-	"mov %dr7, %rcx\n\t"
-	"mov $0xffff04ff, %edx\n\t"
-	CHECK_ASM(7)
-	"dec %r12d\n\t"
-	"jnz 1b\n\t"
-	GUEST_DONE_ASM
-	"hlt\n\t"
-	"9: " GUEST_FAIL_ASM
-	"hlt\n\t");
+	   DR_LOAD(0) DR_LOAD(1) DR_LOAD(2) DR_LOAD(3)
+	   "mov $0xffff04ff, %eax\n\t"
+	   "mov %rax, %dr7\n\t"
+	   "mov $64, %r12d\n\t"
+	   "1: " UCALL_ASM(1)
+	   DR_CHECK(0) DR_CHECK(1) DR_CHECK(2) DR_CHECK(3)
+	   "mov %dr7, %rcx\n\t"
+	   "mov $0xffff04ff, %edx\n\t"
+	   CHECK_ASM(7)
+	   "dec %r12d\n\t"
+	   "jnz 1b\n\t"
+	   GUEST_DONE_ASM
+	   "hlt\n\t"
+	   "9: " GUEST_FAIL_ASM
+	   "hlt\n\t");
 
 static volatile uint32_t watched[4];
 static volatile int traps;
@@ -590,25 +620,25 @@ TEST_F(host, guest_debug_registers_do_not_arm_host_breakpoints)
  * (check 1), report it (RBX).
  */
 GUEST_CODE(guest_tsc, ".code64",
-	"xor %r13d, %r13d\n\t"
-	"mov $200, %r12d\n\t"
-	"1: rdtsc\n\t"
-	"shl $32, %rdx\n\t"
-	"or %rax, %rdx\n\t"
-	"mov %rdx, %rcx\n\t"
-	"mov %r13, %rdx\n\t"
-	"mov $1, %ebx\n\t"
-	"cmp %rdx, %rcx\n\t"
-	"jbe 9f\n\t"
-	"mov %rcx, %r13\n\t"
-	"mov %rcx, %rbx\n\t"
-	UCALL_ASM(1)
-	"dec %r12d\n\t"
-	"jnz 1b\n\t"
-	GUEST_DONE_ASM
-	"hlt\n\t"
-	"9: " GUEST_FAIL_ASM
-	"hlt\n\t");
+	   "xor %r13d, %r13d\n\t"
+	   "mov $200, %r12d\n\t"
+	   "1: rdtsc\n\t"
+	   "shl $32, %rdx\n\t"
+	   "or %rax, %rdx\n\t"
+	   "mov %rdx, %rcx\n\t"
+	   "mov %r13, %rdx\n\t"
+	   "mov $1, %ebx\n\t"
+	   "cmp %rdx, %rcx\n\t"
+	   "jbe 9f\n\t"
+	   "mov %rcx, %r13\n\t"
+	   "mov %rcx, %rbx\n\t"
+	   UCALL_ASM(1)
+	   "dec %r12d\n\t"
+	   "jnz 1b\n\t"
+	   GUEST_DONE_ASM
+	   "hlt\n\t"
+	   "9: " GUEST_FAIL_ASM
+	   "hlt\n\t");
 
 TEST_F(host, guest_tsc_is_monotonic_across_exits)
 {

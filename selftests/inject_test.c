@@ -70,34 +70,44 @@ static int inject(struct test_vcpu *vcpu, unsigned long vector)
 	return ioctl(vcpu->fd, MINIVMM_INJECT_INTERRUPT, vector) ? errno : 0;
 }
 
-/* Load @code in @mode, with RFLAGS.IF = @irq_on and both handlers hooked. */
-static void setup(FIXTURE_DATA(inject) *self, enum guest_mode mode,
-		  const unsigned char *code, size_t size, bool irq_on,
-		  uint64_t handler_a, uint64_t handler_b)
+/*
+ * A VM in *@vm with one vCPU in *@vcpu running the code from @code to @end
+ * in @mode, with RFLAGS.IF = @irq_on and the handlers at @irq_a and @irq_b
+ * (labels in the code) hooked to VEC_A and VEC_B.
+ */
+static void setup(struct test_vm **vm, struct test_vcpu **vcpu,
+		  enum guest_mode mode, const unsigned char *code,
+		  const unsigned char *end, bool irq_on,
+		  const unsigned char *irq_a, const unsigned char *irq_b)
 {
 	uint64_t base = mode == MODE_REAL ? REAL_CODE : GUEST_CODE_ADDR;
+	uint64_t handler_a = GUEST_LABEL_OFFSET(code, irq_a);
+	uint64_t handler_b = GUEST_LABEL_OFFSET(code, irq_b);
 	struct minivmm_regs regs;
 
-	self->vm = test_vm_create(GUEST_MEM_SIZE);
-	self->vcpu = test_vcpu_add(self->vm, 0);
-	test_install_exc_handlers(self->vm, mode);
-	test_vcpu_load(self->vcpu, mode, code, size);
+	*vm = test_vm_create(GUEST_MEM_SIZE);
+	*vcpu = test_vcpu_add(*vm, 0);
+	test_install_exc_handlers(*vm, mode);
+	test_vcpu_load(*vcpu, mode, code, end - code);
 	if (mode == MODE_REAL) {
-		test_set_ivt(self->vm, VEC_A, 0, base + handler_a);
-		test_set_ivt(self->vm, VEC_B, 0, base + handler_b);
+		test_set_ivt(*vm, VEC_A, 0, base + handler_a);
+		test_set_ivt(*vm, VEC_B, 0, base + handler_b);
 	} else {
-		test_set_idt(self->vm, mode, VEC_A, base + handler_a);
-		test_set_idt(self->vm, mode, VEC_B, base + handler_b);
+		test_set_idt(*vm, mode, VEC_A, base + handler_a);
+		test_set_idt(*vm, mode, VEC_B, base + handler_b);
 	}
-	test_get_regs(self->vcpu, &regs);
+	test_get_regs(*vcpu, &regs);
 	regs.rflags = irq_on ? 0x202 : 0x2;
-	test_set_regs(self->vcpu, &regs);
+	test_set_regs(*vcpu, &regs);
 }
 
+/*
+ * In a TEST_F() body: setup() for the fixture, GUEST_CODE() @code and its
+ * labels code_irq_a and code_irq_b.
+ */
 #define SETUP(mode, code, irq_on)					\
-	setup(self, mode, code, GUEST_CODE_SIZE(code), irq_on,		\
-	      GUEST_LABEL_OFFSET(code, code##_irq_a),			\
-	      GUEST_LABEL_OFFSET(code, code##_irq_b))
+	setup(&self->vm, &self->vcpu, mode, code, code##_end, irq_on,	\
+	      code##_irq_a, code##_irq_b)
 
 /* The guest RIP of @label in long-mode @code. */
 #define LONG_ADDR(code, label)						\
@@ -133,10 +143,10 @@ static void expect_irq(struct test_vcpu *vcpu, int vec, uint64_t rip)
 /* ---- delivery ------------------------------------------------------- */
 
 GUEST_CODE(guest_lm, ".code64",
-	GUEST_SYNC_ASM(1)
-	"hlt\n\t"
-	IRQ_HANDLER64(guest_lm_irq_a, 0x41)
-	IRQ_HANDLER64(guest_lm_irq_b, 0x42));
+	   GUEST_SYNC_ASM(1)
+	   "hlt\n\t"
+	   IRQ_HANDLER64(guest_lm_irq_a, 0x41)
+	   IRQ_HANDLER64(guest_lm_irq_b, 0x42));
 extern const unsigned char guest_lm_irq_a[], guest_lm_irq_b[];
 
 TEST_F(inject, long_mode_idt_delivery)
@@ -152,10 +162,10 @@ TEST_F(inject, long_mode_idt_delivery)
 }
 
 GUEST_CODE(guest_rm, ".code16",
-	GUEST_SYNC_ASM(1)
-	"hlt\n\t"
-	IRQ_HANDLER16(guest_rm_irq_a, 0x41)
-	IRQ_HANDLER16(guest_rm_irq_b, 0x42));
+	   GUEST_SYNC_ASM(1)
+	   "hlt\n\t"
+	   IRQ_HANDLER16(guest_rm_irq_a, 0x41)
+	   IRQ_HANDLER16(guest_rm_irq_b, 0x42));
 extern const unsigned char guest_rm_irq_a[], guest_rm_irq_b[];
 
 TEST_F(inject, real_mode_ivt_delivery)
@@ -175,17 +185,17 @@ TEST_F(inject, real_mode_ivt_delivery)
  * more instruction (the STI shadow) before the interrupt can come.
  */
 GUEST_CODE(guest_sti, ".code64",
-	GUEST_SYNC_ASM(1)
-	"nop\n\t"
-	GUEST_SYNC_ASM(2)
-	"sti\n\t"
-	"nop\n\t"
-	GUEST_LABEL(guest_sti_window)
-	"nop\n\t"
-	GUEST_SYNC_ASM(3)
-	"hlt\n\t"
-	IRQ_HANDLER64(guest_sti_irq_a, 0x41)
-	IRQ_HANDLER64(guest_sti_irq_b, 0x42));
+	   GUEST_SYNC_ASM(1)
+	   "nop\n\t"
+	   GUEST_SYNC_ASM(2)
+	   "sti\n\t"
+	   "nop\n\t"
+	   GUEST_LABEL(guest_sti_window)
+	   "nop\n\t"
+	   GUEST_SYNC_ASM(3)
+	   "hlt\n\t"
+	   IRQ_HANDLER64(guest_sti_irq_a, 0x41)
+	   IRQ_HANDLER64(guest_sti_irq_b, 0x42));
 extern const unsigned char guest_sti_irq_a[], guest_sti_irq_b[],
 	guest_sti_window[];
 
@@ -205,14 +215,14 @@ TEST_F(inject, if_clear_waits_for_sti)
 
 /* STI; HLT: the HLT is in the STI shadow, the interrupt comes after it. */
 GUEST_CODE(guest_sti_hlt, ".code64",
-	GUEST_SYNC_ASM(1)
-	"sti\n\t"
-	"hlt\n\t"
-	GUEST_LABEL(guest_sti_hlt_after)
-	GUEST_SYNC_ASM(2)
-	"hlt\n\t"
-	IRQ_HANDLER64(guest_sti_hlt_irq_a, 0x41)
-	IRQ_HANDLER64(guest_sti_hlt_irq_b, 0x42));
+	   GUEST_SYNC_ASM(1)
+	   "sti\n\t"
+	   "hlt\n\t"
+	   GUEST_LABEL(guest_sti_hlt_after)
+	   GUEST_SYNC_ASM(2)
+	   "hlt\n\t"
+	   IRQ_HANDLER64(guest_sti_hlt_irq_a, 0x41)
+	   IRQ_HANDLER64(guest_sti_hlt_irq_b, 0x42));
 extern const unsigned char guest_sti_hlt_irq_a[], guest_sti_hlt_irq_b[],
 	guest_sti_hlt_after[];
 
@@ -230,12 +240,12 @@ TEST_F(inject, hlt_with_interrupt_pending_resumes_in_handler)
 
 /* Interrupts on, nothing pending: HLT exits; an interrupt wakes it. */
 GUEST_CODE(guest_halted, ".code64",
-	"hlt\n\t"
-	GUEST_LABEL(guest_halted_after)
-	GUEST_SYNC_ASM(1)
-	"hlt\n\t"
-	IRQ_HANDLER64(guest_halted_irq_a, 0x41)
-	IRQ_HANDLER64(guest_halted_irq_b, 0x42));
+	   "hlt\n\t"
+	   GUEST_LABEL(guest_halted_after)
+	   GUEST_SYNC_ASM(1)
+	   "hlt\n\t"
+	   IRQ_HANDLER64(guest_halted_irq_a, 0x41)
+	   IRQ_HANDLER64(guest_halted_irq_b, 0x42));
 extern const unsigned char guest_halted_irq_a[], guest_halted_irq_b[],
 	guest_halted_after[];
 
@@ -257,13 +267,13 @@ TEST_F(inject, interrupt_wakes_halted_guest)
 
 /* HLT in a loop with interrupts on: every run delivers what is pending. */
 GUEST_CODE(guest_idle, ".code64",
-	"1:\n\t"
-	"hlt\n\t"
-	"jmp 1b\n\t"
-	IRQ_HANDLER64(guest_idle_irq_a, 0x41)
-	IRQ_HANDLER64(guest_idle_irq_b, 0x42)
-	IRQ_HANDLER64(guest_idle_irq_32, 32)
-	IRQ_HANDLER64(guest_idle_irq_255, 255));
+	   "1:\n\t"
+	   "hlt\n\t"
+	   "jmp 1b\n\t"
+	   IRQ_HANDLER64(guest_idle_irq_a, 0x41)
+	   IRQ_HANDLER64(guest_idle_irq_b, 0x42)
+	   IRQ_HANDLER64(guest_idle_irq_32, 32)
+	   IRQ_HANDLER64(guest_idle_irq_255, 255));
 extern const unsigned char guest_idle_irq_a[], guest_idle_irq_b[],
 	guest_idle_irq_32[], guest_idle_irq_255[];
 

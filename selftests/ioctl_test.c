@@ -58,27 +58,27 @@
 
 /* Real mode, at 0x7c00: report the word at 0x7e00 in BX, then halt. */
 GUEST_CODE(guest_read_word, ".code16",
-	"mov 0x7e00, %bx\n\t"
-	UCALL_ASM(1)
-	"hlt\n\t");
+	   "mov 0x7e00, %bx\n\t"
+	   UCALL_ASM(1)
+	   "hlt\n\t");
 
 /* Real mode: report CPUID leaf 0x40000000 (EBX, ECX, EDX), forever. */
 GUEST_CODE(guest_cpuid_hv, ".code16",
-	"1: mov $0x40000000, %eax\n\t"
-	"cpuid\n\t"
-	UCALL_ASM(1)
-	"jmp 1b\n\t");
+	   "1: mov $0x40000000, %eax\n\t"
+	   "cpuid\n\t"
+	   UCALL_ASM(1)
+	   "jmp 1b\n\t");
 
 /*
  * Long mode: report the quadword of the read-only slot at 2 MiB, then try
  * to write it (an MMIO exit), then finish.
  */
 GUEST_CODE(guest_ro_slot, ".code64",
-	"mov 0x200000, %rbx\n\t"
-	UCALL_ASM(1)
-	"movl $0x55aa, 0x200000\n\t"
-	GUEST_DONE_ASM
-	"hlt\n\t");
+	   "mov 0x200000, %rbx\n\t"
+	   UCALL_ASM(1)
+	   "movl $0x55aa, 0x200000\n\t"
+	   GUEST_DONE_ASM
+	   "hlt\n\t");
 
 static struct minivmm_caps get_caps(struct __test_metadata *_metadata)
 {
@@ -1474,7 +1474,8 @@ TEST(vm_lives_until_last_vcpu_fd_closes)
 	/* Close the VM and the device; keep the vCPU. */
 	EXPECT_EQ(0, close(vm->fd));
 	EXPECT_EQ(0, close(vm->dev));
-	vm->fd = vm->dev = -1;
+	vm->fd = -1;
+	vm->dev = -1;
 	now = get_caps(_metadata);
 	EXPECT_EQ(before.nr_vms + 1, now.nr_vms);
 

@@ -40,27 +40,27 @@
  * report a failure: RBX = 1, RCX = found, RDX = expected.
  */
 GUEST_CODE(guest_fill_check, ".code64",
-	"mov $0x100000, %rdi\n\t"
-	"xor %ecx, %ecx\n\t"
-	"1: lea (%rsi,%rcx), %rax\n\t"
-	"mov %rax, (%rdi,%rcx,8)\n\t"
-	"inc %rcx\n\t"
-	"cmp $0x10000, %rcx\n\t"
-	"jne 1b\n\t"
-	GUEST_SYNC_ASM(1)
-	"xor %ecx, %ecx\n\t"
-	"2: lea (%rsi,%rcx), %rdx\n\t"
-	"cmp %rdx, (%rdi,%rcx,8)\n\t"
-	"jne 3f\n\t"
-	"inc %rcx\n\t"
-	"cmp $0x10000, %rcx\n\t"
-	"jne 2b\n\t"
-	GUEST_DONE_ASM
-	"hlt\n\t"
-	"3: mov (%rdi,%rcx,8), %rcx\n\t"
-	"mov $1, %ebx\n\t"
-	UCALL_FAIL_ASM
-	"hlt\n\t");
+	   "mov $0x100000, %rdi\n\t"
+	   "xor %ecx, %ecx\n\t"
+	   "1: lea (%rsi,%rcx), %rax\n\t"
+	   "mov %rax, (%rdi,%rcx,8)\n\t"
+	   "inc %rcx\n\t"
+	   "cmp $0x10000, %rcx\n\t"
+	   "jne 1b\n\t"
+	   GUEST_SYNC_ASM(1)
+	   "xor %ecx, %ecx\n\t"
+	   "2: lea (%rsi,%rcx), %rdx\n\t"
+	   "cmp %rdx, (%rdi,%rcx,8)\n\t"
+	   "jne 3f\n\t"
+	   "inc %rcx\n\t"
+	   "cmp $0x10000, %rcx\n\t"
+	   "jne 2b\n\t"
+	   GUEST_DONE_ASM
+	   "hlt\n\t"
+	   "3: mov (%rdi,%rcx,8), %rcx\n\t"
+	   "mov $1, %ebx\n\t"
+	   UCALL_FAIL_ASM
+	   "hlt\n\t");
 
 /*
  * Long mode, 16 rounds r: read the quadword the test left at
@@ -68,52 +68,52 @@ GUEST_CODE(guest_fill_check, ".code64",
  * the value (RBX) and the round (RCX).
  */
 GUEST_CODE(guest_exchange, ".code64",
-	"xor %r12d, %r12d\n\t"
-	"1: mov %r12, %rdi\n\t"
-	"shl $12, %rdi\n\t"
-	"add $0x100000, %rdi\n\t"
-	"mov (%rdi), %rbx\n\t"
-	"lea 1(%rbx,%rbx,2), %rax\n\t"
-	"mov %rax, 8(%rdi)\n\t"
-	"mov %r12, %rcx\n\t"
-	UCALL_ASM(1)
-	"inc %r12\n\t"
-	"cmp $16, %r12\n\t"
-	"jne 1b\n\t"
-	GUEST_DONE_ASM
-	"hlt\n\t");
+	   "xor %r12d, %r12d\n\t"
+	   "1: mov %r12, %rdi\n\t"
+	   "shl $12, %rdi\n\t"
+	   "add $0x100000, %rdi\n\t"
+	   "mov (%rdi), %rbx\n\t"
+	   "lea 1(%rbx,%rbx,2), %rax\n\t"
+	   "mov %rax, 8(%rdi)\n\t"
+	   "mov %r12, %rcx\n\t"
+	   UCALL_ASM(1)
+	   "inc %r12\n\t"
+	   "cmp $16, %r12\n\t"
+	   "jne 1b\n\t"
+	   GUEST_DONE_ASM
+	   "hlt\n\t");
 
 /* Long mode: raise the flag at FLAG_GPA, then spin. */
 GUEST_CODE(guest_flag_spin, ".code64",
-	"movl $1, 0x90000\n\t"
-	"1: jmp 1b\n\t");
+	   "movl $1, 0x90000\n\t"
+	   "1: jmp 1b\n\t");
 
 /*
  * Long mode: read SLOT1_GPA + 0x10 and report it (RBX), twice; then
  * write 0x5a5a5a5a5a5a5a5a to SLOT1_GPA + 0x18 and finish.
  */
 GUEST_CODE(guest_new_slot, ".code64",
-	"mov 0x200010, %rbx\n\t"
-	UCALL_ASM(1)
-	"mov 0x200010, %rbx\n\t"
-	UCALL_ASM(1)
-	"movabs $0x5a5a5a5a5a5a5a5a, %rcx\n\t"
-	"mov %rcx, 0x200018\n\t"
-	GUEST_DONE_ASM
-	"hlt\n\t");
+	   "mov 0x200010, %rbx\n\t"
+	   UCALL_ASM(1)
+	   "mov 0x200010, %rbx\n\t"
+	   UCALL_ASM(1)
+	   "movabs $0x5a5a5a5a5a5a5a5a, %rcx\n\t"
+	   "mov %rcx, 0x200018\n\t"
+	   GUEST_DONE_ASM
+	   "hlt\n\t");
 
 /*
  * Long mode: read SLOT1_GPA + 0x20 and report it (RBX), twice; then
  * write 0x77 to SLOT1_GPA + 0x28 and finish.
  */
 GUEST_CODE(guest_old_slot, ".code64",
-	"mov 0x200020, %rbx\n\t"
-	UCALL_ASM(1)
-	"mov 0x200020, %rbx\n\t"
-	UCALL_ASM(1)
-	"movq $0x77, 0x200028\n\t"
-	GUEST_DONE_ASM
-	"hlt\n\t");
+	   "mov 0x200020, %rbx\n\t"
+	   UCALL_ASM(1)
+	   "mov 0x200020, %rbx\n\t"
+	   UCALL_ASM(1)
+	   "movq $0x77, 0x200028\n\t"
+	   GUEST_DONE_ASM
+	   "hlt\n\t");
 
 /* True when the page at @p is part of a transparent huge page. */
 static bool is_huge_backed(void *p)

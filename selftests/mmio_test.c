@@ -40,33 +40,33 @@
  */
 #define MMIO64(name, insn)						\
 	GUEST_CODE(name, ".code64",					\
-		"mov $0x10000000, %ebx\n\t"				\
-		"movabs $0x1122334455667788, %rcx\n\t"			\
-		"mov %rcx, %rax\n\t"					\
-		"mov %rcx, %rdi\n\t"					\
-		"mov %rcx, %r9\n\t"					\
-		"mov %rcx, %r10\n\t"					\
-		"mov $2, %esi\n\t"					\
-		GUEST_LABEL(name##_insn)				\
-		insn "\n\t"						\
-		GUEST_LABEL(name##_after)				\
-		"mov %rax, %r15\n\t"					\
-		GUEST_SYNC_ASM(0x5a)					\
-		"hlt\n\t");						\
+		   "mov $0x10000000, %ebx\n\t"				\
+		   "movabs $0x1122334455667788, %rcx\n\t"		\
+		   "mov %rcx, %rax\n\t"					\
+		   "mov %rcx, %rdi\n\t"					\
+		   "mov %rcx, %r9\n\t"					\
+		   "mov %rcx, %r10\n\t"					\
+		   "mov $2, %esi\n\t"					\
+		   GUEST_LABEL(name##_insn)				\
+		   insn "\n\t"						\
+		   GUEST_LABEL(name##_after)				\
+		   "mov %rax, %r15\n\t"					\
+		   GUEST_SYNC_ASM(0x5a)					\
+		   "hlt\n\t");						\
 	extern const unsigned char name##_insn[], name##_after[]
 
 /* Protected mode: EBX = MMIO_BASE, ECX = EAX = 0x55667788; EAX in EDI. */
 #define MMIO32(name, insn)						\
 	GUEST_CODE(name, ".code32",					\
-		"mov $0x10000000, %ebx\n\t"				\
-		"mov $0x55667788, %ecx\n\t"				\
-		"mov %ecx, %eax\n\t"					\
-		GUEST_LABEL(name##_insn)				\
-		insn "\n\t"						\
-		GUEST_LABEL(name##_after)				\
-		"mov %eax, %edi\n\t"					\
-		GUEST_SYNC_ASM(0x5a)					\
-		"hlt\n\t");						\
+		   "mov $0x10000000, %ebx\n\t"				\
+		   "mov $0x55667788, %ecx\n\t"				\
+		   "mov %ecx, %eax\n\t"					\
+		   GUEST_LABEL(name##_insn)				\
+		   insn "\n\t"						\
+		   GUEST_LABEL(name##_after)				\
+		   "mov %eax, %edi\n\t"					\
+		   GUEST_SYNC_ASM(0x5a)					\
+		   "hlt\n\t");						\
 	extern const unsigned char name##_insn[], name##_after[]
 
 /*
@@ -75,19 +75,19 @@
  */
 #define MMIO16(name, insn)						\
 	GUEST_CODE(name, ".code16",					\
-		"mov $0x9000, %ax\n\t"					\
-		"mov %ax, %ds\n\t"					\
-		"mov $0x9800, %ax\n\t"					\
-		"mov %ax, %es\n\t"					\
-		"mov $0x10, %ebx\n\t"					\
-		"mov $0x55667788, %ecx\n\t"				\
-		"mov %ecx, %eax\n\t"					\
-		GUEST_LABEL(name##_insn)				\
-		insn "\n\t"						\
-		GUEST_LABEL(name##_after)				\
-		"mov %eax, %edi\n\t"					\
-		GUEST_SYNC_ASM(0x5a)					\
-		"hlt\n\t");						\
+		   "mov $0x9000, %ax\n\t"				\
+		   "mov %ax, %ds\n\t"					\
+		   "mov $0x9800, %ax\n\t"				\
+		   "mov %ax, %es\n\t"					\
+		   "mov $0x10, %ebx\n\t"				\
+		   "mov $0x55667788, %ecx\n\t"				\
+		   "mov %ecx, %eax\n\t"					\
+		   GUEST_LABEL(name##_insn)				\
+		   insn "\n\t"						\
+		   GUEST_LABEL(name##_after)				\
+		   "mov %eax, %edi\n\t"					\
+		   GUEST_SYNC_ASM(0x5a)					\
+		   "hlt\n\t");						\
 	extern const unsigned char name##_insn[], name##_after[]
 
 #define NO_REG		((size_t)-1)
@@ -125,8 +125,13 @@ static uint64_t code_base(enum guest_mode mode)
 	return mode == MODE_REAL ? REAL_CODE : GUEST_CODE_ADDR;
 }
 
+/*
+ * Run @c in a VM stored in *@vm, its vCPU in *@vcpu: the MMIO exit it
+ * expects, then what the guest does with the data.
+ */
 static void run_mmio_case(struct __test_metadata *_metadata,
-			  FIXTURE_DATA(mmio) *self, const struct mmio_case *c)
+			  struct test_vm **vm, struct test_vcpu **vcpu,
+			  const struct mmio_case *c)
 {
 	uint64_t after = code_base(c->mode) + (c->after - c->code);
 	uint64_t gpa = c->rip_rel ? after + c->gpa : c->gpa;
@@ -134,13 +139,13 @@ static void run_mmio_case(struct __test_metadata *_metadata,
 	struct minivmm_run *run;
 	struct ucall uc;
 
-	self->vm = test_vm_create(c->mode == MODE_REAL ? RM_MEM_SIZE :
-				  GUEST_MEM_SIZE);
-	self->vcpu = test_vcpu_add(self->vm, 0);
-	test_install_exc_handlers(self->vm, c->mode);
-	test_vcpu_load(self->vcpu, c->mode, c->code, c->end - c->code);
+	*vm = test_vm_create(c->mode == MODE_REAL ? RM_MEM_SIZE :
+			     GUEST_MEM_SIZE);
+	*vcpu = test_vcpu_add(*vm, 0);
+	test_install_exc_handlers(*vm, c->mode);
+	test_vcpu_load(*vcpu, c->mode, c->code, c->end - c->code);
 
-	run = test_run_expect(self->vcpu, MINIVMM_EXIT_MMIO);
+	run = test_run_expect(*vcpu, MINIVMM_EXIT_MMIO);
 	EXPECT_EQ(gpa, run->mmio.phys_addr);
 	EXPECT_EQ(c->len, run->mmio.len);
 	EXPECT_EQ(c->write, run->mmio.is_write);
@@ -151,23 +156,28 @@ static void run_mmio_case(struct __test_metadata *_metadata,
 	if (!c->write)
 		run->mmio.data = c->data;
 
-	ASSERT_EQ(UCALL_SYNC, test_run_ucall(self->vcpu, &uc));
+	ASSERT_EQ(UCALL_SYNC, test_run_ucall(*vcpu, &uc));
 	ASSERT_EQ(STAGE_AFTER, uc.args[0]);
 	if (c->write)
 		return;
-	test_get_regs(self->vcpu, &regs);
+	test_get_regs(*vcpu, &regs);
 	EXPECT_EQ(c->want, *(uint64_t *)((char *)&regs + c->reg));
 }
 
 #define CODE(name)	.code = name, .end = name##_end, .after = name##_after
 
+/*
+ * MMIO_TEST(name, ...): the mmio_case name_case initialized with ..., and
+ * the test mmio.name that runs it.
+ */
 #define MMIO_TEST(name, ...)						\
+	static const struct mmio_case name##_case = { __VA_ARGS__ };	\
+									\
 	TEST_F(mmio, name)						\
 	{								\
-		static const struct mmio_case c = { __VA_ARGS__ };	\
-									\
 		REQUIRE_VMX();						\
-		run_mmio_case(_metadata, self, &c);			\
+		run_mmio_case(_metadata, &self->vm, &self->vcpu,	\
+			      &name##_case);				\
 	}
 
 /* ---- long mode writes ----------------------------------------------- */
@@ -432,13 +442,14 @@ static void expect_emulation_error(struct test_vcpu *vcpu, uint64_t gpa,
 		     run->internal.insn[2], insn[0], insn[1]);
 }
 
-static void setup_long(FIXTURE_DATA(mmio) *self, const unsigned char *code,
-		       size_t size)
+/* A VM in *@vm with a long-mode vCPU in *@vcpu running @code. */
+static void setup_long(struct test_vm **vm, struct test_vcpu **vcpu,
+		       const unsigned char *code, size_t size)
 {
-	self->vm = test_vm_create(GUEST_MEM_SIZE);
-	self->vcpu = test_vcpu_add(self->vm, 0);
-	test_install_exc_handlers(self->vm, MODE_LONG);
-	test_vcpu_load(self->vcpu, MODE_LONG, code, size);
+	*vm = test_vm_create(GUEST_MEM_SIZE);
+	*vcpu = test_vcpu_add(*vm, 0);
+	test_install_exc_handlers(*vm, MODE_LONG);
+	test_vcpu_load(*vcpu, MODE_LONG, code, size);
 }
 
 MMIO64(lm_add, "add %eax, (%rbx)");
@@ -446,7 +457,7 @@ MMIO64(lm_add, "add %eax, (%rbx)");
 TEST_F(mmio, add_to_mmio_is_emulation_error)
 {
 	REQUIRE_VMX();
-	setup_long(self, lm_add, GUEST_CODE_SIZE(lm_add));
+	setup_long(&self->vm, &self->vcpu, lm_add, GUEST_CODE_SIZE(lm_add));
 	expect_emulation_error(self->vcpu, MMIO_BASE, lm_add_insn,
 			       lm_add_after - lm_add_insn);
 }
@@ -456,7 +467,8 @@ MMIO64(lm_r8b_rsp, "mov (%rbx), %rsp");
 TEST_F(mmio, read_into_rsp_is_emulation_error)
 {
 	REQUIRE_VMX();
-	setup_long(self, lm_r8b_rsp, GUEST_CODE_SIZE(lm_r8b_rsp));
+	setup_long(&self->vm, &self->vcpu, lm_r8b_rsp,
+		   GUEST_CODE_SIZE(lm_r8b_rsp));
 	expect_emulation_error(self->vcpu, MMIO_BASE, lm_r8b_rsp_insn,
 			       lm_r8b_rsp_after - lm_r8b_rsp_insn);
 }
@@ -468,7 +480,7 @@ TEST_F(mmio, code_fetch_from_mmio_is_emulation_error)
 	struct minivmm_run *run;
 
 	REQUIRE_VMX();
-	setup_long(self, lm_fetch, GUEST_CODE_SIZE(lm_fetch));
+	setup_long(&self->vm, &self->vcpu, lm_fetch, GUEST_CODE_SIZE(lm_fetch));
 	run = test_run_expect(self->vcpu, MINIVMM_EXIT_INTERNAL_ERROR);
 	EXPECT_EQ(MINIVMM_INTERNAL_EMULATION, run->internal.suberror);
 	EXPECT_EQ(MMIO_BASE, run->internal.data[0]);
@@ -481,13 +493,13 @@ TEST_F(mmio, code_fetch_from_mmio_is_emulation_error)
  * decoded, and then the byte must land in SPL.
  */
 GUEST_CODE(lm_r8a_spl, ".code64",
-	"mov $0x10000000, %ebx\n\t"
-	"mov %rsp, %r14\n\t"
-	"mov (%rbx), %spl\n\t"
-	"mov %rsp, %r13\n\t"
-	"mov %r14, %rsp\n\t"
-	GUEST_SYNC_ASM(0x5a)
-	"hlt\n\t");
+	   "mov $0x10000000, %ebx\n\t"
+	   "mov %rsp, %r14\n\t"
+	   "mov (%rbx), %spl\n\t"
+	   "mov %rsp, %r13\n\t"
+	   "mov %r14, %rsp\n\t"
+	   GUEST_SYNC_ASM(0x5a)
+	   "hlt\n\t");
 
 TEST_F(mmio, read_into_spl_refused_or_lands)
 {
@@ -496,7 +508,8 @@ TEST_F(mmio, read_into_spl_refused_or_lands)
 	struct ucall uc;
 
 	REQUIRE_VMX();
-	setup_long(self, lm_r8a_spl, GUEST_CODE_SIZE(lm_r8a_spl));
+	setup_long(&self->vm, &self->vcpu, lm_r8a_spl,
+		   GUEST_CODE_SIZE(lm_r8a_spl));
 	ASSERT_EQ(0, test_vcpu_run(self->vcpu));
 	run = self->vcpu->run;
 	if (run->exit_reason == MINIVMM_EXIT_INTERNAL_ERROR) {
@@ -522,21 +535,24 @@ TEST_F(mmio, read_into_spl_refused_or_lands)
 
 /* Reads through a read-only slot, one write, then the same read again. */
 GUEST_CODE(guest_ro, ".code64",
-	"mov $0x200000, %ebx\n\t"
-	"mov (%rbx), %r8\n\t"
-	"mov 8(%rbx), %r9\n\t"
-	GUEST_SYNC_ASM(1)
-	"mov $0x200000, %ebx\n\t"
-	"movabs $0x1111222233334444, %rax\n\t"
-	"mov %rax, 8(%rbx)\n\t"
-	GUEST_LABEL(guest_ro_after)
-	"mov 8(%rbx), %r10\n\t"
-	GUEST_SYNC_ASM(2)
-	"hlt\n\t");
+	   "mov $0x200000, %ebx\n\t"
+	   "mov (%rbx), %r8\n\t"
+	   "mov 8(%rbx), %r9\n\t"
+	   GUEST_SYNC_ASM(1)
+	   "mov $0x200000, %ebx\n\t"
+	   "movabs $0x1111222233334444, %rax\n\t"
+	   "mov %rax, 8(%rbx)\n\t"
+	   GUEST_LABEL(guest_ro_after)
+	   "mov 8(%rbx), %r10\n\t"
+	   GUEST_SYNC_ASM(2)
+	   "hlt\n\t");
 extern const unsigned char guest_ro_after[];
 
-/* A VM whose guest_ro sees a read-only page at RO_GPA; returns the page. */
-static uint64_t *setup_ro(FIXTURE_DATA(mmio) *self)
+/*
+ * A VM (in *@vm, its vCPU in *@vcpu) whose guest_ro sees a read-only page
+ * at RO_GPA; returns the page.
+ */
+static uint64_t *setup_ro(struct test_vm **vm, struct test_vcpu **vcpu)
 {
 	struct minivmm_memory_region r = {
 		.slot = RO_SLOT, .flags = MINIVMM_MEM_READONLY,
@@ -544,7 +560,7 @@ static uint64_t *setup_ro(FIXTURE_DATA(mmio) *self)
 	};
 	uint64_t *page;
 
-	setup_long(self, guest_ro, GUEST_CODE_SIZE(guest_ro));
+	setup_long(vm, vcpu, guest_ro, GUEST_CODE_SIZE(guest_ro));
 	page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	TEST_REQUIRE(page != MAP_FAILED, "mmap: %s", strerror(errno));
@@ -554,7 +570,7 @@ static uint64_t *setup_ro(FIXTURE_DATA(mmio) *self)
 	TEST_REQUIRE(!mprotect(page, 4096, PROT_READ), "mprotect: %s",
 		     strerror(errno));
 	r.userspace_addr = (uintptr_t)page;
-	TEST_REQUIRE(!ioctl(self->vm->fd, MINIVMM_SET_MEMORY_REGION, &r),
+	TEST_REQUIRE(!ioctl((*vm)->fd, MINIVMM_SET_MEMORY_REGION, &r),
 		     "read-only MINIVMM_SET_MEMORY_REGION: %s",
 		     strerror(errno));
 	return page;
@@ -566,7 +582,7 @@ TEST_F(mmio, readonly_slot_reads_backing_memory)
 	struct ucall uc;
 
 	REQUIRE_VMX();
-	setup_ro(self);
+	setup_ro(&self->vm, &self->vcpu);
 	/* No MMIO exit: the reads are served from the slot's memory. */
 	ASSERT_EQ(UCALL_SYNC, test_run_ucall(self->vcpu, &uc));
 	ASSERT_EQ(1, uc.args[0]);
@@ -583,7 +599,7 @@ TEST_F(mmio, readonly_slot_write_is_mmio_exit)
 	uint64_t *page;
 
 	REQUIRE_VMX();
-	page = setup_ro(self);
+	page = setup_ro(&self->vm, &self->vcpu);
 	ASSERT_EQ(UCALL_SYNC, test_run_ucall(self->vcpu, &uc));
 
 	run = test_run_expect(self->vcpu, MINIVMM_EXIT_MMIO);

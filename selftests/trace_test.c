@@ -26,12 +26,12 @@
  * finish.
  */
 GUEST_CODE(guest_port_writes, ".code16",
-	"mov $100, %cx\n\t"
-	"1: mov %cl, %al\n\t"
-	"out %al, $0x80\n\t"
-	"loop 1b\n\t"
-	GUEST_DONE_ASM
-	"hlt\n\t");
+	   "mov $100, %cx\n\t"
+	   "1: mov %cl, %al\n\t"
+	   "out %al, $0x80\n\t"
+	   "loop 1b\n\t"
+	   GUEST_DONE_ASM
+	   "hlt\n\t");
 
 static const char * const tracefs_dirs[] = {
 	"/sys/kernel/tracing", "/sys/kernel/debug/tracing",
@@ -135,9 +135,8 @@ TEST_F(trace, exit_events_count_port_writes)
 	while (fgets(line, sizeof(line), f)) {
 		char *p = strstr(line, "minivmm_exit: ");
 
-		if (!p || sscanf(p, "minivmm_exit: vm %u vcpu %u reason %u "
-				 "qual %lx rip %lx", &vm, &vcpu_id, &reason,
-				 &qual, &rip) != 5)
+		if (!p || sscanf(p, "minivmm_exit: vm %u vcpu %u reason %u qual %lx rip %lx",
+				 &vm, &vcpu_id, &reason, &qual, &rip) != 5)
 			continue;
 		if (vm != vm_id || vcpu_id != 0)
 			continue;

@@ -45,53 +45,53 @@
  * DONE ucall.
  */
 GUEST_CODE(guest_worker, ".code64",
-	"mov %rdi, %r8\n\t"
-	"shl $12, %r8\n\t"
-	"add $0x100000, %r8\n\t"		/* this vCPU's page */
-	"lea 1(%rdi), %r10\n\t"			/* increment */
-	"movabs $6364136223846793005, %r9\n\t"
-	"xor %r11d, %r11d\n\t"			/* x */
-	"xor %r12d, %r12d\n\t"			/* round k */
-	"1: inc %r12\n\t"
-	"push %r12\n\t"
-	"call 3f\n\t"
-	"pop %r12\n\t"
-	"mov %r12, %rax\n\t"
-	"and $511, %eax\n\t"
-	"mov %r11, (%r8,%rax,8)\n\t"
-	"test $255, %r12\n\t"
-	"jnz 2f\n\t"
-	"mov %r12, %rbx\n\t"
-	"mov %r11, %rcx\n\t"
-	UCALL_ASM(1)
-	"2: cmp $4096, %r12\n\t"
-	"jne 1b\n\t"
-	"mov $1, %eax\n\t"
-	"cpuid\n\t"
-	"shr $24, %ebx\n\t"
-	"mov %r11, %rcx\n\t"
-	GUEST_DONE_ASM
-	"hlt\n\t"
-	/* One round: STEPS steps of the LCG on x (R11), clobbers R12. */
-	"3: mov $64, %r12d\n\t"
-	"4: imul %r9, %r11\n\t"
-	"add %r10, %r11\n\t"
-	"dec %r12d\n\t"
-	"jnz 4b\n\t"
-	"ret\n\t");
+	   "mov %rdi, %r8\n\t"
+	   "shl $12, %r8\n\t"
+	   "add $0x100000, %r8\n\t"		/* this vCPU's page */
+	   "lea 1(%rdi), %r10\n\t"			/* increment */
+	   "movabs $6364136223846793005, %r9\n\t"
+	   "xor %r11d, %r11d\n\t"			/* x */
+	   "xor %r12d, %r12d\n\t"			/* round k */
+	   "1: inc %r12\n\t"
+	   "push %r12\n\t"
+	   "call 3f\n\t"
+	   "pop %r12\n\t"
+	   "mov %r12, %rax\n\t"
+	   "and $511, %eax\n\t"
+	   "mov %r11, (%r8,%rax,8)\n\t"
+	   "test $255, %r12\n\t"
+	   "jnz 2f\n\t"
+	   "mov %r12, %rbx\n\t"
+	   "mov %r11, %rcx\n\t"
+	   UCALL_ASM(1)
+	   "2: cmp $4096, %r12\n\t"
+	   "jne 1b\n\t"
+	   "mov $1, %eax\n\t"
+	   "cpuid\n\t"
+	   "shr $24, %ebx\n\t"
+	   "mov %r11, %rcx\n\t"
+	   GUEST_DONE_ASM
+	   "hlt\n\t"
+	   /* One round: STEPS steps of the LCG on x (R11), clobbers R12. */
+	   "3: mov $64, %r12d\n\t"
+	   "4: imul %r9, %r11\n\t"
+	   "add %r10, %r11\n\t"
+	   "dec %r12d\n\t"
+	   "jnz 4b\n\t"
+	   "ret\n\t");
 
 /*
  * Long mode, interrupts off: raise STARTED, then count at COUNTER until
  * RELEASE is set, then finish. It never exits on its own meanwhile.
  */
 GUEST_CODE(guest_spin, ".code64",
-	"cli\n\t"
-	"movl $1, 0x90000\n\t"
-	"1: incq 0x90008\n\t"
-	"cmpl $0, 0x90004\n\t"
-	"je 1b\n\t"
-	GUEST_DONE_ASM
-	"hlt\n\t");
+	   "cli\n\t"
+	   "movl $1, 0x90000\n\t"
+	   "1: incq 0x90008\n\t"
+	   "cmpl $0, 0x90004\n\t"
+	   "je 1b\n\t"
+	   GUEST_DONE_ASM
+	   "hlt\n\t");
 
 /*
  * Long mode: R14 passes over the 64 KiB at 0x100000, each computing the
@@ -101,60 +101,60 @@ GUEST_CODE(guest_spin, ".code64",
  * checksum, 2 + n for R(8 + n); RCX found, RDX expected.
  */
 GUEST_CODE(guest_checksum, ".code64",
-	"1: xor %eax, %eax\n\t"
-	"mov $0x100000, %rsi\n\t"
-	"mov $8192, %ecx\n\t"
-	"2: rol $5, %rax\n\t"
-	"xor (%rsi), %rax\n\t"
-	"add $8, %rsi\n\t"
-	"dec %ecx\n\t"
-	"jnz 2b\n\t"
-	"mov $1, %ebx\n\t"
-	"mov %rax, %rcx\n\t"
-	"mov %r15, %rdx\n\t"
-	"cmp %r15, %rax\n\t"
-	"jne 9f\n\t"
-	"mov $2, %ebx\n\t"
-	"mov %r8, %rcx\n\t"
-	"mov 0x98000, %rdx\n\t"
-	"cmp %rdx, %rcx\n\t"
-	"jne 9f\n\t"
-	"mov $3, %ebx\n\t"
-	"mov %r9, %rcx\n\t"
-	"mov 0x98008, %rdx\n\t"
-	"cmp %rdx, %rcx\n\t"
-	"jne 9f\n\t"
-	"mov $4, %ebx\n\t"
-	"mov %r10, %rcx\n\t"
-	"mov 0x98010, %rdx\n\t"
-	"cmp %rdx, %rcx\n\t"
-	"jne 9f\n\t"
-	"mov $5, %ebx\n\t"
-	"mov %r11, %rcx\n\t"
-	"mov 0x98018, %rdx\n\t"
-	"cmp %rdx, %rcx\n\t"
-	"jne 9f\n\t"
-	"mov $6, %ebx\n\t"
-	"mov %r12, %rcx\n\t"
-	"mov 0x98020, %rdx\n\t"
-	"cmp %rdx, %rcx\n\t"
-	"jne 9f\n\t"
-	"mov $7, %ebx\n\t"
-	"mov %r13, %rcx\n\t"
-	"mov 0x98028, %rdx\n\t"
-	"cmp %rdx, %rcx\n\t"
-	"jne 9f\n\t"
-	"dec %r14\n\t"
-	"jz 8f\n\t"
-	"test $15, %r14\n\t"
-	"jnz 1b\n\t"
-	"mov %r14, %rbx\n\t"
-	UCALL_ASM(1)
-	"jmp 1b\n\t"
-	"8: " GUEST_DONE_ASM
-	"hlt\n\t"
-	"9: " UCALL_ASM(2)
-	"hlt\n\t");
+	   "1: xor %eax, %eax\n\t"
+	   "mov $0x100000, %rsi\n\t"
+	   "mov $8192, %ecx\n\t"
+	   "2: rol $5, %rax\n\t"
+	   "xor (%rsi), %rax\n\t"
+	   "add $8, %rsi\n\t"
+	   "dec %ecx\n\t"
+	   "jnz 2b\n\t"
+	   "mov $1, %ebx\n\t"
+	   "mov %rax, %rcx\n\t"
+	   "mov %r15, %rdx\n\t"
+	   "cmp %r15, %rax\n\t"
+	   "jne 9f\n\t"
+	   "mov $2, %ebx\n\t"
+	   "mov %r8, %rcx\n\t"
+	   "mov 0x98000, %rdx\n\t"
+	   "cmp %rdx, %rcx\n\t"
+	   "jne 9f\n\t"
+	   "mov $3, %ebx\n\t"
+	   "mov %r9, %rcx\n\t"
+	   "mov 0x98008, %rdx\n\t"
+	   "cmp %rdx, %rcx\n\t"
+	   "jne 9f\n\t"
+	   "mov $4, %ebx\n\t"
+	   "mov %r10, %rcx\n\t"
+	   "mov 0x98010, %rdx\n\t"
+	   "cmp %rdx, %rcx\n\t"
+	   "jne 9f\n\t"
+	   "mov $5, %ebx\n\t"
+	   "mov %r11, %rcx\n\t"
+	   "mov 0x98018, %rdx\n\t"
+	   "cmp %rdx, %rcx\n\t"
+	   "jne 9f\n\t"
+	   "mov $6, %ebx\n\t"
+	   "mov %r12, %rcx\n\t"
+	   "mov 0x98020, %rdx\n\t"
+	   "cmp %rdx, %rcx\n\t"
+	   "jne 9f\n\t"
+	   "mov $7, %ebx\n\t"
+	   "mov %r13, %rcx\n\t"
+	   "mov 0x98028, %rdx\n\t"
+	   "cmp %rdx, %rcx\n\t"
+	   "jne 9f\n\t"
+	   "dec %r14\n\t"
+	   "jz 8f\n\t"
+	   "test $15, %r14\n\t"
+	   "jnz 1b\n\t"
+	   "mov %r14, %rbx\n\t"
+	   UCALL_ASM(1)
+	   "jmp 1b\n\t"
+	   "8: " GUEST_DONE_ASM
+	   "hlt\n\t"
+	   "9: " UCALL_ASM(2)
+	   "hlt\n\t");
 
 static uint64_t now_ns(void)
 {

@@ -26,7 +26,6 @@
 
 #include <linux/minivmm.h>
 
-
 #define GUEST_GDT	0x1000
 #define GUEST_PML4	0x2000
 #define GUEST_IDT	0x5000
@@ -70,7 +69,7 @@
 	    ".globl " #name "_end\n" #name "_end:\n"			\
 	    ".popsection\n")
 
-#define GUEST_CODE_SIZE(name)	((size_t)(name##_end - name))
+#define GUEST_CODE_SIZE(name)	((size_t)(name##_end - (name)))
 
 enum guest_mode { MODE_REAL, MODE_PROTECTED, MODE_LONG };
 

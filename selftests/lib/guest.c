@@ -192,7 +192,11 @@ void test_vcpu_setup(struct test_vcpu *vcpu, enum guest_mode mode,
 	s.gdt.limit = 5 * 8 - 1;
 	s.idt.base = GUEST_IDT;
 	s.idt.limit = mode == MODE_LONG ? 256 * 16 - 1 : 256 * 8 - 1;
-	s.ds = s.es = s.fs = s.gs = s.ss = seg(GDT_DATA, AR_DATA32);
+	s.ds = seg(GDT_DATA, AR_DATA32);
+	s.es = s.ds;
+	s.fs = s.ds;
+	s.gs = s.ds;
+	s.ss = s.ds;
 	s.tr = seg(0, AR_TSS_BUSY);
 	s.tr.limit = 0x67;
 	s.ldt = seg(0, AR_UNUSABLE);
@@ -323,64 +327,64 @@ uint64_t test_run_ucall(struct test_vcpu *vcpu, struct ucall *uc)
 	"24,25,26,27,28,29,30,31"
 
 GUEST_CODE(exc_handlers, ".code64",
-	".balign 16\n\t"
-	GUEST_LABEL(exc_stubs64)
-	".irp v," EXC_VECTORS "\n\t"
-	".balign 16, 0xcc\n\t"
-	".if " EXC_NO_ERRCODE "\n\t"
-	"push $0\n\t"
-	".endif\n\t"
-	"push $\\v\n\t"
-	"jmp exc_common64\n\t"
-	".endr\n"
-	"exc_common64:\n\t"
-	"pop %rbx\n\t"
-	"or $0xec00, %ebx\n\t"
-	"pop %rcx\n\t"
-	"mov (%rsp), %rdx\n\t"
-	UCALL_ASM(1)
-	"mov %rdi, (%rsp)\n\t"
-	"iretq\n\t"
+	   ".balign 16\n\t"
+	   GUEST_LABEL(exc_stubs64)
+	   ".irp v," EXC_VECTORS "\n\t"
+	   ".balign 16, 0xcc\n\t"
+	   ".if " EXC_NO_ERRCODE "\n\t"
+	   "push $0\n\t"
+	   ".endif\n\t"
+	   "push $\\v\n\t"
+	   "jmp exc_common64\n\t"
+	   ".endr\n"
+	   "exc_common64:\n\t"
+	   "pop %rbx\n\t"
+	   "or $0xec00, %ebx\n\t"
+	   "pop %rcx\n\t"
+	   "mov (%rsp), %rdx\n\t"
+	   UCALL_ASM(1)
+	   "mov %rdi, (%rsp)\n\t"
+	   "iretq\n\t"
 
-	".code32\n\t"
-	".balign 16\n\t"
-	GUEST_LABEL(exc_stubs32)
-	".irp v," EXC_VECTORS "\n\t"
-	".balign 16, 0xcc\n\t"
-	".if " EXC_NO_ERRCODE "\n\t"
-	"push $0\n\t"
-	".endif\n\t"
-	"push $\\v\n\t"
-	"jmp exc_common32\n\t"
-	".endr\n"
-	"exc_common32:\n\t"
-	"pop %ebx\n\t"
-	"or $0xec00, %ebx\n\t"
-	"pop %ecx\n\t"
-	"mov (%esp), %edx\n\t"
-	UCALL_ASM(1)
-	"mov %edi, (%esp)\n\t"
-	"iret\n\t"
+	   ".code32\n\t"
+	   ".balign 16\n\t"
+	   GUEST_LABEL(exc_stubs32)
+	   ".irp v," EXC_VECTORS "\n\t"
+	   ".balign 16, 0xcc\n\t"
+	   ".if " EXC_NO_ERRCODE "\n\t"
+	   "push $0\n\t"
+	   ".endif\n\t"
+	   "push $\\v\n\t"
+	   "jmp exc_common32\n\t"
+	   ".endr\n"
+	   "exc_common32:\n\t"
+	   "pop %ebx\n\t"
+	   "or $0xec00, %ebx\n\t"
+	   "pop %ecx\n\t"
+	   "mov (%esp), %edx\n\t"
+	   UCALL_ASM(1)
+	   "mov %edi, (%esp)\n\t"
+	   "iret\n\t"
 
-	/* Real mode pushes no error codes. */
-	".code16\n\t"
-	".balign 16\n\t"
-	GUEST_LABEL(exc_stubs16)
-	".irp v," EXC_VECTORS "\n\t"
-	".balign 16, 0xcc\n\t"
-	"pushw $\\v\n\t"
-	"jmp exc_common16\n\t"
-	".endr\n"
-	"exc_common16:\n\t"
-	"pop %bx\n\t"
-	"movzwl %bx, %ebx\n\t"
-	"or $0xec00, %ebx\n\t"
-	"xor %ecx, %ecx\n\t"
-	"mov %sp, %bp\n\t"
-	"movzwl (%bp), %edx\n\t"
-	UCALL_ASM(1)
-	"mov %di, (%bp)\n\t"
-	"iret\n\t");
+	   /* Real mode pushes no error codes. */
+	   ".code16\n\t"
+	   ".balign 16\n\t"
+	   GUEST_LABEL(exc_stubs16)
+	   ".irp v," EXC_VECTORS "\n\t"
+	   ".balign 16, 0xcc\n\t"
+	   "pushw $\\v\n\t"
+	   "jmp exc_common16\n\t"
+	   ".endr\n"
+	   "exc_common16:\n\t"
+	   "pop %bx\n\t"
+	   "movzwl %bx, %ebx\n\t"
+	   "or $0xec00, %ebx\n\t"
+	   "xor %ecx, %ecx\n\t"
+	   "mov %sp, %bp\n\t"
+	   "movzwl (%bp), %edx\n\t"
+	   UCALL_ASM(1)
+	   "mov %di, (%bp)\n\t"
+	   "iret\n\t");
 
 extern const unsigned char exc_stubs64[], exc_stubs32[], exc_stubs16[];
 
