@@ -135,6 +135,7 @@ struct vcpu;
  * @refs:	the VM fd and every vCPU fd hold one
  * @mm:		the address space its memory comes from
  * @owner:	thread group that created it
+ * @announced:	the "VM created" event went out
  * @uid:	effective uid that created it
  * @mem_bytes:	guest memory mapped now
  * @lock:	serialises memory map changes and vCPU creation
@@ -149,7 +150,8 @@ struct vm {
 	unsigned int id;
 	refcount_t refs;
 	struct mm_struct *mm;
-	pid_t owner;
+	struct pid *owner;
+	bool announced;
 	kuid_t uid;
 	u64 mem_bytes;
 	struct mutex lock;		/* memory map and vCPU creation */

@@ -11,6 +11,7 @@
 
 #include <linux/capability.h>
 #include <linux/cred.h>
+#include <linux/pid_namespace.h>
 #include <net/genetlink.h>
 
 #include "minivmm.h"
@@ -27,15 +28,22 @@ static const struct genl_multicast_group minivmm_mcgrps[] = {
 	[MCGRP_EVENTS] = { .name = MINIVMM_GENL_MCGRP_EVENTS },
 };
 
+/* Asked for every VM: no audit record for the ones that stay hidden. */
 static bool vm_visible(struct vm *vm)
 {
-	return uid_eq(vm->uid, current_euid()) || capable(CAP_SYS_ADMIN);
+	return uid_eq(vm->uid, current_euid()) ||
+	       ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
 }
 
-static int put_vm_attrs(struct sk_buff *skb, struct vm *vm)
+/*
+ * @ns: the pid namespace the owner's pid is given in: the reader's for a
+ * reply, the initial one for a multicast event.
+ */
+static int put_vm_attrs(struct sk_buff *skb, struct vm *vm,
+			struct pid_namespace *ns)
 {
 	if (nla_put_u32(skb, MINIVMM_A_VM_ID, vm->id) ||
-	    nla_put_u32(skb, MINIVMM_A_VM_PID, vm->owner) ||
+	    nla_put_u32(skb, MINIVMM_A_VM_PID, pid_nr_ns(vm->owner, ns)) ||
 	    nla_put_u32(skb, MINIVMM_A_VM_UID,
 			from_kuid_munged(&init_user_ns, vm->uid)) ||
 	    nla_put_u32(skb, MINIVMM_A_VM_NR_VCPUS, READ_ONCE(vm->nr_vcpus)) ||
@@ -141,7 +149,8 @@ static int minivmm_nl_list_vms(struct sk_buff *skb, struct netlink_callback *cb)
 			hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
 					  cb->nlh->nlmsg_seq, &minivmm_genl,
 					  NLM_F_MULTI, MINIVMM_CMD_LIST_VMS);
-			if (!hdr || put_vm_attrs(skb, vm)) {
+			if (!hdr ||
+			    put_vm_attrs(skb, vm, task_active_pid_ns(current))) {
 				if (hdr)
 					genlmsg_cancel(skb, hdr);
 				vm_put(vm);
@@ -186,7 +195,7 @@ static int minivmm_nl_get_stats(struct sk_buff *skb, struct genl_info *info)
 	}
 	hdr = genlmsg_put_reply(msg, info, &minivmm_genl, 0,
 				MINIVMM_CMD_GET_STATS);
-	if (!hdr || put_vm_attrs(msg, vm))
+	if (!hdr || put_vm_attrs(msg, vm, task_active_pid_ns(current)))
 		goto fail;
 	mutex_lock(&vm->lock);
 	for (i = 0; i < MINIVMM_MAX_VCPUS; i++) {
@@ -256,7 +265,7 @@ void minivmm_event(enum minivmm_event event, struct vm *vm, int vcpu_id,
 		return;
 	hdr = genlmsg_put(msg, 0, 0, &minivmm_genl, 0, MINIVMM_CMD_EVENT);
 	if (!hdr || nla_put_u32(msg, MINIVMM_A_EVENT, event) ||
-	    put_vm_attrs(msg, vm) ||
+	    put_vm_attrs(msg, vm, &init_pid_ns) ||
 	    (vcpu_id >= 0 && nla_put_u32(msg, MINIVMM_A_VCPU_ID, vcpu_id)) ||
 	    (reason && nla_put_u32(msg, MINIVMM_A_EXIT_REASON, reason))) {
 		nlmsg_free(msg);

@@ -13,7 +13,9 @@
 #include <linux/atomic.h>
 #include <linux/cred.h>
 #include <linux/fs.h>
+#include <linux/file.h>
 #include <linux/mm.h>
+#include <linux/pid.h>
 #include <linux/module.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -54,7 +56,8 @@ static void vm_destroy(struct vm *vm)
 	mutex_lock(&vm_list_lock);
 	list_del(&vm->node);
 	mutex_unlock(&vm_list_lock);
-	minivmm_event(MINIVMM_EVENT_VM_DESTROYED, vm, -1, 0);
+	if (vm->announced)
+		minivmm_event(MINIVMM_EVENT_VM_DESTROYED, vm, -1, 0);
 
 	/* No vCPU is left; drop every cached translation before freeing. */
 	ept_flush_all_cpus(&vm->ept);
@@ -63,6 +66,7 @@ static void vm_destroy(struct vm *vm)
 			slot_release(&vm->slots[i]);
 	ept_destroy(&vm->ept);
 	mmdrop(vm->mm);
+	put_pid(vm->owner);
 	kfree(vm);
 	atomic_dec(&vm_nr);
 	vmx_put();
@@ -294,6 +298,7 @@ static const struct file_operations vm_fops = {
  */
 int vm_create(unsigned long flags)
 {
+	struct file *file;
 	struct vm *vm;
 	int ret, fd;
 
@@ -313,7 +318,7 @@ int vm_create(unsigned long flags)
 	mutex_init(&vm->lock);
 	mmgrab(current->mm);
 	vm->mm = current->mm;
-	vm->owner = task_tgid_nr(current);
+	vm->owner = get_pid(task_tgid(current));
 	vm->uid = current_euid();
 	vm->id = atomic_inc_return(&vm_next_id);
 	atomic_inc(&vm_nr);
@@ -321,12 +326,21 @@ int vm_create(unsigned long flags)
 	list_add_tail(&vm->node, &vm_list);
 	mutex_unlock(&vm_list_lock);
 
-	fd = anon_inode_getfd("minivmm-vm", &vm_fops, vm, O_RDWR | O_CLOEXEC);
+	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
 		vm_put(vm);
 		return fd;
 	}
+	file = anon_inode_getfile("minivmm-vm", &vm_fops, vm, O_RDWR);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		vm_put(vm);
+		return PTR_ERR(file);
+	}
+	/* Announce it while no other thread can close it yet. */
 	minivmm_event(MINIVMM_EVENT_VM_CREATED, vm, -1, 0);
+	vm->announced = true;
+	fd_install(fd, file);
 	return fd;
 
 free_ept:

@@ -1,65 +1,94 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * minivmm caps: what the module found on this machine.
+ * minivmm caps: what the module found on this machine, from the generic
+ * netlink family (MINIVMM_CMD_GET_CAPS).
  */
 #include <stdio.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
 #include <linux/minivmm.h>
 
+#include "lib/libminivmm.h"
 #include "minivmm.h"
+#include "nl.h"
 
-static const struct {
-	__u64 bit;
-	const char *name;
-} cap_names[] = {
-	{ MINIVMM_CAP_EPT, "ept" },
-	{ MINIVMM_CAP_EPT_2M, "ept_2m" },
-	{ MINIVMM_CAP_EPT_1G, "ept_1g" },
-	{ MINIVMM_CAP_EPT_AD, "ept_ad" },
-	{ MINIVMM_CAP_INVEPT_CONTEXT, "invept_context" },
-	{ MINIVMM_CAP_VPID, "vpid" },
-	{ MINIVMM_CAP_INVVPID_CONTEXT, "invvpid_context" },
-	{ MINIVMM_CAP_UNRESTRICTED_GUEST, "unrestricted_guest" },
-	{ MINIVMM_CAP_PREEMPTION_TIMER, "preemption_timer" },
-	{ MINIVMM_CAP_MSR_BITMAP, "msr_bitmap" },
-	{ MINIVMM_CAP_IO_BITMAP, "io_bitmap" },
-	{ MINIVMM_CAP_VIRTUAL_NMI, "virtual_nmi" },
-	{ MINIVMM_CAP_TRUE_CTLS, "true_ctls" },
+enum { OPT_JSON = 256 };
+
+static const struct cli_option caps_options[] = {
+	{ "json", NULL, OPT_JSON, "print a JSON object" },
+	{ }
 };
 
-void usage_caps(void)
+static unsigned int vmx_cpu_list(const struct minivmm_caps *caps,
+				 char *buf, size_t len)
 {
-	printf("usage: %s caps\n\n"
-	       "Show the VMX capabilities the module found, and which CPUs\n"
-	       "are in VMX operation now.\n", prog);
+	unsigned int cpu, n = 0;
+	size_t used = 0;
+
+	buf[0] = 0;
+	for (cpu = 0; cpu < MINIVMM_MAX_CPUS; cpu++) {
+		if (!(caps->vmx_cpus[cpu / 64] & (1ULL << (cpu % 64))))
+			continue;
+		if (used < len)
+			used += snprintf(buf + used, len - used, "%s%u",
+					 n ? "," : "", cpu);
+		n++;
+	}
+	return n;
 }
 
-int cmd_caps(int argc, char **argv)
+static void print_json(const struct minivmm_caps *caps, int api)
+{
+	const struct cap_name *c;
+	char cpus[1024];
+	bool first = true;
+
+	vmx_cpu_list(caps, cpus, sizeof(cpus));
+	printf("{\"api_version\":%d,\"vmcs_revision\":%u,\"vmcs_size\":%u,\"features\":[",
+	       api, caps->vmcs_revision, caps->vmcs_size);
+	for (c = cap_names; c->name; c++) {
+		if (!(caps->features & c->bit))
+			continue;
+		printf("%s\"%s\"", first ? "" : ",", c->name);
+		first = false;
+	}
+	printf("],\"preemption_timer_shift\":%u,\"tsc_khz\":%u,",
+	       caps->preemption_timer_shift, caps->tsc_khz);
+	printf("\"max_vcpus\":%u,\"max_mem_slots\":%u,", caps->max_vcpus,
+	       caps->max_mem_slots);
+	printf("\"nr_cpus_online\":%u,\"nr_cpus_vmx\":%u,", caps->nr_cpus_online,
+	       caps->nr_cpus_vmx);
+	printf("\"vmx_cpus\":[%s],\"nr_vms\":%u}\n", cpus, caps->nr_vms);
+}
+
+static int caps_main(int argc, char **argv)
 {
 	struct minivmm_caps caps;
-	unsigned int i;
-	int fd, ver;
+	const struct cap_name *c;
+	const char *arg;
+	struct mnl *nl;
+	bool json = false;
+	char cpus[1024];
+	int ch, api;
 
-	if (argc > 1) {
-		if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-			usage_caps();
-			return 0;
-		}
-		die("caps: unexpected argument '%s'", argv[1]);
+	while ((ch = cli_getopt(&cmd_caps, argc, argv, &arg)) != -1)
+		if (ch == OPT_JSON)
+			json = true;
+	if (optind < argc)
+		die_usage(&cmd_caps, "unexpected argument '%s'", argv[optind]);
+	if (mnl_open(&nl))
+		die("%s", mnl_strerror());
+	if (mnl_get_caps(nl, &caps))
+		die("caps: %s", mnl_strerror());
+	mnl_close(nl);
+	/* The ioctl API's version, when the device can be opened. */
+	api = mvm_api_version();
+
+	if (json) {
+		print_json(&caps, api);
+		return caps.features & MINIVMM_CAP_EPT ? 0 : 1;
 	}
-
-	fd = open_dev();
-	ver = ioctl(fd, MINIVMM_GET_API_VERSION, 0);
-	if (ver < 0)
-		die_perror("MINIVMM_GET_API_VERSION");
-	if (ioctl(fd, MINIVMM_GET_CAPS, &caps))
-		die_perror("MINIVMM_GET_CAPS");
-	close(fd);
-
-	printf("api version:      %d\n", ver);
+	if (api >= 0)
+		printf("api version:      %d\n", api);
 	if (!(caps.features & MINIVMM_CAP_EPT)) {
 		printf("vmx:              unusable (see dmesg)\n");
 		return 1;
@@ -67,9 +96,9 @@ int cmd_caps(int argc, char **argv)
 	printf("vmcs revision:    %#x\n", caps.vmcs_revision);
 	printf("vmcs size:        %u bytes\n", caps.vmcs_size);
 	printf("features:        ");
-	for (i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++)
-		if (caps.features & cap_names[i].bit)
-			printf(" %s", cap_names[i].name);
+	for (c = cap_names; c->name; c++)
+		if (caps.features & c->bit)
+			printf(" %s", c->name);
 	printf("\n");
 	if (caps.features & MINIVMM_CAP_PREEMPTION_TIMER)
 		printf("preemption timer: 1 tick per %u TSC cycles\n",
@@ -78,7 +107,22 @@ int cmd_caps(int argc, char **argv)
 	printf("limits:           %u vCPUs, %u memory slots per VM\n",
 	       caps.max_vcpus, caps.max_mem_slots);
 	printf("cpus online:      %u\n", caps.nr_cpus_online);
-	printf("cpus in vmx:      %u\n", caps.nr_cpus_vmx);
+	vmx_cpu_list(&caps, cpus, sizeof(cpus));
+	printf("cpus in vmx:      %u%s%s%s\n", caps.nr_cpus_vmx,
+	       caps.nr_cpus_vmx ? " (" : "", cpus,
+	       caps.nr_cpus_vmx ? ")" : "");
 	printf("vms:              %u\n", caps.nr_vms);
 	return 0;
 }
+
+const struct command cmd_caps = {
+	.name = "caps",
+	.synopsis = "[OPTIONS]",
+	.summary = "show what the module found on this machine",
+	.description =
+	"Show the VMX capabilities the module found and uses, its limits, and\n"
+	"which CPUs are in VMX operation now. Exit status 1 when VMX is not\n"
+	"usable on this machine.",
+	.options = caps_options,
+	.run = caps_main,
+};

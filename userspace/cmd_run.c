@@ -2,74 +2,140 @@
 /*
  * minivmm run: boot an image in a new VM and drive it until it stops.
  *
- * The machine is a bare PC: RAM from 0, a 16550 UART at 0x3f8 on stdout,
- * the debug console port 0xe9, and QEMU's isa-debug-exit port 0xf4
- * (writing V ends the run with status (V << 1) | 1). Nothing else is
- * attached: other ports read all-ones and drop writes; guest physical
- * addresses without RAM read zero and drop writes.
+ * The machine is a bare PC: RAM from 0 (above 3 GiB continued at 4 GiB),
+ * a 16550A UART at 0x3f8 on stdin/stdout, the debug console port 0xe9,
+ * QEMU's isa-debug-exit port 0xf4 (writing V ends the run with status
+ * (V << 1) | 1), and two hypercalls: 0x100 writes guest memory to the
+ * console, 0x101 asks for timer interrupts. There is no interrupt
+ * controller: when the guest halts with interrupts enabled, the tool
+ * delivers what it is waiting for (a requested timer tick on its vector,
+ * or the UART's interrupt on vector 0x24, waiting for stdin if need be).
+ * Nothing else is attached: other ports read all-ones and drop writes;
+ * guest physical addresses without RAM (the local APIC's 0xfee00000
+ * included) read zero and drop writes.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "lib/libminivmm.h"
 #include "minivmm.h"
+#include "nl.h"
+#include "stat.h"
+#include "uart.h"
 
 #define PORT_DEBUGCON	0xe9
 #define PORT_EXIT	0xf4
 #define HC_CONSOLE	0x100	/* RBX: guest address, RCX: length */
+#define HC_TICKS	0x101	/* RBX: count, RCX: vector (0: 32) */
+#define TICK_VECTOR	32
+#define RFLAGS_IF	(1ULL << 9)
+
+#define STATUS_HALT	0
+#define STATUS_CRASH	2
+#define STATUS_TIMEOUT	124
+
+#define DEFAULT_MEM	(16ULL << 20)
+
+enum {
+	OPT_MEM = 256, OPT_VCPUS, OPT_ENTRY, OPT_FORMAT, OPT_CMDLINE,
+	OPT_MODULE, OPT_TIMEOUT, OPT_TRACE, OPT_STATS,
+};
+
+static const struct cli_option run_options[] = {
+	{ "mem", "SIZE", OPT_MEM,
+	  "guest RAM, with a K, M or G suffix (default 16M)" },
+	{ "vcpus", "N", OPT_VCPUS,
+	  "vCPUs (default 1): vCPU 0 runs IMAGE, the others wait" },
+	{ "entry", "ADDR", OPT_ENTRY,
+	  "start here (flat images: load here too; default 0x7c00)" },
+	{ "format", "FMT", OPT_FORMAT,
+	  "flat, elf, multiboot or auto (default: auto-detect)" },
+	{ "cmdline", "STRING", OPT_CMDLINE,
+	  "multiboot: the kernel command line" },
+	{ "module", "'FILE [ARGS]'", OPT_MODULE,
+	  "multiboot: a boot module, repeatable" },
+	{ "timeout", "SECONDS", OPT_TIMEOUT,
+	  "stop the guest after this long (exit status 124)" },
+	{ "trace", NULL, OPT_TRACE,
+	  "print every exit that reaches userspace on stderr" },
+	{ "stats", NULL, OPT_STATS,
+	  "print the exit statistics on stderr at the end" },
+	{ }
+};
 
 struct run_opts {
-	size_t mem;
+	uint64_t mem;
+	unsigned int vcpus;
 	uint64_t entry;
+	bool entry_set;
+	enum mvm_format format;
+	const char *cmdline;
+	const char **modules;
+	unsigned int nr_modules;
 	unsigned int timeout;
 	bool trace;
+	bool stats;
 	const char *image;
+};
+
+struct machine {
+	struct mvm *vm;
+	struct mvm_vcpu *vcpu;
+	struct minivmm_run *run;
+	struct uart uart;
+	bool trace;
+	uint64_t ticks;			/* timer interrupts still asked for */
+	unsigned int tick_vector;
 };
 
 static volatile sig_atomic_t stop_signal;
 
+/*
+ * The first signal stops the guest: RUN returns -EINTR. Should it land
+ * just before the ioctl, after the loop looked at stop_signal, the
+ * repeating timer armed here interrupts the ioctl again soon after.
+ */
 static void on_signal(int sig)
 {
+	struct itimerval again = {
+		.it_interval = { .tv_usec = 50000 },
+		.it_value = { .tv_usec = 50000 },
+	};
+
+	if (stop_signal)
+		return;
 	stop_signal = sig;
+	setitimer(ITIMER_REAL, &again, NULL);
 }
 
-void usage_run(void)
+static void tracef(struct machine *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void tracef(struct machine *m, const char *fmt, ...)
 {
-	printf("usage: %s run [OPTIONS] IMAGE\n\n"
-	       "Boot IMAGE (a flat binary, started in real mode) in a new VM.\n\n"
-	       "  --mem SIZE      guest RAM, e.g. 16M or 1G (default 16M)\n"
-	       "  --entry ADDR    load and start address (default 0x7c00)\n"
-	       "  --timeout S     stop the guest after S seconds (status 124)\n"
-	       "  --trace         print every exit that reaches userspace\n\n"
-	       "Exit status: the guest's debug-exit value ((V << 1) | 1), 0 when it\n"
-	       "halts, 1 on a guest crash, 124 on timeout, 130 on Ctrl-C.\n", prog);
+	va_list ap;
+
+	if (!m->trace)
+		return;
+	fflush(stdout);
+	fprintf(stderr, "trace: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " rip %#llx\n", (unsigned long long)m->run->rip);
 }
 
-static int parse_size(const char *s, size_t *out)
+static void print_seg(const char *name, const struct minivmm_segment *s)
 {
-	char *end;
-	unsigned long long v = strtoull(s, &end, 0);
-
-	switch (*end) {
-	case 'G': case 'g':
-		v <<= 10;
-		/* fall through */
-	case 'M': case 'm':
-		v <<= 10;
-		/* fall through */
-	case 'K': case 'k':
-		v <<= 10;
-		end++;
-	}
-	if (end == s || *end || !v)
-		return -1;
-	*out = v;
-	return 0;
+	fprintf(stderr, "  %-3s %04x base %016llx limit %08x attr %05x\n",
+		name, s->selector, (unsigned long long)s->base, s->limit,
+		s->attrib);
 }
 
 static void print_regs(struct mvm_vcpu *vcpu)
@@ -77,210 +143,550 @@ static void print_regs(struct mvm_vcpu *vcpu)
 	struct minivmm_regs r;
 	struct minivmm_sregs s;
 
-	if (mvm_get_regs(vcpu, &r) || mvm_get_sregs(vcpu, &s))
+	if (mvm_get_regs(vcpu, &r) || mvm_get_sregs(vcpu, &s)) {
+		fprintf(stderr, "  (registers unavailable: %s)\n",
+			mvm_strerror(NULL));
 		return;
+	}
 	fprintf(stderr,
-		"  rip %016llx  rsp %016llx  rflags %08llx\n"
-		"  rax %016llx  rbx %016llx  rcx %016llx  rdx %016llx\n"
-		"  rsi %016llx  rdi %016llx  rbp %016llx\n"
-		"  cs %04x (base %llx)  cr0 %llx  cr3 %llx  cr4 %llx  efer %llx\n",
-		r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi,
-		r.rdi, r.rbp, s.cs.selector, s.cs.base, s.cr0, s.cr3, s.cr4,
-		s.efer);
+		"  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n"
+		"  rsi %016llx rdi %016llx rbp %016llx rsp %016llx\n"
+		"  r8  %016llx r9  %016llx r10 %016llx r11 %016llx\n"
+		"  r12 %016llx r13 %016llx r14 %016llx r15 %016llx\n"
+		"  rip %016llx rflags %08llx\n",
+		r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp,
+		r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15,
+		r.rip, r.rflags);
+	print_seg("cs", &s.cs);
+	print_seg("ds", &s.ds);
+	print_seg("ss", &s.ss);
+	print_seg("tr", &s.tr);
+	fprintf(stderr,
+		"  cr0 %08llx cr2 %016llx cr3 %016llx cr4 %08llx efer %llx\n"
+		"  gdt %016llx/%04x idt %016llx/%04x\n",
+		s.cr0, s.cr2, s.cr3, s.cr4, s.efer, s.gdt.base, s.gdt.limit,
+		s.idt.base, s.idt.limit);
+}
+
+static const char *entry_failure(uint32_t reason)
+{
+	switch (reason & 0xffff) {
+	case 33:
+		return "the guest state is invalid (VM-entry checks on guest state failed)";
+	case 34:
+		return "loading the guest's MSRs failed";
+	case 41:
+		return "a machine check during VM entry";
+	default:
+		return "unknown reason";
+	}
+}
+
+static const char *vm_instruction_error(uint32_t err)
+{
+	switch (err) {
+	case 7:
+		return "invalid control fields";
+	case 8:
+		return "invalid host-state fields";
+	case 26:
+		return "events blocked by MOV SS";
+	default:
+		return "see the Intel SDM, VM-instruction error numbers";
+	}
 }
 
 /* Why the guest stopped, for a person reading the terminal. */
-static void explain(struct mvm_vcpu *vcpu, struct minivmm_run *run)
+static void explain(struct machine *m)
 {
+	struct minivmm_run *run = m->run;
+	const char *name;
+	unsigned int i;
+
+	fflush(stdout);
 	switch (run->exit_reason) {
 	case MINIVMM_EXIT_SHUTDOWN:
-		fprintf(stderr,
-			"%s: guest triple-faulted (an exception it could not handle)\n",
-			prog);
+		warn("the guest triple-faulted (shutdown): %s",
+		     "an exception it could not handle (no IDT? a bad stack?)");
 		break;
 	case MINIVMM_EXIT_FAIL_ENTRY:
 		if (run->fail_entry.hardware_reason)
-			fprintf(stderr,
-				"%s: the CPU refused the guest state (exit reason %#x, qual %#llx)\n",
-				prog, run->fail_entry.hardware_reason,
-				run->fail_entry.qualification);
+			warn("VM entry failed: %s (exit reason %#x, qualification %#llx)",
+			     entry_failure(run->fail_entry.hardware_reason),
+			     run->fail_entry.hardware_reason,
+			     (unsigned long long)run->fail_entry.qualification);
 		else
-			fprintf(stderr,
-				"%s: VM entry failed (VM-instruction error %u)\n",
-				prog, run->fail_entry.instruction_error);
+			warn("VM entry failed: VM-instruction error %u (%s)",
+			     run->fail_entry.instruction_error,
+			     vm_instruction_error(run->fail_entry.instruction_error));
 		break;
 	case MINIVMM_EXIT_INTERNAL_ERROR:
-		fprintf(stderr,
-			"%s: the guest did what minivmm cannot emulate (suberror %u, %#llx %#llx)",
-			prog, run->internal.suberror, run->internal.data[0],
-			run->internal.data[1]);
-		for (unsigned int i = 0; i < run->internal.ninsn; i++)
-			fprintf(stderr, "%s%02x", i ? " " : "; bytes ",
-				run->internal.insn[i]);
-		fputc('\n', stderr);
+		switch (run->internal.suberror) {
+		case MINIVMM_INTERNAL_EMULATION:
+			fprintf(stderr,
+				"%s: the guest ran an instruction minivmm cannot emulate on MMIO at %#llx (instruction bytes",
+				prog,
+				(unsigned long long)run->internal.data[0]);
+			for (i = 0; i < run->internal.ninsn &&
+			     i < sizeof(run->internal.insn); i++)
+				fprintf(stderr, " %02x", run->internal.insn[i]);
+			fprintf(stderr, ")\n");
+			break;
+		case MINIVMM_INTERNAL_UNSUPPORTED_IO:
+			warn("the guest used string I/O on port %#llx (INS/OUTS: not emulated)",
+			     (unsigned long long)run->internal.data[0]);
+			break;
+		case MINIVMM_INTERNAL_UNHANDLED_EXIT:
+			name = vmx_exit_reason_name(run->internal.data[0]);
+			warn("VM exit %llu (%s) that minivmm does not handle, qualification %#llx",
+			     (unsigned long long)run->internal.data[0],
+			     name ? name : "unknown",
+			     (unsigned long long)run->internal.data[1]);
+			break;
+		case MINIVMM_INTERNAL_EPT_MISCONFIG:
+			warn("EPT misconfiguration at %#llx: a minivmm bug, see dmesg",
+			     (unsigned long long)run->internal.data[0]);
+			break;
+		case MINIVMM_INTERNAL_DELIVERY:
+			warn("%s (data %#llx %#llx)",
+			     "VM exit while delivering an event: are the IDT and stack in RAM?",
+			     (unsigned long long)run->internal.data[0],
+			     (unsigned long long)run->internal.data[1]);
+			break;
+		default:
+			warn("internal error, suberror %u", run->internal.suberror);
+		}
 		break;
 	default:
-		fprintf(stderr, "%s: unexpected exit %s\n", prog,
-			mvm_exit_name(run->exit_reason));
+		warn("unexpected exit %u (%s)", run->exit_reason,
+		     mvm_exit_name(run->exit_reason));
 	}
-	print_regs(vcpu);
+	print_regs(m->vcpu);
 }
 
-static void console_write(struct mvm *vm, uint64_t gpa, uint64_t len)
+/* A byte the guest reads from @port. */
+static uint8_t port_in(struct machine *m, uint16_t port)
 {
-	void *p = mvm_gpa(vm, gpa, len);
-
-	if (p && fwrite(p, 1, len, stdout) == len)
-		fflush(stdout);
+	if (port >= UART_BASE && port < UART_BASE + UART_PORTS)
+		return uart_in(&m->uart, port - UART_BASE);
+	if (port == PORT_DEBUGCON)
+		return PORT_DEBUGCON;	/* how guests detect it */
+	return 0xff;
 }
 
-/* Returns -1 to keep running, else the process exit status. */
-static int handle_io(struct minivmm_run *run)
+/* A byte the guest writes to @port: -1 to go on, or the exit status. */
+static int port_out(struct machine *m, uint16_t port, uint8_t v)
 {
-	uint16_t port = run->io.port;
-
-	if (run->io.direction == MINIVMM_IO_IN) {
-		run->io.data = 0xffffffff;
-		if (port == 0x3fd)		/* UART LSR: transmitter empty */
-			run->io.data = 0x60;
-		return -1;
-	}
-	switch (port) {
-	case 0x3f8:
-	case PORT_DEBUGCON:
-		putchar(run->io.data & 0xff);
-		fflush(stdout);
-		return -1;
-	case PORT_EXIT:
-		return ((run->io.data & 0xff) << 1) | 1;
+	if (port >= UART_BASE && port < UART_BASE + UART_PORTS) {
+		uart_out(&m->uart, port - UART_BASE, v);
+	} else if (port == PORT_DEBUGCON) {
+		putchar(v);
+		if (v == '\n')
+			fflush(stdout);
+	} else if (port == PORT_EXIT) {
+		return (v << 1) | 1;
 	}
 	return -1;
 }
 
-static int drive(struct mvm *vm, struct mvm_vcpu *vcpu, bool trace)
+/* A wider access is one to consecutive byte ports, as on an ISA bus. */
+static int handle_io(struct machine *m)
 {
-	struct minivmm_run *run = mvm_vcpu_run_struct(vcpu);
-	int ret;
+	struct minivmm_run *run = m->run;
+	uint32_t v = 0;
+	unsigned int i;
+	int ret = -1;
 
-	for (;;) {
-		ret = mvm_run(vcpu);
-		if (ret == -EINTR) {
-			if (stop_signal == SIGALRM) {
-				fprintf(stderr, "%s: timeout: guest stopped\n",
-					prog);
-				return 124;
-			}
-			if (stop_signal) {
-				fprintf(stderr, "%s: interrupted: guest stopped\n",
-					prog);
-				return 130;
-			}
-			continue;
-		}
-		if (ret)
-			die("%s", mvm_strerror(vm));
-		if (trace)
-			fprintf(stderr, "[exit %s rip %#llx]\n",
-				mvm_exit_name(run->exit_reason), run->rip);
+	if (run->io.direction == MINIVMM_IO_IN) {
+		for (i = 0; i < run->io.size; i++)
+			v |= (uint32_t)port_in(m, run->io.port + i) << (8 * i);
+		run->io.data = v;
+		tracef(m, "io in port %#x size %u -> %#x", run->io.port,
+		       run->io.size, v);
+		return -1;
+	}
+	tracef(m, "io out port %#x size %u data %#x", run->io.port,
+	       run->io.size, run->io.data);
+	for (i = 0; i < run->io.size && ret < 0; i++)
+		ret = port_out(m, run->io.port + i, run->io.data >> (8 * i));
+	return ret;
+}
 
-		switch (run->exit_reason) {
-		case MINIVMM_EXIT_IO:
-			ret = handle_io(run);
-			if (ret >= 0)
-				return ret;
-			break;
-		case MINIVMM_EXIT_MMIO:
-			if (!run->mmio.is_write)
-				run->mmio.data = 0;
-			break;
-		case MINIVMM_EXIT_HYPERCALL:
-			if (run->hypercall.nr == HC_CONSOLE) {
-				console_write(vm, run->hypercall.args[0],
-					      run->hypercall.args[1]);
-				run->hypercall.ret = 0;
-			} else {
-				run->hypercall.ret = MINIVMM_HC_ERR_UNKNOWN;
-			}
-			break;
-		case MINIVMM_EXIT_HLT:
-			return 0;
-		default:
-			explain(vcpu, run);
-			return 1;
+static void handle_hypercall(struct machine *m)
+{
+	struct minivmm_run *run = m->run;
+	__u64 *a = run->hypercall.args;
+	void *p;
+
+	switch (run->hypercall.nr) {
+	case HC_CONSOLE:
+		p = mvm_gpa(m->vm, a[0], a[1]);
+		if (p) {
+			fwrite(p, 1, a[1], stdout);
+			fflush(stdout);
+			run->hypercall.ret = a[1];
+		} else {
+			run->hypercall.ret = -(uint64_t)EFAULT;
 		}
+		break;
+	case HC_TICKS:
+		if (a[1] && (a[1] < 32 || a[1] > 255)) {
+			run->hypercall.ret = -(uint64_t)EINVAL;
+			break;
+		}
+		m->ticks = a[0];
+		m->tick_vector = a[1] ? a[1] : TICK_VECTOR;
+		run->hypercall.ret = 0;
+		break;
+	default:
+		run->hypercall.ret = MINIVMM_HC_ERR_UNKNOWN;
+	}
+	tracef(m, "hypercall %#llx (%#llx, %#llx, %#llx, %#llx) -> %#llx",
+	       (unsigned long long)run->hypercall.nr,
+	       (unsigned long long)a[0], (unsigned long long)a[1],
+	       (unsigned long long)a[2], (unsigned long long)a[3],
+	       (unsigned long long)run->hypercall.ret);
+}
+
+static int inject_irq(struct machine *m, unsigned int vector, const char *why)
+{
+	int ret = mvm_inject_interrupt(m->vcpu, vector);
+
+	tracef(m, "hlt: inject vector %u (%s)", vector, why);
+	/* -EBUSY: one is still queued, the guest gets it anyway. */
+	if (ret && ret != -EBUSY)
+		die("%s", mvm_strerror(m->vm));
+	return -1;
+}
+
+/*
+ * The guest halted: give it the interrupt it waits for, or end the run
+ * (status 0) when nothing can wake it. -1 to go on.
+ */
+static int handle_hlt(struct machine *m)
+{
+	struct minivmm_regs regs;
+
+	fflush(stdout);
+	if (mvm_get_regs(m->vcpu, &regs))
+		die("%s", mvm_strerror(m->vm));
+	if (!(regs.rflags & RFLAGS_IF)) {
+		tracef(m, "hlt with interrupts disabled: the guest stopped");
+		return STATUS_HALT;
+	}
+	if (m->ticks) {
+		m->ticks--;
+		return inject_irq(m, m->tick_vector, "timer tick");
+	}
+	while (!uart_irq_pending(&m->uart)) {
+		if (!uart_waits_for_input(&m->uart) || stop_signal) {
+			tracef(m, "hlt with nothing to wait for: the guest stopped");
+			return stop_signal ? -1 : STATUS_HALT;
+		}
+		tracef(m, "hlt: waiting for input");
+		if (uart_wait_input(&m->uart) == -EINTR)
+			return -1;
+	}
+	return inject_irq(m, UART_VECTOR, "uart");
+}
+
+static int stop_status(void)
+{
+	fflush(stdout);
+	switch (stop_signal) {
+	case SIGALRM:
+		warn("timeout: the guest was stopped");
+		return STATUS_TIMEOUT;
+	case SIGINT:
+		warn("interrupted: the guest was stopped");
+		return 128 + SIGINT;
+	default:
+		warn("%s: the guest was stopped", strsignal(stop_signal));
+		return 128 + stop_signal;
 	}
 }
 
-int cmd_run(int argc, char **argv)
+static int drive(struct machine *m)
 {
-	static const struct option longopts[] = {
-		{ "mem", required_argument, NULL, 'm' },
-		{ "entry", required_argument, NULL, 'e' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "trace", no_argument, NULL, 'T' },
-		{ "help", no_argument, NULL, 'h' },
-		{ }
-	};
-	struct run_opts o = { .mem = 16 << 20, .entry = 0x7c00 };
-	struct sigaction sa = { .sa_handler = on_signal };
-	struct mvm_vcpu *vcpu;
-	struct mvm *vm;
-	size_t size;
-	void *image;
-	char *end;
-	int c, ret;
+	struct minivmm_run *run = m->run;
+	int ret;
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			if (parse_size(optarg, &o.mem) || o.mem & 4095)
-				die("run: bad memory size '%s' (a multiple of 4K, e.g. 64M)",
-				    optarg);
+	for (;;) {
+		if (stop_signal)
+			return stop_status();
+		ret = mvm_run(m->vcpu);
+		if (ret == -EINTR)
+			continue;
+		if (ret)
+			die("%s", mvm_strerror(m->vm));
+
+		switch (run->exit_reason) {
+		case MINIVMM_EXIT_IO:
+			ret = handle_io(m);
 			break;
-		case 'e':
-			o.entry = strtoull(optarg, &end, 0);
-			if (*end || end == optarg)
-				die("run: bad entry address '%s'", optarg);
+		case MINIVMM_EXIT_MMIO:
+			if (run->mmio.is_write) {
+				tracef(m, "mmio write %#llx len %u data %#llx (dropped)",
+				       (unsigned long long)run->mmio.phys_addr,
+				       run->mmio.len,
+				       (unsigned long long)run->mmio.data);
+			} else {
+				run->mmio.data = 0;
+				tracef(m, "mmio read %#llx len %u -> 0",
+				       (unsigned long long)run->mmio.phys_addr,
+				       run->mmio.len);
+			}
+			ret = -1;
 			break;
-		case 't':
-			o.timeout = strtoul(optarg, &end, 0);
-			if (*end || end == optarg || !o.timeout)
-				die("run: bad timeout '%s'", optarg);
+		case MINIVMM_EXIT_HYPERCALL:
+			handle_hypercall(m);
+			ret = -1;
 			break;
-		case 'T':
-			o.trace = true;
+		case MINIVMM_EXIT_HLT:
+			tracef(m, "hlt");
+			ret = handle_hlt(m);
 			break;
-		case 'h':
-			usage_run();
-			return 0;
 		default:
-			usage_run();
-			return 2;
+			tracef(m, "%s", mvm_exit_name(run->exit_reason));
+			explain(m);
+			return STATUS_CRASH;
+		}
+		if (ret >= 0)
+			return ret;
+	}
+}
+
+static void print_stats(struct machine *m)
+{
+	struct mnl_vm vm;
+	struct mnl *nl;
+	int id;
+
+	fflush(stdout);
+	if (mnl_open(&nl) == 0) {
+		id = mnl_find_vm_of_pid(nl, getpid());
+		if (id >= 0 && !mnl_get_stats(nl, id, &vm)) {
+			stat_print_vm(stderr, &vm, NULL);
+			mnl_vm_free(&vm);
+			mnl_close(nl);
+			return;
+		}
+		mnl_close(nl);
+	}
+	warn("no netlink statistics (%s); the run structure says:",
+	     mnl_strerror());
+	fprintf(stderr, "  vCPU %u  entries %llu  exits %llu\n",
+		mvm_vcpu_id(m->vcpu), (unsigned long long)m->run->entries,
+		(unsigned long long)m->run->exits);
+}
+
+static void parse_options(int argc, char **argv, struct run_opts *o)
+{
+	const char *arg;
+	uint64_t v;
+	int c;
+
+	while ((c = cli_getopt(&cmd_run, argc, argv, &arg)) != -1) {
+		switch (c) {
+		case OPT_MEM:
+			if (parse_size(arg, &o->mem) || !o->mem ||
+			    o->mem % 4096)
+				die_usage(&cmd_run,
+					  "bad memory size '%s' (a non-zero multiple of 4K, e.g. 64M)",
+					  arg);
+			break;
+		case OPT_VCPUS:
+			if (parse_u64(arg, 1, MINIVMM_MAX_CPUS, &v))
+				die_usage(&cmd_run, "bad vCPU count '%s'", arg);
+			o->vcpus = v;
+			break;
+		case OPT_ENTRY:
+			if (parse_u64(arg, 0, UINT64_MAX, &o->entry))
+				die_usage(&cmd_run, "bad address '%s'", arg);
+			o->entry_set = true;
+			break;
+		case OPT_FORMAT:
+			if (mvm_format_parse(arg, &o->format))
+				die_usage(&cmd_run, "%s", mvm_strerror(NULL));
+			break;
+		case OPT_CMDLINE:
+			o->cmdline = arg;
+			break;
+		case OPT_MODULE:
+			o->modules = realloc(o->modules, (o->nr_modules + 1) *
+					     sizeof(*o->modules));
+			if (!o->modules)
+				die("out of memory");
+			o->modules[o->nr_modules++] = arg;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_u64(arg, 1, 1U << 30, &v))
+				die_usage(&cmd_run,
+					  "bad timeout '%s' (whole seconds, at least 1)",
+					  arg);
+			o->timeout = v;
+			break;
+		case OPT_TRACE:
+			o->trace = true;
+			break;
+		case OPT_STATS:
+			o->stats = true;
+			break;
 		}
 	}
-	if (optind != argc - 1) {
-		usage_run();
-		return 2;
+	if (optind >= argc)
+		die_usage(&cmd_run, "no IMAGE given");
+	if (optind < argc - 1)
+		die_usage(&cmd_run, "unexpected argument '%s' after IMAGE",
+			  argv[optind + 1]);
+	o->image = argv[optind];
+}
+
+/* Read the --module files; the string is the argument as given. */
+static struct mvm_module *read_modules(struct run_opts *o)
+{
+	struct mvm_module *mods = calloc(o->nr_modules + 1, sizeof(*mods));
+	unsigned int i;
+	void *data;
+	size_t size;
+	char *file;
+
+	if (!mods)
+		die("out of memory");
+	for (i = 0; i < o->nr_modules; i++) {
+		file = strndup(o->modules[i], strcspn(o->modules[i], " "));
+		if (!file)
+			die("out of memory");
+		if (mvm_read_file(file, &data, &size))
+			die("module: %s", mvm_strerror(NULL));
+		free(file);
+		mods[i] = (struct mvm_module){ data, size, o->modules[i] };
 	}
-	o.image = argv[optind];
+	return mods;
+}
+
+static void load(struct machine *m, struct run_opts *o, void *image,
+		 size_t size)
+{
+	struct mvm_module *mods = NULL;
+	struct mvm_boot boot = {
+		.format = o->format, .addr = o->entry_set ? o->entry : 0,
+		.cmdline = o->cmdline, .nr_modules = o->nr_modules,
+	};
+	enum mvm_format format = o->format;
+	struct minivmm_regs regs;
+	unsigned int i;
+
+	if (format == MVM_FORMAT_AUTO)
+		format = mvm_detect_format(image, size);
+	if ((o->cmdline || o->nr_modules) && format != MVM_FORMAT_MULTIBOOT)
+		die("%s: --cmdline and --module need a multiboot image (this is %s)",
+		    o->image, mvm_format_name(format));
+	if (format == MVM_FORMAT_FLAT && o->entry_set && !o->entry)
+		die("%s: a flat image cannot be loaded at address 0",
+		    o->image);
+	boot.format = format;
+	if (o->nr_modules) {
+		mods = read_modules(o);
+		boot.modules = mods;
+	}
+	if (mvm_load(m->vm, m->vcpu, image, size, &boot))
+		die("%s: %s", o->image, mvm_strerror(m->vm));
+	for (i = 0; i < o->nr_modules; i++)
+		free((void *)mods[i].data);
+	free(mods);
+
+	if (o->entry_set && format != MVM_FORMAT_FLAT) {
+		if (mvm_get_regs(m->vcpu, &regs))
+			die("%s", mvm_strerror(m->vm));
+		regs.rip = o->entry;
+		boot.entry = o->entry;
+		if (mvm_set_regs(m->vcpu, &regs))
+			die("%s", mvm_strerror(m->vm));
+	}
+	if (o->trace) {
+		fprintf(stderr, "trace: %s image %#llx-%#llx, entry %#llx",
+			mvm_format_name(boot.loaded),
+			(unsigned long long)boot.image_start,
+			(unsigned long long)boot.image_end,
+			(unsigned long long)boot.entry);
+		if (boot.data_size)
+			fprintf(stderr, ", loader data %#llx-%#llx",
+				(unsigned long long)boot.data_addr,
+				(unsigned long long)(boot.data_addr +
+						     boot.data_size));
+		if (boot.info_addr)
+			fprintf(stderr, ", multiboot info %#llx",
+				(unsigned long long)boot.info_addr);
+		fputc('\n', stderr);
+	}
+}
+
+static int run_main(int argc, char **argv)
+{
+	struct run_opts o = { .mem = DEFAULT_MEM, .vcpus = 1 };
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct machine m = { .tick_vector = TICK_VECTOR };
+	struct mvm_vcpu *extra;
+	struct minivmm_caps caps;
+	unsigned int i;
+	size_t size;
+	void *image;
+	int ret;
+
+	/* Small statuses belong to the guest: ours is 125, as timeout(1)'s. */
+	die_status = 125;
+	parse_options(argc, argv, &o);
 
 	if (mvm_read_file(o.image, &image, &size))
 		die("%s", mvm_strerror(NULL));
-	if (mvm_create(&vm, o.mem))
+	if (o.vcpus > 1 && !mvm_get_caps(&caps) && o.vcpus > caps.max_vcpus)
+		die("--vcpus %u: a VM has at most %u vCPUs", o.vcpus,
+		    caps.max_vcpus);
+	if (mvm_create(&m.vm, o.mem))
 		die("%s", mvm_strerror(NULL));
-	if (mvm_vcpu_create(vm, 0, &vcpu) ||
-	    mvm_load_flat(vm, vcpu, image, size, o.entry))
-		die("%s", mvm_strerror(vm));
+	if (mvm_vcpu_create(m.vm, 0, &m.vcpu))
+		die("%s", mvm_strerror(m.vm));
+	/* The others exist (for the statistics, for instance) and wait. */
+	for (i = 1; i < o.vcpus; i++)
+		if (mvm_vcpu_create(m.vm, i, &extra))
+			die("%s", mvm_strerror(m.vm));
+	m.run = mvm_vcpu_run_struct(m.vcpu);
+	m.trace = o.trace;
+	uart_init(&m.uart, STDIN_FILENO, stdout);
+	load(&m, &o, image, size);
 	free(image);
 
+	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGALRM, &sa, NULL);
 	if (o.timeout)
 		alarm(o.timeout);
 
-	ret = drive(vm, vcpu, o.trace);
-	mvm_vcpu_destroy(vcpu);
-	mvm_destroy(vm);
+	ret = drive(&m);
+	/* No more interruptions: the statistics talk to the kernel. */
+	setitimer(ITIMER_REAL, &(struct itimerval){ 0 }, NULL);
+	fflush(stdout);
+	if (o.stats)
+		print_stats(&m);
+	mvm_destroy(m.vm);
 	return ret;
 }
+
+const struct command cmd_run = {
+	.name = "run",
+	.synopsis = "[OPTIONS] IMAGE",
+	.summary = "boot an image in a new VM",
+	.description =
+	"Boot IMAGE in a new VM: a flat binary (started in real mode), an ELF32\n"
+	"or ELF64 executable (started in protected or long mode at its entry\n"
+	"point) or a multiboot v1 kernel (booted as QEMU's -kernel does).\n"
+	"The console is a 16550 UART at 0x3f8 on stdin/stdout, and port 0xe9.\n\n"
+	"Exit status: 0 when the guest halts for good, (V << 1) | 1 when it\n"
+	"writes V to port 0xf4, 2 when it crashes (triple fault, entry failure,\n"
+	"something minivmm cannot emulate), 124 on --timeout, 128 + N on\n"
+	"signal N (130 for Ctrl-C), 125 when minivmm itself fails.",
+	.options = run_options,
+	.run = run_main,
+};

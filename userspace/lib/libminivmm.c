@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1
 /*
- * libminivmm: see libminivmm.h.
+ * libminivmm: the device, VMs, vCPUs and errors. See libminivmm.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,93 +13,170 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "libminivmm.h"
+#include "internal.h"
 
-struct mvm {
-	int dev;
-	int fd;
-	uint8_t *mem;
-	size_t mem_size;
-	char err[256];
-};
+/* The last failure of this thread, whatever VM it concerned. */
+static __thread char thread_err[MVM_ERR_MAX];
 
-struct mvm_vcpu {
-	struct mvm *vm;
-	int fd;
-	struct minivmm_run *run;
-};
-
-static char global_err[256];
-
-static int fail(struct mvm *vm, int err, const char *fmt, ...)
+int mvm_fail(struct mvm *vm, int err, const char *fmt, ...)
 {
-	char *buf = vm ? vm->err : global_err;
+	char buf[MVM_ERR_MAX];
 	size_t n;
 	va_list ap;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(global_err), fmt, ap);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (err && n < sizeof(global_err))
-		snprintf(buf + n, sizeof(global_err) - n, ": %s",
-			 strerror(err));
+	if (err && n < sizeof(buf))
+		snprintf(buf + n, sizeof(buf) - n, ": %s", strerror(err));
+	memcpy(thread_err, buf, sizeof(buf));
 	if (vm)
-		strcpy(global_err, vm->err);
-	return -err;
+		memcpy(vm->err, buf, sizeof(buf));
+	return err ? -err : -EINVAL;
 }
 
 const char *mvm_strerror(struct mvm *vm)
 {
-	return vm ? vm->err : global_err;
+	return vm ? vm->err : thread_err;
+}
+
+static int dev_open_err(int err)
+{
+	if (err == ENOENT)
+		return mvm_fail(NULL, err,
+				"%s (is the minivmm module loaded?)",
+				MVM_DEVICE);
+	return mvm_fail(NULL, err, "opening %s", MVM_DEVICE);
+}
+
+int mvm_dev_open(void)
+{
+	int fd = open(MVM_DEVICE, O_RDWR | O_CLOEXEC);
+
+	return fd < 0 ? dev_open_err(errno) : fd;
+}
+
+int mvm_api_version(void)
+{
+	int fd = mvm_dev_open(), ret;
+
+	if (fd < 0)
+		return fd;
+	ret = ioctl(fd, MINIVMM_GET_API_VERSION, 0);
+	if (ret < 0)
+		ret = mvm_fail(NULL, errno, "MINIVMM_GET_API_VERSION");
+	close(fd);
+	return ret;
+}
+
+int mvm_get_caps(struct minivmm_caps *caps)
+{
+	int fd = mvm_dev_open(), ret = 0;
+
+	if (fd < 0)
+		return fd;
+	if (ioctl(fd, MINIVMM_GET_CAPS, caps))
+		ret = mvm_fail(NULL, errno, "MINIVMM_GET_CAPS");
+	close(fd);
+	return ret;
+}
+
+static int map_ram(struct mvm *vm, unsigned int slot)
+{
+	struct mvm_ram *r = &vm->ram[slot];
+	struct minivmm_memory_region region = {
+		.slot = slot, .guest_phys_addr = r->gpa, .size = r->size,
+		.userspace_addr = (uintptr_t)r->host,
+	};
+
+	if (ioctl(vm->fd, MINIVMM_SET_MEMORY_REGION, &region))
+		return mvm_fail(NULL, errno,
+				"mapping %llu MiB of guest memory at %#llx",
+				(unsigned long long)r->size >> 20,
+				(unsigned long long)r->gpa);
+	return 0;
+}
+
+/*
+ * Guest RAM on a 2 MiB boundary, so that transparent huge pages can back
+ * it (and the module map it with 2 MiB EPT pages): fewer pages to fault
+ * in and pin. NULL with errno on failure.
+ */
+static uint8_t *map_aligned(size_t size)
+{
+	size_t align = HUGE_SIZE, len = size + align;
+	uint8_t *p, *start;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	start = (uint8_t *)(((uintptr_t)p + align - 1) & ~(align - 1));
+	if (start > p)
+		munmap(p, start - p);
+	munmap(start + size, p + len - (start + size));
+	madvise(start, size, MADV_HUGEPAGE);
+	return start;
 }
 
 int mvm_create(struct mvm **vmp, size_t mem_size)
 {
-	struct minivmm_memory_region r = { 0 };
 	struct mvm *vm;
+	unsigned int i;
 	int err;
 
-	if (!mem_size || mem_size & 4095)
-		return fail(NULL, EINVAL, "memory size %zu", mem_size);
+	if (!mem_size || mem_size % PAGE_SIZE)
+		return mvm_fail(NULL, EINVAL,
+				"guest memory size %zu is not a non-zero multiple of 4 KiB",
+				mem_size);
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
-		return fail(NULL, ENOMEM, "allocating the VM");
+		return mvm_fail(NULL, ENOMEM, "allocating the VM");
 	vm->fd = -1;
-	vm->dev = open("/dev/minivmm", O_RDWR | O_CLOEXEC);
+	vm->dev = mvm_dev_open();
 	if (vm->dev < 0) {
-		err = errno;
+		err = vm->dev;
 		free(vm);
-		if (err == ENOENT)
-			return fail(NULL, err,
-				    "/dev/minivmm (is the minivmm module loaded?)");
-		return fail(NULL, err, "opening /dev/minivmm");
+		return err;
 	}
 	vm->fd = ioctl(vm->dev, MINIVMM_CREATE_VM, 0);
 	if (vm->fd < 0) {
 		err = errno;
 		mvm_destroy(vm);
 		if (err == EBUSY)
-			return fail(NULL, err,
-				    "creating the VM (another hypervisor holds VMX)");
-		return fail(NULL, err, "creating the VM");
+			return mvm_fail(NULL, err,
+					"creating the VM (another hypervisor, e.g. KVM, holds VMX)");
+		if (err == EOPNOTSUPP)
+			return mvm_fail(NULL, err,
+					"creating the VM (no usable VMX on this machine: see dmesg)");
+		return mvm_fail(NULL, err, "creating the VM");
 	}
-	vm->mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (vm->mem == MAP_FAILED) {
+	vm->mem = map_aligned(mem_size);
+	if (!vm->mem) {
 		err = errno;
-		vm->mem = NULL;
 		mvm_destroy(vm);
-		return fail(NULL, err, "allocating %zu bytes of guest memory",
-			    mem_size);
+		return mvm_fail(NULL, err,
+				"allocating %zu bytes of guest memory", mem_size);
 	}
 	vm->mem_size = mem_size;
-	madvise(vm->mem, mem_size, MADV_HUGEPAGE);
-	r.size = mem_size;
-	r.userspace_addr = (uintptr_t)vm->mem;
-	if (ioctl(vm->fd, MINIVMM_SET_MEMORY_REGION, &r)) {
-		err = errno;
-		mvm_destroy(vm);
-		return fail(NULL, err, "mapping guest memory");
+
+	/* Leave the PC's hole below 4 GiB to devices, as a PC does. */
+	vm->ram[0].host = vm->mem;
+	vm->ram[0].size = mem_size;
+	vm->nr_ram = 1;
+	if (mem_size > MVM_LOW_RAM_MAX) {
+		vm->ram[0].size = MVM_LOW_RAM_MAX;
+		vm->ram[1].gpa = MVM_HIGH_RAM_BASE;
+		vm->ram[1].size = mem_size - MVM_LOW_RAM_MAX;
+		vm->ram[1].host = vm->mem + MVM_LOW_RAM_MAX;
+		vm->nr_ram = 2;
+	}
+	for (i = 0; i < vm->nr_ram; i++) {
+		err = map_ram(vm, i);
+		if (err) {
+			mvm_destroy(vm);
+			return err;
+		}
 	}
 	*vmp = vm;
 	return 0;
@@ -109,6 +186,8 @@ void mvm_destroy(struct mvm *vm)
 {
 	if (!vm)
 		return;
+	while (vm->vcpus)
+		mvm_vcpu_destroy(vm->vcpus);
 	if (vm->fd >= 0)
 		close(vm->fd);
 	if (vm->dev >= 0)
@@ -120,14 +199,28 @@ void mvm_destroy(struct mvm *vm)
 
 void *mvm_gpa(struct mvm *vm, uint64_t gpa, size_t len)
 {
-	if (gpa > vm->mem_size || len > vm->mem_size - gpa)
-		return NULL;
-	return vm->mem + gpa;
+	unsigned int i;
+
+	for (i = 0; i < vm->nr_ram; i++) {
+		struct mvm_ram *r = &vm->ram[i];
+
+		if (gpa >= r->gpa && gpa - r->gpa <= r->size &&
+		    len <= r->size - (gpa - r->gpa))
+			return r->host + (gpa - r->gpa);
+	}
+	return NULL;
 }
 
 size_t mvm_mem_size(struct mvm *vm)
 {
 	return vm->mem_size;
+}
+
+uint64_t mvm_mem_end(struct mvm *vm)
+{
+	struct mvm_ram *r = &vm->ram[vm->nr_ram - 1];
+
+	return r->gpa + r->size;
 }
 
 int mvm_fd(struct mvm *vm)
@@ -144,8 +237,8 @@ int mvm_add_memory(struct mvm *vm, unsigned int slot, uint64_t gpa,
 	};
 
 	if (ioctl(vm->fd, MINIVMM_SET_MEMORY_REGION, &r))
-		return fail(vm, errno, "mapping slot %u at %#llx", slot,
-			    (unsigned long long)gpa);
+		return mvm_fail(vm, errno, "mapping memory slot %u at %#llx",
+				slot, (unsigned long long)gpa);
 	return 0;
 }
 
@@ -156,13 +249,14 @@ int mvm_vcpu_create(struct mvm *vm, unsigned int id,
 	int err;
 
 	if (!vcpu)
-		return fail(vm, ENOMEM, "allocating vCPU %u", id);
+		return mvm_fail(vm, ENOMEM, "allocating vCPU %u", id);
 	vcpu->vm = vm;
+	vcpu->id = id;
 	vcpu->fd = ioctl(vm->fd, MINIVMM_CREATE_VCPU, id);
 	if (vcpu->fd < 0) {
 		err = errno;
 		free(vcpu);
-		return fail(vm, err, "creating vCPU %u", id);
+		return mvm_fail(vm, err, "creating vCPU %u", id);
 	}
 	vcpu->run = mmap(NULL, MINIVMM_RUN_MMAP_SIZE, PROT_READ | PROT_WRITE,
 			 MAP_SHARED, vcpu->fd, 0);
@@ -170,17 +264,27 @@ int mvm_vcpu_create(struct mvm *vm, unsigned int id,
 		err = errno;
 		close(vcpu->fd);
 		free(vcpu);
-		return fail(vm, err, "mapping the run structure of vCPU %u",
-			    id);
+		return mvm_fail(vm, err,
+				"mapping the run structure of vCPU %u", id);
 	}
+	vcpu->next = vm->vcpus;
+	vm->vcpus = vcpu;
 	*vcpup = vcpu;
 	return 0;
 }
 
 void mvm_vcpu_destroy(struct mvm_vcpu *vcpu)
 {
+	struct mvm_vcpu **p;
+
 	if (!vcpu)
 		return;
+	for (p = &vcpu->vm->vcpus; *p; p = &(*p)->next) {
+		if (*p == vcpu) {
+			*p = vcpu->next;
+			break;
+		}
+	}
 	munmap(vcpu->run, MINIVMM_RUN_MMAP_SIZE);
 	close(vcpu->fd);
 	free(vcpu);
@@ -196,12 +300,17 @@ int mvm_vcpu_fd(struct mvm_vcpu *vcpu)
 	return vcpu->fd;
 }
 
+unsigned int mvm_vcpu_id(struct mvm_vcpu *vcpu)
+{
+	return vcpu->id;
+}
+
 int mvm_run(struct mvm_vcpu *vcpu)
 {
 	if (ioctl(vcpu->fd, MINIVMM_RUN, 0)) {
 		if (errno == EINTR)
 			return -EINTR;
-		return fail(vcpu->vm, errno, "running the vCPU");
+		return mvm_fail(vcpu->vm, errno, "running vCPU %u", vcpu->id);
 	}
 	return 0;
 }
@@ -210,77 +319,69 @@ int mvm_run(struct mvm_vcpu *vcpu)
 int name(struct mvm_vcpu *vcpu, type arg)				\
 {									\
 	if (ioctl(vcpu->fd, cmd, arg))					\
-		return fail(vcpu->vm, errno, what);			\
+		return mvm_fail(vcpu->vm, errno, what " of vCPU %u",	\
+				vcpu->id);				\
 	return 0;							\
 }
 
 VCPU_IOCTL(mvm_get_regs, MINIVMM_GET_REGS, struct minivmm_regs *,
-	   "reading registers")
+	   "reading the registers")
 VCPU_IOCTL(mvm_set_regs, MINIVMM_SET_REGS, const struct minivmm_regs *,
-	   "setting registers")
+	   "setting the registers")
 VCPU_IOCTL(mvm_get_sregs, MINIVMM_GET_SREGS, struct minivmm_sregs *,
-	   "reading system registers")
+	   "reading the system registers")
 VCPU_IOCTL(mvm_set_sregs, MINIVMM_SET_SREGS, const struct minivmm_sregs *,
-	   "setting system registers")
+	   "setting the system registers")
 
 int mvm_inject_interrupt(struct mvm_vcpu *vcpu, unsigned int vector)
 {
 	if (ioctl(vcpu->fd, MINIVMM_INJECT_INTERRUPT, vector))
-		return fail(vcpu->vm, errno, "injecting vector %u", vector);
+		return mvm_fail(vcpu->vm, errno,
+				"injecting vector %u into vCPU %u", vector,
+				vcpu->id);
 	return 0;
-}
-
-int mvm_load_flat(struct mvm *vm, struct mvm_vcpu *vcpu, const void *image,
-		  size_t size, uint64_t addr)
-{
-	struct minivmm_regs regs = { .rflags = 2 };
-	void *dst;
-
-	if (addr > 0xffff)
-		return fail(vm, EINVAL,
-			    "a flat image starts in real mode: load address %#llx is above 0xffff",
-			    (unsigned long long)addr);
-	dst = mvm_gpa(vm, addr, size);
-	if (!dst)
-		return fail(vm, E2BIG,
-			    "image of %zu bytes at %#llx does not fit in %zu bytes of memory",
-			    size, (unsigned long long)addr, vm->mem_size);
-	memcpy(dst, image, size);
-	regs.rip = addr;
-	/* The stack grows down from below the image, as under a BIOS. */
-	regs.rsp = addr > 0x1000 ? addr : 0xfffe;
-	return mvm_set_regs(vcpu, &regs);
 }
 
 int mvm_read_file(const char *path, void **data, size_t *size)
 {
 	struct stat st;
-	void *buf;
-	int fd, err;
+	uint8_t *buf;
+	size_t done = 0;
 	ssize_t n;
+	int fd, err;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(NULL, errno, "%s", path);
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		err = errno ? errno : EINVAL;
+		return mvm_fail(NULL, errno, "%s", path);
+	if (fstat(fd, &st)) {
+		err = errno;
 		close(fd);
-		return fail(NULL, err, "%s: not a regular file", path);
+		return mvm_fail(NULL, err, "%s", path);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return mvm_fail(NULL, 0, "%s: not a regular file", path);
 	}
 	buf = malloc(st.st_size ? st.st_size : 1);
 	if (!buf) {
 		close(fd);
-		return fail(NULL, ENOMEM, "%s", path);
+		return mvm_fail(NULL, ENOMEM, "%s", path);
 	}
-	n = read(fd, buf, st.st_size);
-	err = errno;
+	while (done < (size_t)st.st_size) {
+		n = read(fd, buf + done, st.st_size - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? errno : EIO;
+			free(buf);
+			close(fd);
+			return mvm_fail(NULL, err, "reading %s", path);
+		}
+		done += n;
+	}
 	close(fd);
-	if (n != st.st_size) {
-		free(buf);
-		return fail(NULL, n < 0 ? err : EIO, "reading %s", path);
-	}
 	*data = buf;
-	*size = st.st_size;
+	*size = done;
 	return 0;
 }
 
@@ -298,7 +399,7 @@ const char *mvm_exit_name(uint32_t reason)
 		[MINIVMM_EXIT_INTR] = "intr",
 	};
 
-	if (reason < sizeof(names) / sizeof(names[0]) && names[reason])
+	if (reason < ARRAY_LEN(names) && names[reason])
 		return names[reason];
 	return "unknown";
 }

@@ -2,9 +2,14 @@
 /*
  * libminivmm: a small C library over the /dev/minivmm ioctl API.
  *
- * Every function returns 0 (or a non-negative value) on success and a
- * negative errno on failure; mvm_strerror() describes the last failure
- * of a VM in words.
+ * Functions that can fail return 0 (or a non-negative value) on success
+ * and a negative errno on failure, and leave a one-line description of
+ * the failure for mvm_strerror(): of the VM for calls on a VM or vCPU,
+ * and of the calling thread for every call.
+ *
+ * Guest memory is RAM from guest physical 0; above 3 GiB it continues at
+ * 4 GiB, leaving the PC's hole below 4 GiB (where the local APIC and
+ * other devices would be) without memory.
  */
 #ifndef LIBMINIVMM_H
 #define LIBMINIVMM_H
@@ -14,27 +19,69 @@
 
 #include <linux/minivmm.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MVM_DEVICE		"/dev/minivmm"
+
+/* Where RAM above 3 GiB continues. */
+#define MVM_LOW_RAM_MAX		0xc0000000ULL
+#define MVM_HIGH_RAM_BASE	0x100000000ULL
+
 struct mvm;
 struct mvm_vcpu;
 
-/* A VM with @mem_size bytes of RAM at guest physical 0. */
+/* ---- the device ---------------------------------------------------- */
+
+/* Open /dev/minivmm: a file descriptor (close-on-exec) or -errno. */
+int mvm_dev_open(void);
+
+/* MINIVMM_GET_API_VERSION: the version or -errno. */
+int mvm_api_version(void);
+
+/* MINIVMM_GET_CAPS into @caps: 0 or -errno. */
+int mvm_get_caps(struct minivmm_caps *caps);
+
+/* ---- VMs ----------------------------------------------------------- */
+
+/* A new VM with @mem_size bytes (a multiple of 4 KiB) of RAM. */
 int mvm_create(struct mvm **vmp, size_t mem_size);
+
+/* Close the VM and every vCPU still open on it, and free its memory. */
 void mvm_destroy(struct mvm *vm);
 
-/* The host address of guest physical @gpa, or NULL outside RAM. */
+/*
+ * The host address of guest physical @gpa, when [@gpa, @gpa + @len) is
+ * RAM (in one piece); else NULL.
+ */
 void *mvm_gpa(struct mvm *vm, uint64_t gpa, size_t len);
+
+/* Bytes of RAM, and the guest physical address just above the last one. */
 size_t mvm_mem_size(struct mvm *vm);
+uint64_t mvm_mem_end(struct mvm *vm);
+
+/* The VM file descriptor, for ioctls the library does not wrap. */
 int mvm_fd(struct mvm *vm);
 
-/* Map more memory (slot >= 1) at @gpa; @flags: MINIVMM_MEM_*. */
+/*
+ * Map @size bytes of the caller's memory at @host into the guest at @gpa
+ * as memory slot @slot (slots 0 and 1 hold the RAM); @flags: MINIVMM_MEM_*.
+ */
 int mvm_add_memory(struct mvm *vm, unsigned int slot, uint64_t gpa,
 		   void *host, size_t size, unsigned int flags);
 
+/* ---- vCPUs --------------------------------------------------------- */
+
+/* A new vCPU (in the reset state: real mode, RIP 0x7c00). */
 int mvm_vcpu_create(struct mvm *vm, unsigned int id,
 		    struct mvm_vcpu **vcpup);
 void mvm_vcpu_destroy(struct mvm_vcpu *vcpu);
+
+/* The shared run structure and the vCPU file descriptor. */
 struct minivmm_run *mvm_vcpu_run_struct(struct mvm_vcpu *vcpu);
 int mvm_vcpu_fd(struct mvm_vcpu *vcpu);
+unsigned int mvm_vcpu_id(struct mvm_vcpu *vcpu);
 
 /* MINIVMM_RUN: 0 with the run structure filled, or -errno (-EINTR). */
 int mvm_run(struct mvm_vcpu *vcpu);
@@ -45,20 +92,136 @@ int mvm_get_sregs(struct mvm_vcpu *vcpu, struct minivmm_sregs *sregs);
 int mvm_set_sregs(struct mvm_vcpu *vcpu, const struct minivmm_sregs *sregs);
 int mvm_inject_interrupt(struct mvm_vcpu *vcpu, unsigned int vector);
 
-/*
- * Loaders. mvm_load_flat() copies a raw image to @addr and starts the
- * vCPU there in real mode (CS=0, IP=@addr).
+/* ---- loaders ------------------------------------------------------- */
+
+enum mvm_format {
+	MVM_FORMAT_AUTO,
+	MVM_FORMAT_FLAT,
+	MVM_FORMAT_ELF,
+	MVM_FORMAT_MULTIBOOT,
+};
+
+/* The default load address of a flat image: a boot sector's. */
+#define MVM_FLAT_DEFAULT_ADDR	0x7c00
+
+/* GDT selectors the ELF and multiboot loaders set up. */
+#define MVM_SEL_CODE32		0x08
+#define MVM_SEL_DATA		0x10
+#define MVM_SEL_CODE64		0x18
+
+/* Multiboot v1. */
+#define MVM_MULTIBOOT_MAGIC	0x1badb002	/* in the image's header */
+#define MVM_MULTIBOOT_EAX	0x2badb002	/* in EAX at the entry */
+#define MVM_MULTIBOOT_SEARCH	8192		/* the header is in here */
+
+/**
+ * struct mvm_module - a multiboot boot module
+ * @data:	its contents
+ * @size:	bytes at @data
+ * @string:	its string (the kernel sees it through mods_addr), or NULL
  */
+struct mvm_module {
+	const void *data;
+	size_t size;
+	const char *string;
+};
+
+/**
+ * struct mvm_boot - what to load and how; what was loaded
+ * @format:	MVM_FORMAT_AUTO to detect it (mvm_detect_format())
+ * @addr:	flat images: load and start address (0: 0x7c00)
+ * @cmdline:	multiboot: the kernel command line, or NULL
+ * @modules:	multiboot: boot modules, loaded in this order
+ * @nr_modules:	entries at @modules
+ *
+ * Filled in by mvm_load():
+ * @entry:	the guest's first instruction (guest physical)
+ * @image_start: lowest guest physical address of the image
+ * @image_end:	just above its highest (its bss included)
+ * @data_addr:	where the loader put its own data (GDT, page tables,
+ *		multiboot information), 0 if none
+ * @data_size:	bytes of it
+ * @info_addr:	multiboot: the multiboot information structure (EBX)
+ * @loaded:	the format actually loaded
+ * @elf_class:	ELF and multiboot ELF images: 32 or 64
+ */
+struct mvm_boot {
+	enum mvm_format format;
+	uint64_t addr;
+	const char *cmdline;
+	const struct mvm_module *modules;
+	unsigned int nr_modules;
+
+	uint64_t entry;
+	uint64_t image_start, image_end;
+	uint64_t data_addr, data_size;
+	uint64_t info_addr;
+	enum mvm_format loaded;
+	unsigned int elf_class;
+};
+
+/*
+ * What @image looks like: a multiboot header in its first 8 KiB makes it
+ * MVM_FORMAT_MULTIBOOT (checked first: multiboot kernels are often ELF
+ * files too), else the ELF magic MVM_FORMAT_ELF, else MVM_FORMAT_FLAT.
+ */
+enum mvm_format mvm_detect_format(const void *image, size_t size);
+
+/* "flat", "elf", "multiboot" (and "auto"); parse with mvm_format_parse(). */
+const char *mvm_format_name(enum mvm_format format);
+int mvm_format_parse(const char *name, enum mvm_format *format);
+
+/*
+ * Load @image into the VM and set @vcpu up to start it:
+ *
+ * - flat: copied to @boot->addr (default 0x7c00); real mode with CS = 0
+ *   and IP = the address when it is below 64 KiB, else CS = address / 16
+ *   and IP = 0 (the address must then be 16-byte aligned, below 1 MiB).
+ * - ELF32 (i386) and ELF64 (x86-64) executables: PT_LOAD segments at their
+ *   physical addresses, bss zeroed; ELF32 starts in 32-bit protected mode
+ *   with flat segments and paging off, ELF64 in long mode with the
+ *   first 4 GiB (or all RAM, if more) identity mapped with 2 MiB pages.
+ *   The GDT and page tables go to the lowest free pages above page 0.
+ *   The image must be linked with virtual = physical addresses.
+ * - multiboot v1, as QEMU's -kernel: the kernel's ELF32 segments (or the
+ *   a.out-kludge addresses of its header when flag 16 is set), the
+ *   modules page-aligned after it, and the multiboot information
+ *   (memory sizes, memory map, command line, modules, boot loader name)
+ *   below 4 MiB, off page 0; EAX = 0x2badb002, EBX = the information,
+ *   32-bit protected mode with flat segments and paging off.
+ *
+ * The vCPU starts with RFLAGS = 2 (interrupts off) and the other
+ * general registers (RSP included) zero, unless stated above.
+ */
+int mvm_load(struct mvm *vm, struct mvm_vcpu *vcpu, const void *image,
+	     size_t size, struct mvm_boot *boot);
+
+/* Shorthands for mvm_load() with one format. */
 int mvm_load_flat(struct mvm *vm, struct mvm_vcpu *vcpu, const void *image,
 		  size_t size, uint64_t addr);
+int mvm_load_elf(struct mvm *vm, struct mvm_vcpu *vcpu, const void *image,
+		 size_t size);
+int mvm_load_multiboot(struct mvm *vm, struct mvm_vcpu *vcpu,
+		       const void *image, size_t size, const char *cmdline,
+		       const struct mvm_module *modules,
+		       unsigned int nr_modules);
 
 /* Read a whole file into a malloc()ed buffer. */
 int mvm_read_file(const char *path, void **data, size_t *size);
 
-/* What the last failing call of @vm (NULL: of any VM) was doing. */
+/* ---- errors and names --------------------------------------------- */
+
+/*
+ * One line saying what the last failing call on @vm did and why; with a
+ * NULL @vm, the last failure of any call in this thread.
+ */
 const char *mvm_strerror(struct mvm *vm);
 
-/* A name for a MINIVMM_EXIT_* value. */
+/* A name for a MINIVMM_EXIT_* value ("io", "hlt", ...). */
 const char *mvm_exit_name(uint32_t reason);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* LIBMINIVMM_H */
