@@ -78,7 +78,9 @@ demo:
 	@test -f $(DEPS)/kernel-version || $(MAKE) deps
 	$(MAKE) all
 	$(TESTVM) --add $(TOP)/userspace/guests/hello.bin \
-		--run 'minivmm caps && minivmm run /root/hello.bin'
+		--add $(TOP)/userspace/guests/hello64.elf \
+		--run 'minivmm caps && minivmm run /root/hello.bin && \
+		       minivmm run /root/hello64.elf; echo "exit status $$?"'
 
 # Benchmarks print numbers: minivmm next to KVM, in one boot of the
 # emulated machine.
