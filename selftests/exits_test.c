@@ -89,32 +89,6 @@ static void setup_guest(struct test_vm **vm, struct test_vcpu **vcpu,
 #define SETUP_GUEST(mode, code)						\
 	setup_guest(&self->vm, &self->vcpu, mode, code, code##_end)
 
-/* The guest RIP of @label in @code loaded for long mode. */
-#define LONG_ADDR(code, label)						\
-	(GUEST_CODE_ADDR + GUEST_LABEL_OFFSET(code, label))
-
-/* Run to the next ucall and require it to be UCALL_SYNC of @stage. */
-static struct ucall expect_sync(struct test_vcpu *vcpu, uint64_t stage)
-{
-	struct ucall uc;
-	uint64_t nr = test_run_ucall(vcpu, &uc);
-
-	TEST_REQUIRE(nr == UCALL_SYNC && uc.args[0] == stage,
-		     "ucall %lu with %#lx, wanted UCALL_SYNC with %#lx",
-		     (unsigned long)nr, (unsigned long)uc.args[0],
-		     (unsigned long)stage);
-	return uc;
-}
-
-static void expect_done(struct test_vcpu *vcpu)
-{
-	struct ucall uc;
-	uint64_t nr = test_run_ucall(vcpu, &uc);
-
-	TEST_REQUIRE(nr == UCALL_DONE, "ucall %lu with %#lx, wanted UCALL_DONE",
-		     (unsigned long)nr, (unsigned long)uc.args[0]);
-}
-
 /*
  * Run to the report of the exception handlers: @vector with @err, raised
  * by the instruction at the guest's RSI (see FAULT64/FAULT16).
@@ -169,7 +143,7 @@ static void query_cpuid(struct test_vcpu *vcpu, uint32_t leaf,
 	regs.r10 = regs.r8;
 	regs.r11 = regs.r8;
 	test_set_regs(vcpu, &regs);
-	expect_sync(vcpu, STAGE_AFTER);
+	test_expect_sync(vcpu, STAGE_AFTER);
 	test_get_regs(vcpu, &regs);
 	r[0] = regs.r8;
 	r[1] = regs.r9;
@@ -331,7 +305,7 @@ extern const unsigned char guest_hlt_after[];
 
 TEST_F(exits, hlt_exits_with_rip_past_hlt)
 {
-	uint64_t after = LONG_ADDR(guest_hlt, guest_hlt_after);
+	uint64_t after = GUEST_LONG_ADDR(guest_hlt, guest_hlt_after);
 	struct minivmm_regs regs;
 	struct minivmm_run *run;
 
@@ -342,7 +316,7 @@ TEST_F(exits, hlt_exits_with_rip_past_hlt)
 	test_get_regs(self->vcpu, &regs);
 	EXPECT_EQ(after, regs.rip);
 	/* Running again continues after the HLT. */
-	expect_sync(self->vcpu, STAGE_AFTER);
+	test_expect_sync(self->vcpu, STAGE_AFTER);
 }
 
 /* ---- port I/O ------------------------------------------------------- */
@@ -396,9 +370,9 @@ TEST_F(exits, out_byte)
 	REQUIRE_VMX();
 	SETUP_GUEST(MODE_LONG, guest_out8);
 	run = expect_io(self->vcpu, 0x80, 1, MINIVMM_IO_OUT,
-			LONG_ADDR(guest_out8, guest_out8_after));
+			GUEST_LONG_ADDR(guest_out8, guest_out8_after));
 	EXPECT_EQ(0x78, run->io.data);
-	expect_sync(self->vcpu, STAGE_AFTER);
+	test_expect_sync(self->vcpu, STAGE_AFTER);
 }
 
 TEST_F(exits, out_word)
@@ -408,9 +382,9 @@ TEST_F(exits, out_word)
 	REQUIRE_VMX();
 	SETUP_GUEST(MODE_LONG, guest_out16);
 	run = expect_io(self->vcpu, 0x81, 2, MINIVMM_IO_OUT,
-			LONG_ADDR(guest_out16, guest_out16_after));
+			GUEST_LONG_ADDR(guest_out16, guest_out16_after));
 	EXPECT_EQ(0x5678, run->io.data);
-	expect_sync(self->vcpu, STAGE_AFTER);
+	test_expect_sync(self->vcpu, STAGE_AFTER);
 }
 
 TEST_F(exits, out_dword)
@@ -420,9 +394,9 @@ TEST_F(exits, out_dword)
 	REQUIRE_VMX();
 	SETUP_GUEST(MODE_LONG, guest_out32);
 	run = expect_io(self->vcpu, 0x82, 4, MINIVMM_IO_OUT,
-			LONG_ADDR(guest_out32, guest_out32_after));
+			GUEST_LONG_ADDR(guest_out32, guest_out32_after));
 	EXPECT_EQ(0x12345678, run->io.data);
-	expect_sync(self->vcpu, STAGE_AFTER);
+	test_expect_sync(self->vcpu, STAGE_AFTER);
 }
 
 TEST_F(exits, out_port_in_dx)
@@ -432,9 +406,9 @@ TEST_F(exits, out_port_in_dx)
 	REQUIRE_VMX();
 	SETUP_GUEST(MODE_LONG, guest_out_dx);
 	run = expect_io(self->vcpu, 0x3f8, 1, MINIVMM_IO_OUT,
-			LONG_ADDR(guest_out_dx, guest_out_dx_after));
+			GUEST_LONG_ADDR(guest_out_dx, guest_out_dx_after));
 	EXPECT_EQ(0x78, run->io.data);
-	expect_sync(self->vcpu, STAGE_AFTER);
+	test_expect_sync(self->vcpu, STAGE_AFTER);
 }
 
 /* IN into a RAX full of a pattern; RBX reports RAX afterwards. */
@@ -474,7 +448,7 @@ TEST_F(exits, in_byte_keeps_upper_bits)
 	SETUP_GUEST(MODE_LONG, guest_in8);
 	EXPECT_EQ(0x11223344556677a5ULL,
 		  run_in(self->vcpu, 0x60, 1,
-			 LONG_ADDR(guest_in8, guest_in8_after)));
+			 GUEST_LONG_ADDR(guest_in8, guest_in8_after)));
 }
 
 TEST_F(exits, in_word_keeps_upper_bits)
@@ -483,7 +457,7 @@ TEST_F(exits, in_word_keeps_upper_bits)
 	SETUP_GUEST(MODE_LONG, guest_in16);
 	EXPECT_EQ(0x112233445566efa5ULL,
 		  run_in(self->vcpu, 0x61, 2,
-			 LONG_ADDR(guest_in16, guest_in16_after)));
+			 GUEST_LONG_ADDR(guest_in16, guest_in16_after)));
 }
 
 TEST_F(exits, in_dword_zero_extends)
@@ -492,7 +466,7 @@ TEST_F(exits, in_dword_zero_extends)
 	SETUP_GUEST(MODE_LONG, guest_in32);
 	EXPECT_EQ(0xabcdefa5ULL,
 		  run_in(self->vcpu, 0x62, 4,
-			 LONG_ADDR(guest_in32, guest_in32_after)));
+			 GUEST_LONG_ADDR(guest_in32, guest_in32_after)));
 }
 
 TEST_F(exits, in_port_in_dx)
@@ -501,7 +475,7 @@ TEST_F(exits, in_port_in_dx)
 	SETUP_GUEST(MODE_LONG, guest_in_dx);
 	EXPECT_EQ(0x112233445566efa5ULL,
 		  run_in(self->vcpu, 0x1234, 2,
-			 LONG_ADDR(guest_in_dx, guest_in_dx_after)));
+			 GUEST_LONG_ADDR(guest_in_dx, guest_in_dx_after)));
 }
 
 GUEST_CODE(guest_rep_outsb, ".code64",
@@ -619,7 +593,7 @@ TEST_F(exits, vmcall_user_hypercall_exit)
 	EXPECT_EQ(hc_args[1], run->hypercall.args[1]);
 	EXPECT_EQ(hc_args[2], run->hypercall.args[2]);
 	EXPECT_EQ(hc_args[3], run->hypercall.args[3]);
-	EXPECT_EQ(LONG_ADDR(guest_vmcall, guest_vmcall_after), run->rip);
+	EXPECT_EQ(GUEST_LONG_ADDR(guest_vmcall, guest_vmcall_after), run->rip);
 	run->hypercall.ret = 0xfeedfacecafebeefULL;
 	EXPECT_EQ(0xfeedfacecafebeefULL, vmcall_result(self->vcpu));
 }
@@ -851,28 +825,28 @@ TEST_F(exits, rdmsr_apic_base_gp)
 {
 	REQUIRE_VMX();
 	RUN_MSR_GP(guest_rdmsr_gp, 0x1b, 0);
-	expect_done(self->vcpu);
+	test_expect_done(self->vcpu);
 }
 
 TEST_F(exits, wrmsr_apic_base_gp)
 {
 	REQUIRE_VMX();
 	RUN_MSR_GP(guest_wrmsr_gp, 0x1b, 0xfee00900);
-	expect_done(self->vcpu);
+	test_expect_done(self->vcpu);
 }
 
 TEST_F(exits, rdmsr_feature_control_gp)
 {
 	REQUIRE_VMX();
 	RUN_MSR_GP(guest_rdmsr_gp, 0x3a, 0);
-	expect_done(self->vcpu);
+	test_expect_done(self->vcpu);
 }
 
 TEST_F(exits, wrmsr_feature_control_gp)
 {
 	REQUIRE_VMX();
 	RUN_MSR_GP(guest_wrmsr_gp, 0x3a, 5);
-	expect_done(self->vcpu);
+	test_expect_done(self->vcpu);
 }
 
 TEST_F(exits, wrmsr_invalid_pat_gp_keeps_pat)
@@ -882,7 +856,7 @@ TEST_F(exits, wrmsr_invalid_pat_gp_keeps_pat)
 	REQUIRE_VMX();
 	/* Memory type 2 in PA0 is reserved. */
 	RUN_MSR_GP(guest_wrmsr_bad_value, 0x277, 0x0007040600070402ULL);
-	uc = expect_sync(self->vcpu, 0x0007040600070406ULL);
+	uc = test_expect_sync(self->vcpu, 0x0007040600070406ULL);
 	EXPECT_EQ(uc.args[0], uc.args[1]);
 }
 
@@ -910,7 +884,7 @@ TEST_F(exits, real_mode_rdmsr_apic_base_gp)
 	SETUP_GUEST(MODE_REAL, guest_rm_rdmsr_gp);
 	/* Real mode pushes no error code. */
 	expect_exception(self->vcpu, GP_VECTOR, 0);
-	expect_done(self->vcpu);
+	test_expect_done(self->vcpu);
 }
 
 /* ---- control registers ---------------------------------------------- */
@@ -1173,10 +1147,10 @@ TEST_F(exits, cr8_does_not_reach_host_tpr)
 	REQUIRE_VMX();
 	SETUP_GUEST(MODE_LONG, guest_cr8_high);
 	for (i = 1; i <= 5; i++) {
-		expect_sync(self->vcpu, i);
+		test_expect_sync(self->vcpu, i);
 		usleep(20000);
 	}
-	expect_sync(self->vcpu, 15);
+	test_expect_sync(self->vcpu, 15);
 }
 
 /* ---- debug registers ------------------------------------------------ */
@@ -1221,7 +1195,7 @@ TEST_F(exits, mov_dr_reads_back)
 	regs.r12 = val[4];
 	regs.r13 = val[5];
 	test_set_regs(self->vcpu, &regs);
-	expect_sync(self->vcpu, STAGE_AFTER);
+	test_expect_sync(self->vcpu, STAGE_AFTER);
 	test_get_regs(self->vcpu, &regs);
 	EXPECT_EQ(val[0], regs.r8);
 	EXPECT_EQ(val[1], regs.r9);
@@ -1250,7 +1224,7 @@ TEST_F(exits, guest_breakpoint_not_armed)
 	REQUIRE_VMX();
 	SETUP_GUEST(MODE_LONG, guest_dr_breakpoint);
 	/* A #DB would be reported as EXC_SYNC(1). */
-	expect_sync(self->vcpu, STAGE_AFTER);
+	test_expect_sync(self->vcpu, STAGE_AFTER);
 }
 
 /* DR4 and DR5 (CR4.DE clear) written, DR6 and DR7 read into RBX, RCX. */
@@ -1290,7 +1264,7 @@ TEST_F(exits, dr4_with_cr4_de_ud)
 	REQUIRE_VMX();
 	SETUP_GUEST(MODE_LONG, guest_dr4_de);
 	expect_exception(self->vcpu, UD_VECTOR, 0);
-	expect_done(self->vcpu);
+	test_expect_done(self->vcpu);
 }
 
 /* ---- INVD, WBINVD --------------------------------------------------- */
@@ -1310,9 +1284,9 @@ TEST_F(exits, invd_wbinvd_skipped)
 
 	REQUIRE_VMX();
 	SETUP_GUEST(MODE_LONG, guest_invd_wbinvd);
-	expect_sync(self->vcpu, 1);
+	test_expect_sync(self->vcpu, 1);
 	exits = self->vcpu->run->exits;
-	uc = expect_sync(self->vcpu, 2);
+	uc = test_expect_sync(self->vcpu, 2);
 	/* INVD always exits; the module stepped over it. */
 	EXPECT_LE(exits + 2, self->vcpu->run->exits);
 	/* Nothing written before was thrown away. */
@@ -1519,7 +1493,7 @@ TEST_F(vmx_insn, raises_ud)
 	test_vcpu_load(self->vcpu, MODE_LONG, variant->code,
 		       variant->end - variant->code);
 	expect_exception(self->vcpu, UD_VECTOR, 0);
-	expect_done(self->vcpu);
+	test_expect_done(self->vcpu);
 }
 
 /* ---- triple fault --------------------------------------------------- */
@@ -1633,14 +1607,14 @@ TEST_F(exits, exit_counters_grow)
 	EXPECT_EQ(0, run->exits);
 	EXPECT_EQ(0, run->entries);
 
-	expect_sync(self->vcpu, 1);
+	test_expect_sync(self->vcpu, 1);
 	EXPECT_LE(1, run->exits);
 	EXPECT_LE(1, run->entries);
 	exits = run->exits;
 	entries = run->entries;
 
 	/* 100 CPUID exits handled in the kernel, then the ucall. */
-	expect_sync(self->vcpu, 2);
+	test_expect_sync(self->vcpu, 2);
 	EXPECT_LE(exits + 101, run->exits);
 	EXPECT_LE(entries + 101, run->entries);
 	exits = run->exits;

@@ -109,30 +109,13 @@ static void setup(struct test_vm **vm, struct test_vcpu **vcpu,
 	setup(&self->vm, &self->vcpu, mode, code, code##_end, irq_on,	\
 	      code##_irq_a, code##_irq_b)
 
-/* The guest RIP of @label in long-mode @code. */
-#define LONG_ADDR(code, label)						\
-	(GUEST_CODE_ADDR + GUEST_LABEL_OFFSET(code, label))
-
-/* Run to the next ucall; require UCALL_SYNC of @stage. */
-static struct ucall expect_sync(struct test_vcpu *vcpu, uint64_t stage)
-{
-	struct ucall uc;
-	uint64_t nr = test_run_ucall(vcpu, &uc);
-
-	TEST_REQUIRE(nr == UCALL_SYNC && uc.args[0] == stage,
-		     "ucall %lu with %#lx, wanted UCALL_SYNC with %#lx",
-		     (unsigned long)nr, (unsigned long)uc.args[0],
-		     (unsigned long)stage);
-	return uc;
-}
-
 /*
  * Run to the handler of @vec; it interrupted the guest at @rip with
  * interrupts enabled.
  */
 static void expect_irq(struct test_vcpu *vcpu, int vec, uint64_t rip)
 {
-	struct ucall uc = expect_sync(vcpu, IRQ_SYNC(vec));
+	struct ucall uc = test_expect_sync(vcpu, IRQ_SYNC(vec));
 
 	TEST_REQUIRE(uc.args[1] == rip, "interrupted at %#lx, wanted %#lx",
 		     (unsigned long)uc.args[1], (unsigned long)rip);
@@ -157,7 +140,7 @@ TEST_F(inject, long_mode_idt_delivery)
 	/* IF is set: delivered before the first instruction. */
 	expect_irq(self->vcpu, VEC_B, GUEST_CODE_ADDR);
 	/* IRET returns to the guest's code. */
-	expect_sync(self->vcpu, 1);
+	test_expect_sync(self->vcpu, 1);
 	test_run_expect(self->vcpu, MINIVMM_EXIT_HLT);
 }
 
@@ -174,7 +157,7 @@ TEST_F(inject, real_mode_ivt_delivery)
 	SETUP(MODE_REAL, guest_rm, true);
 	ASSERT_EQ(0, inject(self->vcpu, VEC_A));
 	expect_irq(self->vcpu, VEC_A, REAL_CODE);
-	expect_sync(self->vcpu, 1);
+	test_expect_sync(self->vcpu, 1);
 	test_run_expect(self->vcpu, MINIVMM_EXIT_HLT);
 }
 
@@ -203,13 +186,13 @@ TEST_F(inject, if_clear_waits_for_sti)
 {
 	REQUIRE_VMX();
 	SETUP(MODE_LONG, guest_sti, false);
-	expect_sync(self->vcpu, 1);
+	test_expect_sync(self->vcpu, 1);
 	ASSERT_EQ(0, inject(self->vcpu, VEC_A));
 	/* With IF clear the guest runs on to its next ucall... */
-	expect_sync(self->vcpu, 2);
+	test_expect_sync(self->vcpu, 2);
 	/* ...and is interrupted only after STI and the instruction after. */
-	expect_irq(self->vcpu, VEC_A, LONG_ADDR(guest_sti, guest_sti_window));
-	expect_sync(self->vcpu, 3);
+	expect_irq(self->vcpu, VEC_A, GUEST_LONG_ADDR(guest_sti, guest_sti_window));
+	test_expect_sync(self->vcpu, 3);
 	test_run_expect(self->vcpu, MINIVMM_EXIT_HLT);
 }
 
@@ -230,12 +213,12 @@ TEST_F(inject, hlt_with_interrupt_pending_resumes_in_handler)
 {
 	REQUIRE_VMX();
 	SETUP(MODE_LONG, guest_sti_hlt, false);
-	expect_sync(self->vcpu, 1);
+	test_expect_sync(self->vcpu, 1);
 	ASSERT_EQ(0, inject(self->vcpu, VEC_B));
 	/* No HLT exit: the interrupt is delivered right after the HLT. */
 	expect_irq(self->vcpu, VEC_B,
-		   LONG_ADDR(guest_sti_hlt, guest_sti_hlt_after));
-	expect_sync(self->vcpu, 2);
+		   GUEST_LONG_ADDR(guest_sti_hlt, guest_sti_hlt_after));
+	test_expect_sync(self->vcpu, 2);
 }
 
 /* Interrupts on, nothing pending: HLT exits; an interrupt wakes it. */
@@ -251,7 +234,7 @@ extern const unsigned char guest_halted_irq_a[], guest_halted_irq_b[],
 
 TEST_F(inject, interrupt_wakes_halted_guest)
 {
-	uint64_t after = LONG_ADDR(guest_halted, guest_halted_after);
+	uint64_t after = GUEST_LONG_ADDR(guest_halted, guest_halted_after);
 	struct minivmm_run *run;
 
 	REQUIRE_VMX();
@@ -260,7 +243,7 @@ TEST_F(inject, interrupt_wakes_halted_guest)
 	EXPECT_EQ(after, run->rip);
 	ASSERT_EQ(0, inject(self->vcpu, VEC_A));
 	expect_irq(self->vcpu, VEC_A, after);
-	expect_sync(self->vcpu, 1);
+	test_expect_sync(self->vcpu, 1);
 }
 
 /* ---- the ioctl ------------------------------------------------------ */
@@ -286,12 +269,12 @@ TEST_F(inject, second_interrupt_while_pending_ebusy)
 	EXPECT_EQ(EBUSY, inject(self->vcpu, VEC_A));
 
 	/* The first one is delivered, the refused one is not. */
-	expect_sync(self->vcpu, IRQ_SYNC(VEC_A));
+	test_expect_sync(self->vcpu, IRQ_SYNC(VEC_A));
 	test_run_expect(self->vcpu, MINIVMM_EXIT_HLT);
 
 	/* Delivered, it no longer blocks the next. */
 	ASSERT_EQ(0, inject(self->vcpu, VEC_B));
-	expect_sync(self->vcpu, IRQ_SYNC(VEC_B));
+	test_expect_sync(self->vcpu, IRQ_SYNC(VEC_B));
 	test_run_expect(self->vcpu, MINIVMM_EXIT_HLT);
 }
 
@@ -319,14 +302,14 @@ TEST_F(inject, vectors_32_and_255_delivered)
 	REQUIRE_VMX();
 	SETUP(MODE_LONG, guest_idle, true);
 	test_set_idt(self->vm, MODE_LONG, 32,
-		     LONG_ADDR(guest_idle, guest_idle_irq_32));
+		     GUEST_LONG_ADDR(guest_idle, guest_idle_irq_32));
 	test_set_idt(self->vm, MODE_LONG, 255,
-		     LONG_ADDR(guest_idle, guest_idle_irq_255));
+		     GUEST_LONG_ADDR(guest_idle, guest_idle_irq_255));
 	ASSERT_EQ(0, inject(self->vcpu, 32));
-	expect_sync(self->vcpu, IRQ_SYNC(32));
+	test_expect_sync(self->vcpu, IRQ_SYNC(32));
 	test_run_expect(self->vcpu, MINIVMM_EXIT_HLT);
 	ASSERT_EQ(0, inject(self->vcpu, 255));
-	expect_sync(self->vcpu, IRQ_SYNC(255));
+	test_expect_sync(self->vcpu, IRQ_SYNC(255));
 	test_run_expect(self->vcpu, MINIVMM_EXIT_HLT);
 }
 

@@ -139,6 +139,12 @@ struct minivmm_run *test_run_expect(struct test_vcpu *vcpu, uint32_t reason);
  */
 uint64_t test_run_ucall(struct test_vcpu *vcpu, struct ucall *uc);
 
+/* Run to the next ucall and require UCALL_SYNC with @stage in RBX. */
+struct ucall test_expect_sync(struct test_vcpu *vcpu, uint64_t stage);
+
+/* Run to the next ucall and require UCALL_DONE. */
+void test_expect_done(struct test_vcpu *vcpu);
+
 void test_get_regs(struct test_vcpu *vcpu, struct minivmm_regs *regs);
 void test_set_regs(struct test_vcpu *vcpu, const struct minivmm_regs *regs);
 void test_get_sregs(struct test_vcpu *vcpu, struct minivmm_sregs *sregs);
@@ -183,5 +189,9 @@ void test_install_exc_handlers(struct test_vm *vm, enum guest_mode mode);
 #define GUEST_LABEL(label)	".globl " #label "\n" #label ":\n\t"
 #define GUEST_LABEL_OFFSET(code, label)					\
 	((uint64_t)((uintptr_t)(label) - (uintptr_t)(code)))
+
+/* The guest RIP of @label in @code loaded for long (or protected) mode. */
+#define GUEST_LONG_ADDR(code, label)					\
+	(GUEST_CODE_ADDR + GUEST_LABEL_OFFSET(code, label))
 
 #endif /* MINIVMM_GUEST_H */

@@ -442,3 +442,24 @@ pid_t test_vcpu_thread(struct test_vcpu *vcpu, unsigned int *vm_id)
 		*vm_id = best_vm;
 	return best;
 }
+
+struct ucall test_expect_sync(struct test_vcpu *vcpu, uint64_t stage)
+{
+	struct ucall uc;
+	uint64_t nr = test_run_ucall(vcpu, &uc);
+
+	TEST_REQUIRE(nr == UCALL_SYNC && uc.args[0] == stage,
+		     "ucall %lu with %#lx, wanted UCALL_SYNC with %#lx",
+		     (unsigned long)nr, (unsigned long)uc.args[0],
+		     (unsigned long)stage);
+	return uc;
+}
+
+void test_expect_done(struct test_vcpu *vcpu)
+{
+	struct ucall uc;
+	uint64_t nr = test_run_ucall(vcpu, &uc);
+
+	TEST_REQUIRE(nr == UCALL_DONE, "ucall %lu with %#lx, wanted UCALL_DONE",
+		     (unsigned long)nr, (unsigned long)uc.args[0]);
+}
