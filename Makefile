@@ -20,8 +20,13 @@ KERNELDOC := $(DEPS)/linux-source/scripts/kernel-doc
 
 TESTVM	:= $(TOP)/scripts/testvm
 CPUS	?= 1 2
+# The debug kernel's machines (lockdep, KASAN, kmemleak, ...); empty: none.
+# make check-debug sets it; make check leaves it empty until its run time
+# in CI is measured.
+DEBUG_CPUS ?=
 
-.PHONY: all module userspace selftests deps kselftest-install check \
+.PHONY: all module userspace selftests deps debug-kernel kselftest-install check \
+	check-debug \
 	check-host check-scripts demo bench install clean checkpatch sparse help
 
 all: module userspace selftests
@@ -30,6 +35,8 @@ help:
 	@echo "make            build the module, the CLI and the selftests"
 	@echo "make deps       install build and test dependencies (Debian)"
 	@echo "make check      run every test in the emulated VMX machine"
+	@echo "make check-debug   make check, plus the suite on a debug kernel"
+	@echo "make debug-kernel  build that debug kernel (lockdep, KASAN, ...)"
 	@echo "make check-host run the selftests on this machine's kernel"
 	@echo "make demo       boot the emulated machine and run the CLI"
 	@echo "make bench      exit costs under minivmm and KVM, in the machine"
@@ -66,9 +73,18 @@ kselftest-install: selftests
 check-scripts:
 	python3 -m unittest discover -s $(TOP)/scripts/tests -t $(TOP)/scripts -v
 
+# Builds the debug kernel too when DEBUG_CPUS asks for its machines.
 check: deps
 	$(MAKE) all kselftest-install
-	$(TOP)/scripts/check $(CPUS)
+	$(TOP)/scripts/check $(CPUS) $(addprefix --debug ,$(DEBUG_CPUS))
+
+# The whole suite on the debug kernel too (builds it first: ~5 minutes).
+check-debug:
+	$(MAKE) check DEBUG_CPUS=1
+
+# Lockdep, KASAN, kmemleak, UBSAN: the kernel make check-debug boots.
+debug-kernel: deps
+	@$(TOP)/scripts/debug-kernel.sh
 
 check-host: all kselftest-install
 	cd $(KSFT_INSTALL) && ./run_kselftest.sh

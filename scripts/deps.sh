@@ -14,7 +14,8 @@ out=${1:-$top/.deps}
 pkgs=(build-essential bc kmod cpio xz-utils linux-headers-amd64
       bochs bochs-term bochsbios vgabios busybox-static
       libnl-3-dev libnl-genl-3-dev pkg-config linux-source-6.1 sparse
-      isolinux syslinux-common xorriso rsync python3)
+      isolinux syslinux-common xorriso rsync python3
+      flex bison libelf-dev lz4)	# the last four: scripts/debug-kernel.sh
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -6,7 +6,9 @@ Only kernel lines are looked at, so a test that merely prints "WARNING:"
 or "Call Trace:" does not trip the detector.  A line is a kernel line if
 it carries a printk timestamp ("[   12.345678] ", the form both the
 console and dmesg use) or if it lies between the "TESTVM: DMESG BEGIN"
-and "TESTVM: DMESG END" markers of scripts/testvm's /init.  With
+and "TESTVM: DMESG END" markers of scripts/testvm's /init, or between its
+"TESTVM: KMEMLEAK BEGIN" and "TESTVM: KMEMLEAK END" (the contents of
+/sys/kernel/debug/kmemleak after a scan, which has no timestamps).  With
 `all_lines` (--all on the command line) every line counts, for raw dmesg
 output printed without timestamps.
 
@@ -20,8 +22,9 @@ import sys
 # Some consoles also show the "<4>" log level in front.
 _PREFIX = re.compile(r'^(?:<\d+>)?\[\s*\d+\.\d+\](?:\[\s*[TC]\d+\])?\s?')
 
-DMESG_BEGIN = 'TESTVM: DMESG BEGIN'
-DMESG_END = 'TESTVM: DMESG END'
+# Sections of kernel output, by their BEGIN marker; an END may carry " rc=N".
+SECTIONS = {'TESTVM: %s BEGIN' % name: 'TESTVM: %s END' % name
+	    for name in ('DMESG', 'KMEMLEAK')}
 
 # (kind, regex on the message with its timestamp removed).  The kinds are
 # what the summary reports; the regexes follow the kernel's own formats.
@@ -62,6 +65,9 @@ PATTERNS = [
 	('kfence', r'^BUG: KFENCE: '),
 	('kmemleak', r'^kmemleak: \d+ new suspected memory leaks?'),
 	('kmemleak', r'^unreferenced object 0x[0-9a-f]+ \(size \d+\)'),
+	# The leak check gave up (out of memory, or an internal error), so a
+	# clean scan would prove nothing.
+	('kmemleak', r'^kmemleak: Kernel memory leak detector disabled'),
 	('list', r'^list_(add|del) corruption'),
 	('refcount', r'^refcount_t: '),
 	('stack', r'stack-protector: Kernel stack is corrupted'),
@@ -89,20 +95,21 @@ class Splat:
 
 def kernel_lines(text, all_lines=False):
 	"""Yield (line number, message) for every kernel line of `text`."""
-	in_dmesg = False
+	end = None		# the END marker of the section we are in
 	for lineno, line in enumerate(text.splitlines(), 1):
 		line = line.rstrip('\r\n').replace('\r', '')
 		stripped = line.strip()
-		if stripped == DMESG_BEGIN:
-			in_dmesg = True
+		if end is None and stripped in SECTIONS:
+			end = SECTIONS[stripped]
 			continue
-		if stripped == DMESG_END:
-			in_dmesg = False
+		if end is not None and (stripped == end or
+					stripped.startswith(end + ' rc=')):
+			end = None
 			continue
 		m = _PREFIX.match(line)
 		if m:
 			yield lineno, line[m.end():].strip()
-		elif in_dmesg or all_lines:
+		elif end is not None or all_lines:
 			yield lineno, stripped
 
 

@@ -24,6 +24,8 @@ mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t debugfs debugfs /sys/kernel/debug
+# Tracepoints, where the kernel has tracefs.
+[ -d /sys/kernel/tracing ] && mount -t tracefs tracefs /sys/kernel/tracing
 mount -t tmpfs tmpfs /tmp
 hostname testvm
 
@@ -39,6 +41,22 @@ if [ -e "/lib/modules/$(uname -r)/extra/minivmm.ko" ]; then
 	fi
 else
 	echo "TESTVM: NO MODULE minivmm"
+fi
+
+# A slow kernel (the debug one) gets proportionally longer kselftest
+# timeouts: the runner reads them from each collection's settings file.
+scale=$(cat /etc/testvm/timeout-scale 2>/dev/null)
+if [ "${scale:-1}" -gt 1 ] && [ -r /kselftest/kselftest-list.txt ]; then
+	default=$(sed -n 's/^export kselftest_default_timeout=//p' \
+		/kselftest/kselftest/runner.sh 2>/dev/null)
+	for c in $(cut -d: -f1 /kselftest/kselftest-list.txt | sort -u); do
+		f=/kselftest/$c/settings
+		t=$(sed -n 's/^timeout=//p' "$f" 2>/dev/null)
+		t=$(( ${t:-${default:-45}} * scale ))
+		{ grep -v '^timeout=' "$f" 2>/dev/null; echo "timeout=$t"; } \
+			> /tmp/settings && mv /tmp/settings "$f"
+		echo "TESTVM: kselftest timeout of $c: $t s"
+	done
 fi
 
 # Nothing may wait for console input: the serial port has none.
@@ -61,6 +79,25 @@ run)
 	echo "TESTVM: RUN END rc=$rc"
 	;;
 esac
+
+# The debug kernel's leak check, with the module still loaded so that the
+# backtraces name its functions.  Kmemleak ignores objects younger than
+# 5 s, hence the wait: the last test's leaks count too.  It takes two
+# scans: the first one only records a checksum of each new unreferenced
+# object, and a leak is reported once a later scan finds it unchanged.
+if [ -e /sys/kernel/debug/kmemleak ]; then
+	echo "TESTVM: KMEMLEAK BEGIN"
+	sleep 5
+	if echo scan > /sys/kernel/debug/kmemleak &&
+	   echo scan > /sys/kernel/debug/kmemleak; then
+		cat /sys/kernel/debug/kmemleak
+		rc=0
+	else
+		echo "TESTVM: kmemleak scan failed"
+		rc=1
+	fi
+	echo "TESTVM: KMEMLEAK END rc=$rc"
+fi
 
 # quiet/loglevel=3 keep warnings off the console: dump them all here.
 echo "TESTVM: DMESG BEGIN"

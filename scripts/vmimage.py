@@ -368,6 +368,8 @@ class ImageSpec:
 		self.adds = []			# (host path, image path)
 		self.mode = 'suite'		# or 'run'
 		self.command = ''
+		# Multiplies the kselftest timeouts, for slow (debug) kernels.
+		self.timeout_scale = 1
 
 
 def busybox_applets():
@@ -391,6 +393,7 @@ def make_manifest(spec):
 	m.add_file('/init', INIT_SCRIPT, 0o755)
 	m.add_data('/etc/testvm/mode', spec.mode + '\n')
 	m.add_data('/etc/testvm/command', spec.command + '\n')
+	m.add_data('/etc/testvm/timeout-scale', '%d\n' % spec.timeout_scale)
 	m.add_data('/etc/passwd', 'root:x:0:0:root:/root:/bin/sh\n')
 	m.add_data('/etc/group', 'root:x:0:\n')
 

@@ -98,6 +98,25 @@ class KernelLines(unittest.TestCase):
 		found = splat.scan(text)
 		self.assertEqual([s.lineno for s in found], [3])
 
+	def test_kmemleak_section_without_timestamps(self):
+		text = ('unreferenced object 0xffff888001234560 (size 64):\n'
+			'TESTVM: KMEMLEAK BEGIN\n'
+			'unreferenced object 0xffff888004b2e000 (size 64):\n'
+			'  comm "insmod", pid 93, jiffies 4294937296\n'
+			'  backtrace:\n'
+			'    [<ffffffffc0201010>] badmod_init+0x10/0x100\n'
+			'TESTVM: KMEMLEAK END rc=0\n'
+			'unreferenced object 0xffff888001234560 (size 64):\n')
+		found = splat.scan(text)
+		self.assertEqual([(s.kind, s.lineno) for s in found],
+				 [('kmemleak', 3)])
+
+	def test_kmemleak_giving_up_is_a_splat(self):
+		text = ('[ 9.0] kmemleak: Cannot allocate a kmemleak_object '
+			'structure\n'
+			'[ 9.0] kmemleak: Kernel memory leak detector disabled\n')
+		self.assertEqual([s.kind for s in splat.scan(text)], ['kmemleak'])
+
 	def test_all_lines(self):
 		text = 'INFO: task kworker/0:1:12 blocked for more than 30 seconds.\n'
 		self.assertEqual(splat.scan(text), [])
