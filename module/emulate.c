@@ -11,6 +11,7 @@
  */
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/rcupdate.h>
 #include <asm/processor.h>
 #include <asm/vmx.h>
 
@@ -33,14 +34,23 @@
  */
 int guest_read_phys(struct vm *vm, u64 gpa, void *buf, unsigned int len)
 {
+	int ret = 0;
+
+	/*
+	 * Callers outside MINIVMM_RUN (SET_SREGS loading PDPTEs) race with
+	 * slot deletion: the pages stay pinned until this section ends.
+	 */
+	rcu_read_lock();
 	while (len) {
 		struct mem_slot *slot = vm_find_slot(vm, gpa);
 		unsigned int off = offset_in_page(gpa);
 		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - off);
 		void *p;
 
-		if (!slot)
-			return -EFAULT;
+		if (!slot) {
+			ret = -EFAULT;
+			break;
+		}
 		p = kmap_local_page(slot->pages[(gpa - slot->gpa) >> PAGE_SHIFT]);
 		memcpy(buf, p + off, n);
 		kunmap_local(p);
@@ -48,7 +58,8 @@ int guest_read_phys(struct vm *vm, u64 gpa, void *buf, unsigned int len)
 		gpa += n;
 		len -= n;
 	}
-	return 0;
+	rcu_read_unlock();
+	return ret;
 }
 
 static int read_pte(struct vm *vm, u64 gpa, u64 *pte, bool wide)

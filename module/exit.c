@@ -494,6 +494,7 @@ static int handle_ept_violation(struct vcpu *vcpu)
 {
 	u64 gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
 	struct mem_slot *slot;
+	bool ram;
 
 	/* The IDT, GDT or stack of an event being delivered is not RAM. */
 	if (vcpu->reinject_info & VECTORING_INFO_VALID_MASK)
@@ -502,8 +503,11 @@ static int handle_ept_violation(struct vcpu *vcpu)
 	if (vcpu->exit_qual & EPT_VIOLATION_ACC_INSTR)
 		return internal_error(vcpu, MINIVMM_INTERNAL_EMULATION, gpa,
 				      vcpu->exit_qual);
+	rcu_read_lock();
 	slot = vm_find_slot(vcpu->vm, gpa);
-	if (slot && !(slot->flags & MINIVMM_MEM_READONLY))
+	ram = slot && !(slot->flags & MINIVMM_MEM_READONLY);
+	rcu_read_unlock();
+	if (ram)
 		return internal_error(vcpu, MINIVMM_INTERNAL_UNHANDLED_EXIT,
 				      vcpu->exit_reason, gpa);
 	return emulate_mmio(vcpu, gpa);
@@ -565,13 +569,8 @@ static int handle_failed_entry(struct vcpu *vcpu, u32 reason)
 	run->fail_entry.hardware_reason = reason;
 	run->fail_entry.instruction_error = 0;
 	run->fail_entry.qualification = vmcs_readl(EXIT_QUALIFICATION);
-	if (!vcpu->fail_dumped) {
-		vcpu->fail_dumped = true;
-		pr_info("vCPU %u:%u: VM entry failed: exit reason %#x, qualification %#llx\n",
-			vcpu->vm->id, vcpu->id, reason,
-			run->fail_entry.qualification);
-		vmcs_dump(vcpu);
-	}
+	vcpu_log_failed_entry(vcpu, "VM entry failed: exit reason", reason,
+			      run->fail_entry.qualification);
 	return 0;
 }
 

@@ -23,6 +23,7 @@
 #include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
+#include <linux/rcupdate.h>
 #include <linux/refcount.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
@@ -138,11 +139,14 @@ struct vcpu;
  * @announced:	the "VM created" event went out
  * @uid:	effective uid that created it
  * @mem_bytes:	guest memory mapped now
- * @lock:	serialises memory map changes and vCPU creation
- * @slots:	memory slots (size 0 when unused)
- * @running:	vCPUs inside MINIVMM_RUN now; vm->lock
+ * @lock:	serialises memory map changes and vCPU creation; never held
+ *		across pinning user memory or running a guest
+ * @slots:	memory slots, NULL when unused; changed under vm->lock, read
+ *		under rcu_read_lock() (a deleted slot's pages are unpinned
+ *		only after a grace period)
+ * @running:	vCPUs inside MINIVMM_RUN now; raised under vm->lock
  * @ept:	guest physical to host physical
- * @vcpus:	by id; vm->lock
+ * @vcpus:	by id; changed under vm->lock, read under rcu_read_lock()
  * @nr_vcpus:	vCPUs that exist now; vm->lock
  * @node:	on the list of all VMs
  */
@@ -155,10 +159,10 @@ struct vm {
 	kuid_t uid;
 	u64 mem_bytes;
 	struct mutex lock;		/* memory map and vCPU creation */
-	struct mem_slot slots[MINIVMM_MAX_MEM_SLOTS];
-	unsigned int running;
+	struct mem_slot __rcu *slots[MINIVMM_MAX_MEM_SLOTS];
+	atomic_t running;
 	struct ept ept;
-	struct vcpu *vcpus[MINIVMM_MAX_VCPUS];
+	struct vcpu __rcu *vcpus[MINIVMM_MAX_VCPUS];
 	unsigned int nr_vcpus;
 	struct list_head node;
 };
@@ -173,7 +177,10 @@ enum vcpu_pending { DONE, PIO_IN, MMIO_READ, HYPERCALL };
  * struct vcpu - a virtual CPU and the kernel thread that runs it
  * @vm:			the VM
  * @id:			vCPU id
- * @ioctl_lock:		one ioctl at a time
+ * @ioctl_lock:		one ioctl at a time; held briefly, never across a
+ *			guest run
+ * @in_run:		a MINIVMM_RUN is in flight: other thread-bound ioctls
+ *			are -EBUSY; set under ioctl_lock, cleared by RUN
  * @thread:		the kernel thread
  * @wq:			where the thread waits for work
  * @done_wq:		where ioctls wait for the thread's answer
@@ -207,7 +214,9 @@ enum vcpu_pending { DONE, PIO_IN, MMIO_READ, HYPERCALL };
  * @tsc_offset:		TSC offset
  * @fpu:		x87 and SSE state (FXSAVE image)
  * @vapic:		virtual-APIC page: the guest's TPR (CR8) lives here
- * @pending_irq:	vector from MINIVMM_INJECT_INTERRUPT, or -1
+ * @pending_irq:	vector from MINIVMM_INJECT_INTERRUPT, or -1; set by
+ *			cmpxchg from -1 (also while the guest runs), taken
+ *			by the thread
  * @event_injected:	this entry already delivers an event
  * @reinject_info:	IDT-vectoring information of an event to deliver again
  * @reinject_err:	its error code
@@ -225,8 +234,8 @@ enum vcpu_pending { DONE, PIO_IN, MMIO_READ, HYPERCALL };
  * @nr_entries:		VM entries
  * @nr_exits:		VM exits
  * @guest_ns:		time in guest mode
- * @fail_dumped:	the first failed entry was logged
  * @host_debugctl:	host IA32_DEBUGCTL, restored after exits
+ * @rcu:		frees the structure after readers of vm->vcpus
  *
  * Only the vCPU's thread touches its VMCS: ioctls hand it work (a RUN, or
  * a function to call with the VMCS loaded) and wait for the answer.
@@ -235,6 +244,7 @@ struct vcpu {
 	struct vm *vm;
 	unsigned int id;
 	struct mutex ioctl_lock;	/* one ioctl at a time */
+	bool in_run;
 
 	struct task_struct *thread;
 	wait_queue_head_t wq;
@@ -284,8 +294,8 @@ struct vcpu {
 	u64 exits[NR_EXIT_REASONS];
 	u64 nr_entries, nr_exits;
 	u64 guest_ns;
-	bool fail_dumped;
 	unsigned long host_debugctl;
+	struct rcu_head rcu;
 };
 
 /* vmx_caps.c */
@@ -337,6 +347,8 @@ int vcpu_set_cr0(struct vcpu *vcpu, unsigned long val);
 int vcpu_set_cr4(struct vcpu *vcpu, unsigned long val);
 int vcpu_set_efer(struct vcpu *vcpu, u64 val);
 void vmcs_dump(struct vcpu *vcpu);
+void vcpu_log_failed_entry(struct vcpu *vcpu, const char *what, u64 code,
+			   u64 qual);
 u16 vpid_alloc(void);
 void vpid_free(u16 vpid);
 int vmx_alloc_bitmaps(void);

@@ -6,6 +6,11 @@
  * A VM is visible to the effective uid that created it and to
  * CAP_SYS_ADMIN. Statistics are read without stopping the vCPUs: each
  * counter is a u64 its own thread updates, read whole.
+ *
+ * No handler sleeps on a VM's locks, which a user may hold for as long as
+ * a call of theirs takes: the vCPUs are read under RCU. The family is
+ * parallel_ops, so its requests never wait for, or hold up, another
+ * family's under the genetlink mutex.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -197,14 +202,16 @@ static int minivmm_nl_get_stats(struct sk_buff *skb, struct genl_info *info)
 				MINIVMM_CMD_GET_STATS);
 	if (!hdr || put_vm_attrs(msg, vm, task_active_pid_ns(current)))
 		goto fail;
-	mutex_lock(&vm->lock);
+	rcu_read_lock();
 	for (i = 0; i < MINIVMM_MAX_VCPUS; i++) {
-		if (vm->vcpus[i] && put_vcpu_stats(msg, vm->vcpus[i])) {
-			mutex_unlock(&vm->lock);
+		struct vcpu *vcpu = rcu_dereference(vm->vcpus[i]);
+
+		if (vcpu && put_vcpu_stats(msg, vcpu)) {
+			rcu_read_unlock();
 			goto fail;
 		}
 	}
-	mutex_unlock(&vm->lock);
+	rcu_read_unlock();
 	vm_put(vm);
 	genlmsg_end(msg, hdr);
 	return genlmsg_reply(msg, info);
@@ -236,6 +243,7 @@ static struct genl_family minivmm_genl __ro_after_init = {
 	.maxattr = MINIVMM_A_MAX,
 	.policy = minivmm_policy,
 	.module = THIS_MODULE,
+	.parallel_ops = true,
 	.small_ops = minivmm_ops,
 	.n_small_ops = ARRAY_SIZE(minivmm_ops),
 	.mcgrps = minivmm_mcgrps,

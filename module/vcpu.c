@@ -9,6 +9,12 @@
  * VMCLEARs the VMCS on the old CPU and the per-CPU host state is rewritten
  * before the next VMLAUNCH.
  *
+ * RUN does not hold the vCPU's ioctl lock while the guest runs: another
+ * thread's interrupt request is queued and the guest kicked out to take
+ * it; the ioctls that need the thread fail with -EBUSY instead of
+ * waiting for a guest that may never stop. Every wait a user can cause
+ * is killable, or bounded by the thread's answer to a kick.
+ *
  * A signal to the caller of MINIVMM_RUN kicks the thread out of guest mode
  * (an IPI forces a VM exit) and RUN returns -EINTR. The guest can never
  * keep the CPU: external interrupts exit, the VMX preemption timer bounds
@@ -161,6 +167,7 @@ static void vcpu_set_intr_window(struct vcpu *vcpu, bool on)
 static void vcpu_inject_events(struct vcpu *vcpu)
 {
 	u32 info = vcpu->reinject_info;
+	int irq;
 
 	if (info & VECTORING_INFO_VALID_MASK) {
 		u32 type = info & VECTORING_INFO_TYPE_MASK;
@@ -179,7 +186,9 @@ static void vcpu_inject_events(struct vcpu *vcpu)
 		vcpu->event_injected = true;
 	}
 
-	if (vcpu->pending_irq < 0) {
+	/* Set from other threads while the guest runs; only taken here. */
+	irq = READ_ONCE(vcpu->pending_irq);
+	if (irq < 0) {
 		vcpu_set_intr_window(vcpu, false);
 		return;
 	}
@@ -187,9 +196,9 @@ static void vcpu_inject_events(struct vcpu *vcpu)
 	    (vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_IF) &&
 	    !(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
 	      (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))) {
-		vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, vcpu->pending_irq |
+		vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, irq |
 			     INTR_TYPE_EXT_INTR | INTR_INFO_VALID_MASK);
-		vcpu->pending_irq = -1;
+		WRITE_ONCE(vcpu->pending_irq, -1);
 		vcpu_set_intr_window(vcpu, false);
 	} else {
 		vcpu_set_intr_window(vcpu, true);
@@ -221,13 +230,8 @@ static void vcpu_entry_failed(struct vcpu *vcpu)
 	run->fail_entry.hardware_reason = 0;
 	run->fail_entry.instruction_error = vmcs_read32(VM_INSTRUCTION_ERROR);
 	run->fail_entry.qualification = 0;
-	if (!vcpu->fail_dumped) {
-		vcpu->fail_dumped = true;
-		pr_info("vCPU %u:%u: VM entry instruction failed, error %u\n",
-			vcpu->vm->id, vcpu->id,
-			run->fail_entry.instruction_error);
-		vmcs_dump(vcpu);
-	}
+	vcpu_log_failed_entry(vcpu, "VM entry instruction failed, error",
+			      run->fail_entry.instruction_error, 0);
 }
 
 /*
@@ -361,28 +365,22 @@ static bool vcpu_request_done(struct vcpu *vcpu)
 	return smp_load_acquire(&vcpu->request) == REQ_NONE;
 }
 
-/* Hand the thread a request and wait for its answer. */
-static int vcpu_request(struct vcpu *vcpu, enum vcpu_request req)
+static void vcpu_request_start(struct vcpu *vcpu, enum vcpu_request req)
 {
 	WRITE_ONCE(vcpu->request, req);
 	wake_up(&vcpu->wq);
-
-	if (req == REQ_RUN &&
-	    wait_event_interruptible(vcpu->done_wq, vcpu_request_done(vcpu))) {
-		WRITE_ONCE(vcpu->kick, true);
-		/* An IPI to the thread's CPU forces a VM exit. */
-		kick_process(vcpu->thread);
-	}
-	wait_event(vcpu->done_wq, vcpu_request_done(vcpu));
-	WRITE_ONCE(vcpu->kick, false);
-	return vcpu->result;
 }
 
 /**
  * vcpu_call_on_thread() - run @fn on the vCPU thread with its VMCS loaded
- * @vcpu: the vCPU, its ioctl_lock held
+ * @vcpu: the vCPU, idle: its ioctl_lock held and no RUN in flight, or
+ *	  being created
  * @fn: the function; preemption is off while it runs
  * @arg: its argument
+ *
+ * The wait is uninterruptible but bounded: the thread is idle, and @fn
+ * runs with preemption off and never sleeps. @arg may live on the
+ * caller's stack, so the caller cannot leave before the answer.
  *
  * Return: what @fn returned.
  */
@@ -391,7 +389,29 @@ static int vcpu_call_on_thread(struct vcpu *vcpu,
 {
 	vcpu->call_fn = fn;
 	vcpu->call_arg = arg;
-	return vcpu_request(vcpu, REQ_CALL);
+	vcpu_request_start(vcpu, REQ_CALL);
+	wait_event(vcpu->done_wq, vcpu_request_done(vcpu));
+	return vcpu->result;
+}
+
+/* Wait for the thread to end a RUN: until the guest exits, or a signal. */
+static int vcpu_wait_run(struct vcpu *vcpu)
+{
+	if (wait_event_interruptible(vcpu->done_wq, vcpu_request_done(vcpu))) {
+		WRITE_ONCE(vcpu->kick, true);
+		/* An IPI to the thread's CPU forces a VM exit. */
+		kick_process(vcpu->thread);
+		/*
+		 * The thread tests the kick with interrupts off before every
+		 * entry and exit handlers never sleep, so the answer comes
+		 * within one exit; kicking again now and then keeps the wait
+		 * bounded whatever the thread was doing when the IPI came.
+		 */
+		while (!wait_event_timeout(vcpu->done_wq,
+					   vcpu_request_done(vcpu), HZ / 10))
+			kick_process(vcpu->thread);
+	}
+	return vcpu->result;
 }
 
 static int vcpu_ioctl_run(struct vcpu *vcpu)
@@ -399,19 +419,35 @@ static int vcpu_ioctl_run(struct vcpu *vcpu)
 	struct vm *vm = vcpu->vm;
 	int ret;
 
+	if (mutex_lock_killable(&vcpu->ioctl_lock))
+		return -EINTR;
+	if (vcpu->in_run) {
+		mutex_unlock(&vcpu->ioctl_lock);
+		return -EBUSY;
+	}
 	if (signal_pending(current)) {
 		vcpu->run->exit_reason = MINIVMM_EXIT_INTR;
+		mutex_unlock(&vcpu->ioctl_lock);
 		return -EINTR;
 	}
-	mutex_lock(&vm->lock);
-	vm->running++;
+	/* Memory map changes see this under vm->lock and back off. */
+	if (mutex_lock_killable(&vm->lock)) {
+		mutex_unlock(&vcpu->ioctl_lock);
+		return -EINTR;
+	}
+	atomic_inc(&vm->running);
 	mutex_unlock(&vm->lock);
 
-	ret = vcpu_request(vcpu, REQ_RUN);
+	WRITE_ONCE(vcpu->in_run, true);
+	WRITE_ONCE(vcpu->kick, false);
+	vcpu_request_start(vcpu, REQ_RUN);
+	mutex_unlock(&vcpu->ioctl_lock);
 
-	mutex_lock(&vm->lock);
-	vm->running--;
-	mutex_unlock(&vm->lock);
+	ret = vcpu_wait_run(vcpu);
+
+	atomic_dec(&vm->running);
+	/* The result is read: other ioctls may hand the thread work now. */
+	smp_store_release(&vcpu->in_run, false);
 	return ret;
 }
 
@@ -440,7 +476,7 @@ static int vcpu_set_cpuid(struct vcpu *vcpu, struct minivmm_cpuid __user *uc)
 			return -EINVAL;
 		}
 	}
-	/* The thread only reads the table while RUN holds ioctl_lock. */
+	/* The thread only reads the table during RUN, which is not now. */
 	old = vcpu->cpuid;
 	vcpu->cpuid = entries;
 	vcpu->cpuid_nent = c.nent;
@@ -448,13 +484,19 @@ static int vcpu_set_cpuid(struct vcpu *vcpu, struct minivmm_cpuid __user *uc)
 	return 0;
 }
 
+/* Needs no lock: the vCPU may be running, and takes it at its next entry. */
 static int vcpu_inject(struct vcpu *vcpu, unsigned long vector)
 {
 	if (vector < 32 || vector > 255)
 		return -EINVAL;
-	if (vcpu->pending_irq >= 0)
+	if (cmpxchg(&vcpu->pending_irq, -1, (int)vector) != -1)
 		return -EBUSY;
-	vcpu->pending_irq = vector;
+	/*
+	 * Make that entry now. The cmpxchg orders the vector before the test:
+	 * a RUN that begins after it finds the vector at its first entry.
+	 */
+	if (READ_ONCE(vcpu->in_run))
+		kick_process(vcpu->thread);
 	return 0;
 }
 
@@ -483,11 +525,15 @@ static int vcpu_regs_ioctl(struct vcpu *vcpu, void __user *uarg, size_t size,
  *	 MINIVMM_SET_CPUID or MINIVMM_INJECT_INTERRUPT
  * @arg: its argument
  *
- * Return: 0 or a negative errno: -EINTR when a signal interrupted RUN,
- * -EFAULT for a bad pointer, -EINVAL for invalid values or non-zero
- * reserved fields, -E2BIG for too many CPUID entries, -EBUSY when an
- * interrupt is already pending, -EIO from a process that did not create
- * the VM, -ENOTTY for an unknown command.
+ * MINIVMM_INJECT_INTERRUPT acts on a running vCPU; the other commands fail
+ * with -EBUSY while a MINIVMM_RUN of the vCPU is in flight.
+ *
+ * Return: 0 or a negative errno: -EINTR when a signal interrupted RUN or
+ * a fatal signal the wait for another ioctl, -EFAULT for a bad pointer,
+ * -EINVAL for invalid values or non-zero reserved fields, -E2BIG for too
+ * many CPUID entries, -EBUSY when an interrupt is already pending or the
+ * vCPU is running, -EIO from a process that did not create the VM,
+ * -ENOTTY for an unknown command.
  */
 static long vcpu_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 {
@@ -498,11 +544,29 @@ static long vcpu_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	if (current->mm != vcpu->vm->mm)
 		return -EIO;
 
-	mutex_lock(&vcpu->ioctl_lock);
 	switch (cmd) {
 	case MINIVMM_RUN:
-		ret = arg ? -EINVAL : vcpu_ioctl_run(vcpu);
+		return arg ? -EINVAL : vcpu_ioctl_run(vcpu);
+	case MINIVMM_INJECT_INTERRUPT:
+		return vcpu_inject(vcpu, arg);
+	case MINIVMM_GET_REGS:
+	case MINIVMM_SET_REGS:
+	case MINIVMM_GET_SREGS:
+	case MINIVMM_SET_SREGS:
+	case MINIVMM_SET_CPUID:
 		break;
+	default:
+		return -ENOTTY;
+	}
+
+	if (mutex_lock_killable(&vcpu->ioctl_lock))
+		return -EINTR;
+	/* Pairs with the release at the end of RUN: its result was read. */
+	if (smp_load_acquire(&vcpu->in_run)) {
+		mutex_unlock(&vcpu->ioctl_lock);
+		return -EBUSY;
+	}
+	switch (cmd) {
 	case MINIVMM_GET_REGS:
 		ret = vcpu_regs_ioctl(vcpu, uarg, sizeof(struct minivmm_regs),
 				      vcpu_get_regs, false);
@@ -519,14 +583,8 @@ static long vcpu_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 		ret = vcpu_regs_ioctl(vcpu, uarg, sizeof(struct minivmm_sregs),
 				      vcpu_set_sregs, true);
 		break;
-	case MINIVMM_SET_CPUID:
-		ret = vcpu_set_cpuid(vcpu, uarg);
-		break;
-	case MINIVMM_INJECT_INTERRUPT:
-		ret = vcpu_inject(vcpu, arg);
-		break;
 	default:
-		ret = -ENOTTY;
+		ret = vcpu_set_cpuid(vcpu, uarg);
 	}
 	mutex_unlock(&vcpu->ioctl_lock);
 	return ret;
@@ -551,7 +609,8 @@ static void vcpu_free(struct vcpu *vcpu)
 	free_page((unsigned long)vcpu->fpu);
 	free_page((unsigned long)vcpu->vapic);
 	kfree(vcpu->cpuid);
-	kfree(vcpu);
+	/* Statistics readers may still hold it, under rcu_read_lock(). */
+	kfree_rcu(vcpu, rcu);
 }
 
 static void vcpu_destroy(struct vcpu *vcpu)
@@ -561,8 +620,8 @@ static void vcpu_destroy(struct vcpu *vcpu)
 	kthread_stop(vcpu->thread);
 	put_task_struct(vcpu->thread);
 	mutex_lock(&vm->lock);
-	vm->vcpus[vcpu->id] = NULL;
-	vm->nr_vcpus--;
+	RCU_INIT_POINTER(vm->vcpus[vcpu->id], NULL);
+	WRITE_ONCE(vm->nr_vcpus, vm->nr_vcpus - 1);
 	mutex_unlock(&vm->lock);
 	vcpu_free(vcpu);
 	vm_put(vm);
@@ -628,8 +687,8 @@ static struct vcpu *vcpu_alloc(struct vm *vm, unsigned int id)
  * @id: the vCPU id, below MINIVMM_MAX_VCPUS
  *
  * Return: a vCPU fd; -EINVAL for an id out of range, -EEXIST when the id
- * is taken, -EIO from a process that did not create the VM, -ENOMEM, or
- * the error of setting up the VMCS.
+ * is taken, -EIO from a process that did not create the VM, -EINTR for a
+ * fatal signal, -ENOMEM, or the error of setting up the VMCS.
  */
 int vcpu_create(struct vm *vm, unsigned long id)
 {
@@ -641,8 +700,9 @@ int vcpu_create(struct vm *vm, unsigned long id)
 	if (current->mm != vm->mm)
 		return -EIO;
 
-	mutex_lock(&vm->lock);
-	if (vm->vcpus[id]) {
+	if (mutex_lock_killable(&vm->lock))
+		return -EINTR;
+	if (rcu_access_pointer(vm->vcpus[id])) {
 		ret = -EEXIST;
 		goto unlock;
 	}
@@ -673,8 +733,8 @@ int vcpu_create(struct vm *vm, unsigned long id)
 		ret = fd;
 		goto stop;
 	}
-	vm->vcpus[id] = vcpu;
-	vm->nr_vcpus++;
+	rcu_assign_pointer(vm->vcpus[id], vcpu);
+	WRITE_ONCE(vm->nr_vcpus, vm->nr_vcpus + 1);
 	mutex_unlock(&vm->lock);
 	return fd;
 

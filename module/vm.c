@@ -16,6 +16,7 @@
 #include <linux/file.h>
 #include <linux/mm.h>
 #include <linux/pid.h>
+#include <linux/rcupdate.h>
 #include <linux/module.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -41,12 +42,13 @@ unsigned int vm_count(void)
 	return atomic_read(&vm_nr);
 }
 
+/* No reader may see @slot any more: it is unpublished and a grace passed. */
 static void slot_release(struct mem_slot *slot)
 {
 	unpin_user_pages_dirty_lock(slot->pages, slot->size >> PAGE_SHIFT,
 				    !(slot->flags & MINIVMM_MEM_READONLY));
 	kvfree(slot->pages);
-	memset(slot, 0, sizeof(*slot));
+	kfree(slot);
 }
 
 static void vm_destroy(struct vm *vm)
@@ -61,9 +63,14 @@ static void vm_destroy(struct vm *vm)
 
 	/* No vCPU is left; drop every cached translation before freeing. */
 	ept_flush_all_cpus(&vm->ept);
-	for (i = 0; i < MINIVMM_MAX_MEM_SLOTS; i++)
-		if (vm->slots[i].size)
-			slot_release(&vm->slots[i]);
+	/* The last reference is gone: nothing can read the slots. */
+	for (i = 0; i < MINIVMM_MAX_MEM_SLOTS; i++) {
+		struct mem_slot *slot = rcu_dereference_protected(vm->slots[i],
+								  true);
+
+		if (slot)
+			slot_release(slot);
+	}
 	ept_destroy(&vm->ept);
 	mmdrop(vm->mm);
 	put_pid(vm->owner);
@@ -130,7 +137,9 @@ struct vm *vm_get_next(unsigned int after_id)
  * @vm: the VM
  * @gpa: the address
  *
- * The slots do not change while a vCPU runs, so vCPU threads need no lock.
+ * A slot found under rcu_read_lock() stays valid, its pages pinned, until
+ * rcu_read_unlock(): deletion unpublishes it and waits for a grace period
+ * before unpinning. Holding vm->lock also keeps it.
  *
  * Return: the slot, or NULL when no memory is there.
  */
@@ -139,46 +148,81 @@ struct mem_slot *vm_find_slot(struct vm *vm, u64 gpa)
 	int i;
 
 	for (i = 0; i < MINIVMM_MAX_MEM_SLOTS; i++) {
-		struct mem_slot *s = &vm->slots[i];
+		struct mem_slot *s;
 
-		if (s->size && gpa >= s->gpa && gpa - s->gpa < s->size)
+		s = rcu_dereference_check(vm->slots[i],
+					  lockdep_is_held(&vm->lock));
+		if (s && gpa >= s->gpa && gpa - s->gpa < s->size)
 			return s;
 	}
 	return NULL;
 }
 
-static int vm_delete_slot(struct vm *vm, struct mem_slot *slot)
+static struct mem_slot *vm_slot_locked(struct vm *vm, unsigned int i)
 {
-	if (!slot->size)
-		return -ENOENT;
-	ept_unmap_range(&vm->ept, slot->gpa, slot->size);
-	ept_flush_all_cpus(&vm->ept);
-	WRITE_ONCE(vm->mem_bytes, vm->mem_bytes - slot->size);
-	slot_release(slot);
-	return 0;
+	return rcu_dereference_protected(vm->slots[i],
+					 lockdep_is_held(&vm->lock));
 }
 
-static int vm_add_slot(struct vm *vm, struct mem_slot *slot,
-		       const struct minivmm_memory_region *r)
+/* Why @r cannot be added now, or 0; vm->lock held. */
+static int vm_check_add(struct vm *vm, const struct minivmm_memory_region *r)
 {
-	unsigned long npages = r->size >> PAGE_SHIFT;
-	unsigned int gup = FOLL_LONGTERM;
-	int i, pinned, ret;
+	int i;
 
+	if (atomic_read(&vm->running))
+		return -EBUSY;
+	if (vm_slot_locked(vm, r->slot))
+		return -EEXIST;
 	for (i = 0; i < MINIVMM_MAX_MEM_SLOTS; i++) {
-		struct mem_slot *s = &vm->slots[i];
+		struct mem_slot *s = vm_slot_locked(vm, i);
 
-		if (s->size && r->guest_phys_addr < s->gpa + s->size &&
+		if (s && r->guest_phys_addr < s->gpa + s->size &&
 		    s->gpa < r->guest_phys_addr + r->size)
 			return -EEXIST;
 	}
-	if (npages > INT_MAX)
-		return -E2BIG;
+	return 0;
+}
 
+/*
+ * Unpublish slot @i, vm->lock held; the caller releases it after a grace
+ * period, without the lock.
+ */
+static struct mem_slot *vm_unpublish_slot(struct vm *vm, unsigned int i)
+{
+	struct mem_slot *slot = vm_slot_locked(vm, i);
+
+	if (atomic_read(&vm->running))
+		return ERR_PTR(-EBUSY);
+	if (!slot)
+		return ERR_PTR(-ENOENT);
+	ept_unmap_range(&vm->ept, slot->gpa, slot->size);
+	ept_flush_all_cpus(&vm->ept);
+	WRITE_ONCE(vm->mem_bytes, vm->mem_bytes - slot->size);
+	RCU_INIT_POINTER(vm->slots[i], NULL);
+	return slot;
+}
+
+/*
+ * Pin the memory of a new slot. This may wait as long as the memory's
+ * owner wants (FUSE, userfaultfd): it runs without any lock, and only a
+ * fatal signal ends it early.
+ */
+static struct mem_slot *slot_pin(const struct minivmm_memory_region *r)
+{
+	unsigned long npages = r->size >> PAGE_SHIFT;
+	unsigned int gup = FOLL_LONGTERM;
+	struct mem_slot *slot;
+	int pinned;
+
+	slot = kzalloc(sizeof(*slot), GFP_KERNEL_ACCOUNT);
+	if (!slot)
+		return ERR_PTR(-ENOMEM);
 	slot->pages = kvmalloc_array(npages, sizeof(*slot->pages),
 				     GFP_KERNEL_ACCOUNT);
-	if (!slot->pages)
-		return -ENOMEM;
+	if (!slot->pages) {
+		kfree(slot);
+		return ERR_PTR(-ENOMEM);
+	}
 	if (!(r->flags & MINIVMM_MEM_READONLY))
 		gup |= FOLL_WRITE;
 	pinned = pin_user_pages_fast(r->userspace_addr, npages, gup,
@@ -187,22 +231,79 @@ static int vm_add_slot(struct vm *vm, struct mem_slot *slot,
 		if (pinned > 0)
 			unpin_user_pages(slot->pages, pinned);
 		kvfree(slot->pages);
-		slot->pages = NULL;
-		return pinned < 0 && pinned != -EFAULT ? pinned : -EFAULT;
+		kfree(slot);
+		if (pinned < 0 && pinned != -EFAULT)
+			return ERR_PTR(pinned);
+		return ERR_PTR(-EFAULT);
 	}
 	slot->gpa = r->guest_phys_addr;
 	slot->size = r->size;
 	slot->uaddr = r->userspace_addr;
 	slot->flags = r->flags;
+	return slot;
+}
 
+/* Install a pinned slot, re-checking what may have changed meanwhile. */
+static int vm_install_slot(struct vm *vm, struct mem_slot *slot,
+			   const struct minivmm_memory_region *r)
+{
+	int ret = vm_check_add(vm, r);
+
+	if (ret)
+		return ret;
 	ret = ept_map_slot(&vm->ept, slot);
 	if (ret) {
 		ept_unmap_range(&vm->ept, slot->gpa, slot->size);
 		ept_flush_all_cpus(&vm->ept);
-		slot_release(slot);
 		return ret;
 	}
 	WRITE_ONCE(vm->mem_bytes, vm->mem_bytes + slot->size);
+	rcu_assign_pointer(vm->slots[r->slot], slot);
+	return 0;
+}
+
+static int vm_add_slot(struct vm *vm, const struct minivmm_memory_region *r)
+{
+	struct mem_slot *slot;
+	int ret;
+
+	/* Fail before pinning when it cannot work anyway. */
+	if (mutex_lock_killable(&vm->lock))
+		return -EINTR;
+	ret = vm_check_add(vm, r);
+	mutex_unlock(&vm->lock);
+	if (ret)
+		return ret;
+
+	slot = slot_pin(r);
+	if (IS_ERR(slot))
+		return PTR_ERR(slot);
+
+	if (mutex_lock_killable(&vm->lock)) {
+		ret = -EINTR;
+	} else {
+		ret = vm_install_slot(vm, slot, r);
+		mutex_unlock(&vm->lock);
+	}
+	/* Never published: no reader can have it. */
+	if (ret)
+		slot_release(slot);
+	return ret;
+}
+
+static int vm_delete_slot(struct vm *vm, unsigned int i)
+{
+	struct mem_slot *slot;
+
+	if (mutex_lock_killable(&vm->lock))
+		return -EINTR;
+	slot = vm_unpublish_slot(vm, i);
+	mutex_unlock(&vm->lock);
+	if (IS_ERR(slot))
+		return PTR_ERR(slot);
+	/* A vCPU thread outside RUN (SET_SREGS) may still be reading it. */
+	synchronize_rcu();
+	slot_release(slot);
 	return 0;
 }
 
@@ -213,15 +314,15 @@ static int vm_add_slot(struct vm *vm, struct mem_slot *slot,
  *
  * Return: 0; -EFAULT for a bad pointer or unmapped memory; -EINVAL for
  * unknown flags, a slot number out of range, unaligned or overflowing
- * addresses; -EEXIST when the slot is in use or the range overlaps
+ * addresses; -E2BIG for a slot larger than the host's RAM (it could never
+ * be pinned); -EEXIST when the slot is in use or the range overlaps
  * another slot; -ENOENT when deleting an unused slot; -EBUSY while a vCPU
- * runs; -EIO from a process that did not create the VM; -ENOMEM.
+ * runs; -EIO from a process that did not create the VM; -EINTR when a
+ * fatal signal ended the wait for the memory; -ENOMEM.
  */
 static int vm_set_memory_region(struct vm *vm, void __user *ur)
 {
 	struct minivmm_memory_region r;
-	struct mem_slot *slot;
-	int ret;
 
 	if (copy_from_user(&r, ur, sizeof(r)))
 		return -EFAULT;
@@ -233,24 +334,19 @@ static int vm_set_memory_region(struct vm *vm, void __user *ur)
 	if (r.guest_phys_addr >= GPA_LIMIT || r.size > GPA_LIMIT ||
 	    r.guest_phys_addr + r.size > GPA_LIMIT)
 		return -EINVAL;
+	/* Before any allocation: kvmalloc() refuses (and WARNs) past INT_MAX. */
+	if (r.size >> PAGE_SHIFT > totalram_pages() ||
+	    r.size >> PAGE_SHIFT > INT_MAX / sizeof(struct page *))
+		return -E2BIG;
 	if (r.size && (r.userspace_addr + r.size < r.userspace_addr ||
 		       !access_ok(u64_to_user_ptr(r.userspace_addr), r.size)))
 		return -EFAULT;
 	if (current->mm != vm->mm)
 		return -EIO;
 
-	mutex_lock(&vm->lock);
-	slot = &vm->slots[r.slot];
-	if (vm->running)
-		ret = -EBUSY;
-	else if (!r.size)
-		ret = vm_delete_slot(vm, slot);
-	else if (slot->size)
-		ret = -EEXIST;
-	else
-		ret = vm_add_slot(vm, slot, &r);
-	mutex_unlock(&vm->lock);
-	return ret;
+	if (!r.size)
+		return vm_delete_slot(vm, r.slot);
+	return vm_add_slot(vm, &r);
 }
 
 static int vm_release(struct inode *inode, struct file *filp)

@@ -15,6 +15,7 @@
 
 #include <linux/bitmap.h>
 #include <linux/gfp.h>
+#include <linux/ratelimit.h>
 #include <linux/spinlock.h>
 #include <asm/debugreg.h>
 #include <asm/desc.h>
@@ -639,4 +640,30 @@ void vmcs_dump(struct vcpu *vcpu)
 	pr_info("  gdtr %#lx/%#x idtr %#lx/%#x\n",
 		vmcs_readl(GUEST_GDTR_BASE), vmcs_read32(GUEST_GDTR_LIMIT),
 		vmcs_readl(GUEST_IDTR_BASE), vmcs_read32(GUEST_IDTR_LIMIT));
+}
+
+/*
+ * Any user can make entries fail at will, on as many vCPUs and VMs as they
+ * like, and the run structure already tells them why: the log gets one
+ * report a minute for the whole module.
+ */
+static DEFINE_RATELIMIT_STATE(failed_entry_rs, 60 * HZ, 1);
+
+/**
+ * vcpu_log_failed_entry() - report a failed VM entry in the kernel log
+ * @vcpu: the vCPU, its VMCS loaded
+ * @what: what failed, followed by the code in the message
+ * @code: the VM-instruction error or the exit reason
+ * @qual: the exit qualification, or 0
+ *
+ * Rate-limited across all vCPUs of all VMs.
+ */
+void vcpu_log_failed_entry(struct vcpu *vcpu, const char *what, u64 code,
+			   u64 qual)
+{
+	if (!__ratelimit(&failed_entry_rs))
+		return;
+	pr_info("vCPU %u:%u: %s %#llx, qualification %#llx\n", vcpu->vm->id,
+		vcpu->id, what, code, qual);
+	vmcs_dump(vcpu);
 }

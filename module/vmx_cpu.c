@@ -162,18 +162,19 @@ static void vmx_cpu_off_ipi(void *unused)
 	vmx_cpu_off();
 }
 
+/* Rate-limited: every MINIVMM_CREATE_VM of any user may end up here. */
 static void vmx_report_failure(int cpu, int err)
 {
 	switch (err) {
 	case -EBUSY:
-		pr_warn("CPU %d: VMX is already in use by another hypervisor (CR4.VMXE is set; a KVM VM exists?)\n",
-			cpu);
+		pr_warn_ratelimited("CPU %d: VMX is already in use by another hypervisor (CR4.VMXE is set; a KVM VM exists?)\n",
+				    cpu);
 		break;
 	case -EOPNOTSUPP:
-		pr_warn("CPU %d: VMX disabled by firmware\n", cpu);
+		pr_warn_ratelimited("CPU %d: VMX disabled by firmware\n", cpu);
 		break;
 	default:
-		pr_warn("CPU %d: VMXON failed\n", cpu);
+		pr_warn_ratelimited("CPU %d: VMXON failed\n", cpu);
 	}
 }
 
