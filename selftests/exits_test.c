@@ -2,15 +2,17 @@
 /*
  * The exits minivmm handles for a guest: CPUID, HLT, port I/O, VMCALL,
  * RDMSR/WRMSR, control and debug register accesses, INVD/WBINVD, XSETBV,
- * the VMX instructions, triple faults, failed VM entries, and the exit
- * counters of the run structure.
+ * the VMX instructions, triple faults, failed VM entries (and how often
+ * they reach the kernel log), and the exit counters of the run structure.
  *
  * Most guests run in long mode with the exception handlers of
  * test_install_exc_handlers(), so an exception the module injects is seen
  * by the test as a ucall naming the vector and the faulting RIP.
  */
 #include <cpuid.h>
+#include <fcntl.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -1625,6 +1627,77 @@ TEST_F(exits, exit_counters_grow)
 	EXPECT_LE(entries + 1, run->entries);
 	/* Every entry but a failed one ends in an exit. */
 	EXPECT_EQ(run->entries, run->exits);
+}
+
+/* ---- What failed entries write to the kernel log --------------------- */
+
+#define LOG_VMS		4
+#define LOG_VCPUS	4
+#define LOG_RUNS	4
+
+/* Records in /dev/kmsg (after @fd's position) that report a failed entry. */
+static int count_entry_reports(int fd)
+{
+	char rec[8192];
+	ssize_t n;
+	int count = 0;
+
+	while ((n = read(fd, rec, sizeof(rec) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
+		if (n <= 0)
+			continue;
+		rec[n] = 0;
+		if (strstr(rec, "minivmm: vCPU") && strstr(rec, "VM entry"))
+			count++;
+	}
+	return count;
+}
+
+TEST(failed_entries_reach_the_log_at_most_once_a_minute)
+{
+	struct test_vcpu *vcpus[LOG_VMS][LOG_VCPUS];
+	struct test_vm *vms[LOG_VMS];
+	struct minivmm_sregs sregs;
+	struct timespec t0, t1;
+	int kmsg, v, c, i, reports;
+	long minutes;
+
+	REQUIRE_VMX();
+	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	if (kmsg < 0)
+		SKIP(return, "/dev/kmsg: %s", strerror(errno));
+	ASSERT_LE(0, lseek(kmsg, 0, SEEK_END));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+
+	/* Every vCPU of every VM fails its entry, again and again. */
+	for (v = 0; v < LOG_VMS; v++) {
+		vms[v] = test_vm_create(GUEST_MEM_SIZE);
+		for (c = 0; c < LOG_VCPUS; c++) {
+			vcpus[v][c] = test_vcpu_add(vms[v], c);
+			test_vcpu_setup(vcpus[v][c], MODE_PROTECTED,
+					GUEST_CODE_ADDR);
+			test_get_sregs(vcpus[v][c], &sregs);
+			sregs.tr.attrib |= 0x10000;	/* unusable TR */
+			test_set_sregs(vcpus[v][c], &sregs);
+			for (i = 0; i < LOG_RUNS; i++)
+				test_run_expect(vcpus[v][c],
+						MINIVMM_EXIT_FAIL_ENTRY);
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	reports = count_entry_reports(kmsg);
+	close(kmsg);
+
+	/* One report a minute for the module, whatever the vCPU or VM. */
+	minutes = (t1.tv_sec - t0.tv_sec) / 60;
+	TH_LOG("%d failed entries in %ld s: %d reports",
+	       LOG_VMS * LOG_VCPUS * LOG_RUNS, (long)(t1.tv_sec - t0.tv_sec),
+	       reports);
+	EXPECT_GE(1 + minutes, reports);
+	for (v = 0; v < LOG_VMS; v++) {
+		for (c = 0; c < LOG_VCPUS; c++)
+			test_vcpu_destroy(vcpus[v][c]);
+		test_vm_destroy(vms[v]);
+	}
 }
 
 TEST_HARNESS_MAIN

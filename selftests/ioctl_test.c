@@ -266,6 +266,70 @@ TEST(set_memory_region_beyond_48_bits_is_einval)
 	test_vm_destroy(vm);
 }
 
+TEST(huge_slot_is_e2big)
+{
+	const uint64_t huge = 1ULL << 40;
+	struct test_vm *vm;
+	void *mem;
+
+	REQUIRE_VMX();
+	vm = test_vm_create(GUEST_MEM_SIZE);
+	/* Address space only: the size alone must be refused, nothing pinned. */
+	mem = mmap(NULL, huge, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem) TH_LOG("mmap: %s", strerror(errno));
+	EXPECT_ERRNO(E2BIG, set_region(vm->fd, 1, 0, huge, huge, mem));
+	EXPECT_ERRNO(E2BIG, set_region(vm->fd, 1, MINIVMM_MEM_READONLY, 0,
+				       huge, mem));
+	munmap(mem, huge);
+	/* The VM is unharmed: a normal slot still goes in. */
+	mem = map_pages(1, PROT_READ | PROT_WRITE);
+	EXPECT_OK(set_region(vm->fd, 1, 0, 0x200000, PAGE, mem));
+	test_vm_destroy(vm);
+}
+
+/* ---- Pinning that takes a while ------------------------------------- */
+
+#define SLOW_PIN_SIZE	(64UL << 20)
+#define SLOW_PIN_GPA	(1ULL << 32)
+
+/* Real mode: HLT. */
+GUEST_CODE(guest_hlt, ".code16", "hlt");
+
+TEST(vcpu_create_and_run_do_not_wait_for_pinning)
+{
+	struct slow_pin pin = {
+		.slot = 1, .gpa = SLOW_PIN_GPA, .size = SLOW_PIN_SIZE,
+	};
+	struct test_vcpu *vcpu;
+	struct test_vm *vm;
+	uint64_t t0, ran;
+
+	REQUIRE_VMX();
+	vm = test_vm_create(GUEST_MEM_SIZE);
+	pin.vm_fd = vm->fd;
+	t0 = monotonic_ns();
+	if (!slow_pin_start(&pin)) {
+		slow_pin_join(&pin);
+		SKIP(return, "pinning %lu MiB ended before it could be overlapped",
+		     SLOW_PIN_SIZE >> 20);
+	}
+
+	/* CREATE_VCPU and RUN need the VM's lock, never the pinning. */
+	vcpu = test_vcpu_add(vm, 1);
+	test_vcpu_load(vcpu, MODE_REAL, guest_hlt, GUEST_CODE_SIZE(guest_hlt));
+	test_run_expect(vcpu, MINIVMM_EXIT_HLT);
+	ran = monotonic_ns();
+	slow_pin_join(&pin);
+	TH_LOG("vCPU created and run after %llu ms, slot pinned after %llu ms",
+	       (unsigned long long)(ran - t0) / 1000000,
+	       (unsigned long long)(pin.done_ns - t0) / 1000000);
+	EXPECT_LT(ran, pin.done_ns) TH_LOG("the vCPU waited for the pinning");
+	EXPECT_EQ(0, pin.ret) TH_LOG("%s", strerror(-pin.ret));
+	test_vcpu_destroy(vcpu);
+	test_vm_destroy(vm);
+}
+
 TEST(set_memory_region_unmapped_memory_is_efault)
 {
 	struct test_vm *vm;

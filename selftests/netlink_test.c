@@ -4,7 +4,8 @@
  * the family and its group, capabilities equal to the ioctl's, the VM
  * list and per-vCPU statistics against what guests did and what the run
  * structure says, the errors (no VM id: EINVAL; unknown VM: ENOENT),
- * visibility of VMs across users, and the events of the multicast group.
+ * visibility of VMs across users, the events of the multicast group, and
+ * answers that never wait for a VM busy pinning its memory.
  */
 #include <grp.h>
 #include <stdlib.h>
@@ -648,6 +649,48 @@ TEST_F(nl, events_reach_an_unprivileged_listener)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+#define SLOW_PIN_SIZE	(64UL << 20)
+
+TEST_F(nl, stats_do_not_wait_for_a_slot_being_pinned)
+{
+	struct slow_pin pin = {
+		.slot = 1, .gpa = 1ULL << 32, .size = SLOW_PIN_SIZE,
+	};
+	struct test_vcpu *vcpu;
+	struct test_vm *vm;
+	uint64_t t0, answered;
+	long id;
+	int ret;
+
+	REQUIRE_FAMILY();
+	vm = test_vm_create(GUEST_MEM_SIZE);
+	vcpu = test_vcpu_add(vm, 3);
+	id = my_vm(&self->nl, self->r);
+	ASSERT_LT(0, id);
+	pin.vm_fd = vm->fd;
+	t0 = monotonic_ns();
+	if (!slow_pin_start(&pin)) {
+		slow_pin_join(&pin);
+		SKIP(return, "pinning %lu MiB ended before it could be overlapped",
+		     SLOW_PIN_SIZE >> 20);
+	}
+
+	ret = request(&self->nl, MINIVMM_CMD_GET_STATS, 0, id, self->r);
+	answered = monotonic_ns();
+	slow_pin_join(&pin);
+	TH_LOG("stats after %llu ms, slot pinned after %llu ms",
+	       (unsigned long long)(answered - t0) / 1000000,
+	       (unsigned long long)(pin.done_ns - t0) / 1000000);
+	EXPECT_LT(answered, pin.done_ns) TH_LOG("GET_STATS waited for the pinning");
+	EXPECT_EQ(0, pin.ret);
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(1, self->r->nr_vms);
+	ASSERT_EQ(1, self->r->vms[0].nr_stats);
+	EXPECT_EQ(3, self->r->vms[0].vcpus[0].id);
+	test_vcpu_destroy(vcpu);
+	test_vm_destroy(vm);
 }
 
 TEST_HARNESS_MAIN

@@ -729,4 +729,220 @@ TEST(vcpu_thread_moved_between_cpus_keeps_guest_correct)
 	test_vm_destroy(vm);
 }
 
+/* ---- Other threads meeting a running vCPU --------------------------- */
+
+/* Long mode: count with interrupts on; vector VEC_IRQ reports and halts. */
+#define VEC_IRQ		0x41
+GUEST_CODE(guest_spin_irq, ".code64",
+	   "sti\n\t"
+	   "movl $1, 0x90000\n\t"
+	   "1: incq 0x90008\n\t"
+	   "jmp 1b\n\t"
+	   GUEST_LABEL(guest_spin_irq_handler)
+	   "mov $0x1041, %ebx\n\t"
+	   UCALL_ASM(1)
+	   "hlt\n\t");
+extern const unsigned char guest_spin_irq_handler[];
+
+/* @call must fail with EBUSY within a second. */
+#define EXPECT_EBUSY_AT_ONCE(call)					\
+	do {								\
+		uint64_t __t0 = now_ns();				\
+		int __ret = (call), __err = errno;			\
+		uint64_t __ms = (now_ns() - __t0) / 1000000;		\
+		EXPECT_TRUE(__ret == -1 && __err == EBUSY)		\
+			TH_LOG("%s: %d, %s", #call, __ret,		\
+			       strerror(__err));			\
+		EXPECT_GT(1000, __ms)					\
+			TH_LOG("%s took %llu ms", #call,		\
+			       (unsigned long long)__ms);		\
+	} while (0)
+
+TEST(regs_and_cpuid_ioctls_during_run_are_ebusy_at_once)
+{
+	struct minivmm_cpuid cpuid = { .nent = 0 };
+	struct minivmm_sregs sregs;
+	struct minivmm_regs regs;
+	struct test_vcpu *vcpu;
+	struct runner r = { 0 };
+	struct test_vm *vm;
+	pthread_t thread;
+
+	REQUIRE_VMX();
+	catch_sigusr1();
+	vm = test_vm_create(GUEST_MEM_SIZE);
+	vcpu = test_vcpu_add(vm, 0);
+	test_vcpu_load(vcpu, MODE_LONG, guest_spin, GUEST_CODE_SIZE(guest_spin));
+	test_get_regs(vcpu, &regs);
+	test_get_sregs(vcpu, &sregs);
+	r.fd = vcpu->fd;
+
+	start_spinning(_metadata, vm, &r, &thread);
+	EXPECT_EBUSY_AT_ONCE(ioctl(vcpu->fd, MINIVMM_GET_REGS, &regs));
+	EXPECT_EBUSY_AT_ONCE(ioctl(vcpu->fd, MINIVMM_SET_REGS, &regs));
+	EXPECT_EBUSY_AT_ONCE(ioctl(vcpu->fd, MINIVMM_GET_SREGS, &sregs));
+	EXPECT_EBUSY_AT_ONCE(ioctl(vcpu->fd, MINIVMM_SET_SREGS, &sregs));
+	EXPECT_EBUSY_AT_ONCE(ioctl(vcpu->fd, MINIVMM_SET_CPUID, &cpuid));
+	stop_with_signal(_metadata, &r, thread);
+
+	/* Stopped: the same calls work again. */
+	EXPECT_EQ(0, ioctl(vcpu->fd, MINIVMM_GET_REGS, &regs));
+	EXPECT_EQ(0, ioctl(vcpu->fd, MINIVMM_SET_CPUID, &cpuid));
+	test_vcpu_destroy(vcpu);
+	test_vm_destroy(vm);
+}
+
+TEST(second_run_during_run_is_ebusy_at_once)
+{
+	struct test_vcpu *vcpu;
+	struct runner r = { 0 };
+	struct test_vm *vm;
+	pthread_t thread;
+
+	REQUIRE_VMX();
+	catch_sigusr1();
+	vm = test_vm_create(GUEST_MEM_SIZE);
+	vcpu = test_vcpu_add(vm, 0);
+	test_vcpu_load(vcpu, MODE_LONG, guest_spin, GUEST_CODE_SIZE(guest_spin));
+	r.fd = vcpu->fd;
+
+	start_spinning(_metadata, vm, &r, &thread);
+	EXPECT_EBUSY_AT_ONCE(ioctl(vcpu->fd, MINIVMM_RUN, 0));
+	/* The first RUN goes on: the guest still counts. */
+	EXPECT_EQ(0, r.returned_ns);
+	stop_with_signal(_metadata, &r, thread);
+	EXPECT_EQ(MINIVMM_EXIT_INTR, vcpu->run->exit_reason);
+	test_vcpu_destroy(vcpu);
+	test_vm_destroy(vm);
+}
+
+TEST(interrupt_injected_during_run_is_taken_promptly)
+{
+	struct minivmm_regs regs;
+	struct test_vcpu *vcpu;
+	struct runner r = { 0 };
+	struct test_vm *vm;
+	struct timespec ts;
+	pthread_t thread;
+	uint64_t sent;
+	bool joined;
+
+	REQUIRE_VMX();
+	catch_sigusr1();
+	vm = test_vm_create(GUEST_MEM_SIZE);
+	vcpu = test_vcpu_add(vm, 0);
+	test_vcpu_load(vcpu, MODE_LONG, guest_spin_irq,
+		       GUEST_CODE_SIZE(guest_spin_irq));
+	test_set_idt(vm, MODE_LONG, VEC_IRQ,
+		     GUEST_LONG_ADDR(guest_spin_irq, guest_spin_irq_handler));
+	r.fd = vcpu->fd;
+
+	start_spinning(_metadata, vm, &r, &thread);
+	sent = now_ns();
+	ASSERT_EQ(0, ioctl(vcpu->fd, MINIVMM_INJECT_INTERRUPT, VEC_IRQ))
+		TH_LOG("%s", strerror(errno));
+
+	/* No signal: the guest's own ucall ends this RUN. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 10;
+	joined = !pthread_timedjoin_np(thread, NULL, &ts);
+	if (!joined) {
+		pthread_kill(thread, SIGUSR1);
+		pthread_join(thread, NULL);
+	}
+	ASSERT_TRUE(joined) TH_LOG("the interrupt was not taken in 10 s");
+	EXPECT_EQ(0, r.ret);
+	EXPECT_GT(5000000000ULL, r.returned_ns - sent)
+		TH_LOG("taken %llu ms after the ioctl",
+		       (unsigned long long)(r.returned_ns - sent) / 1000000);
+	ASSERT_EQ(MINIVMM_EXIT_IO, vcpu->run->exit_reason);
+	EXPECT_EQ(UCALL_PORT, vcpu->run->io.port);
+	test_get_regs(vcpu, &regs);
+	EXPECT_EQ(0x1041, regs.rbx);
+	test_vcpu_destroy(vcpu);
+	test_vm_destroy(vm);
+}
+
+/* ---- Slots deleted under calls made outside RUN ---------------------- */
+
+#define RACE_ROUNDS	300
+#define PDPT_GPA	0x200000UL
+
+struct slot_flipper {
+	struct test_vm *vm;
+	void *mem;
+	int bad;		/* unexpected results */
+	int last_err;
+};
+
+static void *slot_flipper_thread(void *arg)
+{
+	struct slot_flipper *f = arg;
+	struct minivmm_memory_region r = {
+		.slot = 1, .guest_phys_addr = PDPT_GPA, .size = 4096,
+		.userspace_addr = (uintptr_t)f->mem,
+	};
+	int i;
+
+	for (i = 0; i < RACE_ROUNDS; i++) {
+		r.size = 4096;
+		if (ioctl(f->vm->fd, MINIVMM_SET_MEMORY_REGION, &r)) {
+			f->bad++;
+			f->last_err = errno;
+		}
+		r.size = 0;
+		if (ioctl(f->vm->fd, MINIVMM_SET_MEMORY_REGION, &r)) {
+			f->bad++;
+			f->last_err = errno;
+		}
+	}
+	return NULL;
+}
+
+TEST(set_sregs_with_pae_racing_slot_deletion)
+{
+	struct slot_flipper f = { 0 };
+	struct minivmm_sregs good, pae;
+	int i, ok = 0, einval = 0, other = 0, last = 0;
+	struct test_vcpu *vcpu;
+	struct test_vm *vm;
+	pthread_t thread;
+
+	REQUIRE_VMX();
+	vm = test_vm_create(GUEST_MEM_SIZE);
+	vcpu = test_vcpu_add(vm, 0);
+	test_vcpu_setup(vcpu, MODE_PROTECTED, GUEST_CODE_ADDR);
+	test_get_sregs(vcpu, &good);
+	/* 32-bit PAE paging with its PDPT in slot 1, all PDPTEs not present. */
+	f.vm = vm;
+	f.mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, f.mem);
+	memset(f.mem, 0, 4096);
+	pae = good;
+	pae.cr0 |= 1ULL << 31;
+	pae.cr4 |= 1ULL << 5;
+	pae.cr3 = PDPT_GPA;
+
+	ASSERT_EQ(0, pthread_create(&thread, NULL, slot_flipper_thread, &f));
+	for (i = 0; i < RACE_ROUNDS * 2; i++) {
+		/* PDPTEs read from the slot, or not in RAM: both are fine. */
+		if (!ioctl(vcpu->fd, MINIVMM_SET_SREGS, &pae))
+			ok++;
+		else if (errno == EINVAL)
+			einval++;
+		else
+			other++, last = errno;
+	}
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	TH_LOG("SET_SREGS: %d loaded the PDPTEs, %d found no RAM", ok, einval);
+	EXPECT_EQ(0, other) TH_LOG("last: %s", strerror(last));
+	EXPECT_EQ(0, f.bad) TH_LOG("SET_MEMORY_REGION: %s",
+				   strerror(f.last_err));
+	/* The vCPU is still usable. */
+	EXPECT_EQ(0, ioctl(vcpu->fd, MINIVMM_SET_SREGS, &good));
+	test_vcpu_destroy(vcpu);
+	test_vm_destroy(vm);
+}
+
 TEST_HARNESS_MAIN

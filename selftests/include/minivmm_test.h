@@ -8,7 +8,9 @@
 #define MINIVMM_TEST_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
 
@@ -36,6 +38,35 @@ bool cpuinfo_has_vmx_flag(const char *flag);
 
 /* True when /proc/cpuinfo's "flags" line has the named flag. */
 bool cpuinfo_has_flag(const char *flag);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t monotonic_ns(void);
+
+/*
+ * A memory slot whose pinning takes a while: @size bytes of fresh
+ * anonymous memory that the pinning itself faults in, so other calls can
+ * be made while it is under way. Fill in vm_fd, slot, gpa and size.
+ */
+struct slow_pin {
+	int vm_fd;
+	uint32_t slot;
+	uint64_t gpa;
+	size_t size;
+	void *mem;
+	pthread_t thread;
+	int ret;			/* 0 or -errno, once done */
+	volatile uint64_t done_ns;	/* when the ioctl returned, or 0 */
+};
+
+/*
+ * Start MINIVMM_SET_MEMORY_REGION on a thread and return once the pinning
+ * is seen under way (the process's resident memory grew by an eighth of
+ * the slot): true, or false when the ioctl ended first.
+ */
+bool slow_pin_start(struct slow_pin *p);
+
+/* Wait for the ioctl, unmap the memory (not the slot); its result. */
+int slow_pin_join(struct slow_pin *p);
 
 /*
  * Skip the calling test unless the module can run VMs here. Use inside a

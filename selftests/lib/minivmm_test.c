@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "minivmm_test.h"
@@ -117,4 +119,64 @@ bool cpuinfo_has_vmx_flag(const char *flag)
 bool cpuinfo_has_flag(const char *flag)
 {
 	return cpuinfo_line_has("flags", flag);
+}
+
+uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static unsigned long resident_pages(void)
+{
+	unsigned long size, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+		resident = 0;
+	fclose(f);
+	return resident;
+}
+
+static void *slow_pin_thread(void *arg)
+{
+	struct slow_pin *p = arg;
+	struct minivmm_memory_region r = {
+		.slot = p->slot, .guest_phys_addr = p->gpa, .size = p->size,
+		.userspace_addr = (uintptr_t)p->mem,
+	};
+
+	p->ret = ioctl(p->vm_fd, MINIVMM_SET_MEMORY_REGION, &r) ? -errno : 0;
+	p->done_ns = monotonic_ns();
+	return NULL;
+}
+
+bool slow_pin_start(struct slow_pin *p)
+{
+	unsigned long base = resident_pages();
+	unsigned long want = base + p->size / 8 / getpagesize();
+
+	p->done_ns = 0;
+	p->mem = mmap(NULL, p->size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p->mem == MAP_FAILED)
+		abort();
+	/* One fault per 4 KiB page, not per 2 MiB: pinning takes longer. */
+	madvise(p->mem, p->size, MADV_NOHUGEPAGE);
+	if (pthread_create(&p->thread, NULL, slow_pin_thread, p))
+		abort();
+	while (!p->done_ns && resident_pages() < want)
+		usleep(200);
+	return !p->done_ns;
+}
+
+int slow_pin_join(struct slow_pin *p)
+{
+	pthread_join(p->thread, NULL);
+	munmap(p->mem, p->size);
+	return p->ret;
 }
