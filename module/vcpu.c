@@ -421,7 +421,8 @@ static int vcpu_ioctl_run(struct vcpu *vcpu)
 
 	if (mutex_lock_killable(&vcpu->ioctl_lock))
 		return -EINTR;
-	if (vcpu->in_run) {
+	/* Pairs with the release below, in the RUN before this one. */
+	if (smp_load_acquire(&vcpu->in_run)) {
 		mutex_unlock(&vcpu->ioctl_lock);
 		return -EBUSY;
 	}

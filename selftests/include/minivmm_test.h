@@ -46,6 +46,8 @@ uint64_t monotonic_ns(void);
  * A memory slot whose pinning takes a while: @size bytes of fresh
  * anonymous memory that the pinning itself faults in, so other calls can
  * be made while it is under way. Fill in vm_fd, slot, gpa and size.
+ * Pinning holds the mmap lock for reading: meanwhile the process must not
+ * mmap() or munmap() (nor malloc() anew), which would wait for it.
  */
 struct slow_pin {
 	int vm_fd;
