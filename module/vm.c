@@ -204,7 +204,7 @@ static struct mem_slot *vm_unpublish_slot(struct vm *vm, unsigned int i)
 
 /*
  * Pin the memory of a new slot. This may wait as long as the memory's
- * owner wants (FUSE, userfaultfd): it runs without any lock, and only a
+ * owner wants (a FUSE file's pages): it runs without any lock, and only a
  * fatal signal ends it early.
  */
 static struct mem_slot *slot_pin(const struct minivmm_memory_region *r)
