@@ -41,10 +41,11 @@ unsigned int vm_count(void)
 	return atomic_read(&vm_nr);
 }
 
-static void slot_release(struct mem_slot *slot)
+static void slot_release(struct vm *vm, struct mem_slot *slot)
 {
 	unpin_user_pages_dirty_lock(slot->pages, slot->size >> PAGE_SHIFT,
 				    !(slot->flags & MINIVMM_MEM_READONLY));
+	limits_pin_uncharge(vm, slot->size >> PAGE_SHIFT);
 	kvfree(slot->pages);
 	memset(slot, 0, sizeof(*slot));
 }
@@ -63,8 +64,9 @@ static void vm_destroy(struct vm *vm)
 	ept_flush_all_cpus(&vm->ept);
 	for (i = 0; i < MINIVMM_MAX_MEM_SLOTS; i++)
 		if (vm->slots[i].size)
-			slot_release(&vm->slots[i]);
+			slot_release(vm, &vm->slots[i]);
 	ept_destroy(&vm->ept);
+	limits_vm_uncharge(vm);
 	mmdrop(vm->mm);
 	put_pid(vm->owner);
 	kfree(vm);
@@ -154,7 +156,7 @@ static int vm_delete_slot(struct vm *vm, struct mem_slot *slot)
 	ept_unmap_range(&vm->ept, slot->gpa, slot->size);
 	ept_flush_all_cpus(&vm->ept);
 	WRITE_ONCE(vm->mem_bytes, vm->mem_bytes - slot->size);
-	slot_release(slot);
+	slot_release(vm, slot);
 	return 0;
 }
 
@@ -174,11 +176,16 @@ static int vm_add_slot(struct vm *vm, struct mem_slot *slot,
 	}
 	if (npages > INT_MAX)
 		return -E2BIG;
+	ret = limits_pin_charge(vm, npages);
+	if (ret)
+		return ret;
 
 	slot->pages = kvmalloc_array(npages, sizeof(*slot->pages),
 				     GFP_KERNEL_ACCOUNT);
-	if (!slot->pages)
+	if (!slot->pages) {
+		limits_pin_uncharge(vm, npages);
 		return -ENOMEM;
+	}
 	if (!(r->flags & MINIVMM_MEM_READONLY))
 		gup |= FOLL_WRITE;
 	pinned = pin_user_pages_fast(r->userspace_addr, npages, gup,
@@ -188,6 +195,7 @@ static int vm_add_slot(struct vm *vm, struct mem_slot *slot,
 			unpin_user_pages(slot->pages, pinned);
 		kvfree(slot->pages);
 		slot->pages = NULL;
+		limits_pin_uncharge(vm, npages);
 		return pinned < 0 && pinned != -EFAULT ? pinned : -EFAULT;
 	}
 	slot->gpa = r->guest_phys_addr;
@@ -199,7 +207,7 @@ static int vm_add_slot(struct vm *vm, struct mem_slot *slot,
 	if (ret) {
 		ept_unmap_range(&vm->ept, slot->gpa, slot->size);
 		ept_flush_all_cpus(&vm->ept);
-		slot_release(slot);
+		slot_release(vm, slot);
 		return ret;
 	}
 	WRITE_ONCE(vm->mem_bytes, vm->mem_bytes + slot->size);
@@ -215,7 +223,8 @@ static int vm_add_slot(struct vm *vm, struct mem_slot *slot,
  * unknown flags, a slot number out of range, unaligned or overflowing
  * addresses; -EEXIST when the slot is in use or the range overlaps
  * another slot; -ENOENT when deleting an unused slot; -EBUSY while a vCPU
- * runs; -EIO from a process that did not create the VM; -ENOMEM.
+ * runs; -EIO from a process that did not create the VM; -ENOMEM, also
+ * when the pages would take the user past RLIMIT_MEMLOCK.
  */
 static int vm_set_memory_region(struct vm *vm, void __user *ur)
 {
@@ -294,7 +303,8 @@ static const struct file_operations vm_fops = {
  * vm_create() - MINIVMM_CREATE_VM
  * @flags: must be 0
  *
- * Return: a new VM fd, or -EINVAL, -ENOMEM, or vmx_get()'s error.
+ * Return: a new VM fd, or -EINVAL, -ENOMEM, -EAGAIN (the user has
+ * max_vms_per_user VMs), or vmx_get()'s error.
  */
 int vm_create(unsigned long flags)
 {
@@ -307,9 +317,12 @@ int vm_create(unsigned long flags)
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm)
 		return -ENOMEM;
-	ret = ept_init(&vm->ept);
+	ret = limits_vm_charge(vm);
 	if (ret)
 		goto free;
+	ret = ept_init(&vm->ept);
+	if (ret)
+		goto uncharge;
 	ret = vmx_get();
 	if (ret)
 		goto free_ept;
@@ -345,6 +358,8 @@ int vm_create(unsigned long flags)
 
 free_ept:
 	ept_destroy(&vm->ept);
+uncharge:
+	limits_vm_uncharge(vm);
 free:
 	kfree(vm);
 	return ret;

@@ -54,6 +54,12 @@
  * @pad:		zero
  * @vmx_cpus:		bitmap of the CPUs in VMX operation now (CPU n is bit
  *			n % 64 of vmx_cpus[n / 64]; CPUs >= 256 not shown)
+ * @nr_vcpus:		vCPUs (each one a kernel thread) that exist now, in
+ *			all VMs
+ * @max_vms_per_user:	VMs one user may have at a time (0: no limit)
+ * @max_vcpus_per_user:	vCPUs one user may have at a time (0: no limit)
+ * @pad2:		zero
+ * @pinned_pages:	pages of guest memory pinned now, in all VMs
  * @reserved:		zero
  */
 struct minivmm_caps {
@@ -69,7 +75,12 @@ struct minivmm_caps {
 	__u32 max_mem_slots;
 	__u32 pad;
 	__u64 vmx_cpus[MINIVMM_MAX_CPUS / 64];
-	__u64 reserved[8];
+	__u32 nr_vcpus;
+	__u32 max_vms_per_user;
+	__u32 max_vcpus_per_user;
+	__u32 pad2;
+	__u64 pinned_pages;
+	__u64 reserved[5];
 };
 
 /* Returns MINIVMM_API_VERSION. */
