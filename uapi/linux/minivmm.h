@@ -358,8 +358,9 @@ struct minivmm_run {
 
 /*
  * Statistics and events. A VM is visible to its creator's effective uid
- * and to CAP_SYS_ADMIN; the "events" multicast group carries only ids
- * (VM, vCPU, owner pid and uid) and is open to every user.
+ * and to CAP_SYS_ADMIN; the "events" multicast group is open to every
+ * user and carries only the event, the VM id and, where they apply, the
+ * vCPU id and the hardware exit reason.
  */
 #define MINIVMM_GENL_NAME		"minivmm"
 #define MINIVMM_GENL_VERSION		1
@@ -371,7 +372,7 @@ enum minivmm_genl_cmd {
 	MINIVMM_CMD_LIST_VMS,	/* dump: one message per VM, VM attributes */
 	/* MINIVMM_A_VM_ID; reply: VM attributes, a MINIVMM_A_VCPU per vCPU */
 	MINIVMM_CMD_GET_STATS,
-	MINIVMM_CMD_EVENT,	/* multicast: MINIVMM_A_EVENT and ids */
+	MINIVMM_CMD_EVENT,	/* multicast: MINIVMM_A_EVENT, VM and vCPU ids */
 	__MINIVMM_CMD_MAX,
 };
 
