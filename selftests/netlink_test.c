@@ -696,10 +696,7 @@ TEST_F(nl, events_carry_no_hidden_fields_as_uid_1000)
 		struct nl nl;
 
 		close(ready[0]);
-		if (prctl(PR_SET_KEEPCAPS, 0) || setgroups(0, NULL) ||
-		    setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000))
-			_exit(10);
-		if (subscribe(&nl))
+		if (become_user(TEST_UID) || subscribe(&nl))
 			_exit(11);
 		if (write(ready[1], "r", 1) != 1)
 			_exit(12);
