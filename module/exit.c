@@ -12,8 +12,10 @@
 
 #include <linux/nospec.h>
 #include <asm/apic.h>
+#include <asm/hardirq.h>
 #include <asm/irq_vectors.h>
 #include <asm/msr.h>
+#include <asm/sync_core.h>
 #include <asm/trapnr.h>
 #include <asm/vmx.h>
 
@@ -155,16 +157,41 @@ static int handle_skip(struct vcpu *vcpu)
 	return 1;
 }
 
+/* How long to wait for our own NMI to come in (cpu_relax() rounds). */
+#define NMI_WAIT_ROUNDS	100000
+
+/*
+ * An NMI meant for the host caused the exit: the exit consumed it and left
+ * NMIs blocked until the next IRET. Raise it again as a real NMI and let
+ * the host's own NMI entry take it, here, with interrupts still off (the
+ * handler runs in NMI context whatever the interrupt flag says).
+ *
+ * apic->send_IPI() sends NMI_VECTOR with the NMI delivery mode (unlike
+ * send_IPI_self(), whose x2APIC SELF IPI register only sends fixed
+ * interrupts, and vectors below 16 not at all); iret_to_self() lifts the
+ * blocking. The wait makes sure the NMI is taken before the next entry:
+ * arriving in guest mode it would only cause another NMI exit.
+ */
+static void raise_host_nmi(void)
+{
+	unsigned int seen = this_cpu_read(irq_stat.__nmi_count);
+	int i;
+
+	apic->send_IPI(smp_processor_id(), NMI_VECTOR);
+	iret_to_self();
+	for (i = 0; i < NMI_WAIT_ROUNDS; i++) {
+		if (this_cpu_read(irq_stat.__nmi_count) != seen)
+			return;
+		cpu_relax();
+	}
+}
+
 static int handle_exception_nmi(struct vcpu *vcpu)
 {
 	u32 info = vmcs_read32(VM_EXIT_INTR_INFO);
 
-	/*
-	 * An NMI meant for the host: hand it to the host's NMI handler by
-	 * raising it again, now that the host's IDT is live.
-	 */
 	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR) {
-		apic->send_IPI_self(NMI_VECTOR);
+		raise_host_nmi();
 		return 1;
 	}
 	/* The exception bitmap is empty: no other exception exits. */

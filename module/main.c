@@ -40,6 +40,7 @@ int minivmm_fill_caps(struct minivmm_caps *caps)
 	free_cpumask_var(on);
 	caps->nr_cpus_online = num_online_cpus();
 	caps->nr_vms = vm_count();
+	limits_fill_caps(caps);
 	return 0;
 }
 

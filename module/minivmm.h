@@ -14,6 +14,7 @@
  * emulate.c	guest memory access and MMIO instruction decoding
  * cpuid.c	the CPUID table a guest sees
  * netlink.c	the generic netlink family: statistics and events
+ * limits.c	per-user limits, memory pinning charges, live counts
  */
 #ifndef MINIVMM_H
 #define MINIVMM_H
@@ -129,6 +130,7 @@ struct ept {
 };
 
 struct vcpu;
+struct vmm_user;
 
 /**
  * struct vm - a virtual machine
@@ -138,6 +140,7 @@ struct vcpu;
  * @owner:	thread group that created it
  * @announced:	the "VM created" event went out
  * @uid:	effective uid that created it
+ * @user:	the user its VMs, vCPUs and pinned pages are charged to
  * @mem_bytes:	guest memory mapped now
  * @lock:	serialises memory map changes and vCPU creation; never held
  *		across pinning user memory or running a guest
@@ -157,6 +160,7 @@ struct vm {
 	struct pid *owner;
 	bool announced;
 	kuid_t uid;
+	struct vmm_user *user;
 	u64 mem_bytes;
 	struct mutex lock;		/* memory map and vCPU creation */
 	struct mem_slot __rcu *slots[MINIVMM_MAX_MEM_SLOTS];
@@ -319,6 +323,15 @@ void vm_put(struct vm *vm);
 struct vm *vm_get_by_id(unsigned int id);
 struct vm *vm_get_next(unsigned int after_id);
 struct mem_slot *vm_find_slot(struct vm *vm, u64 gpa);
+
+/* limits.c */
+int limits_vm_charge(struct vm *vm);
+void limits_vm_uncharge(struct vm *vm);
+int limits_vcpu_charge(struct vm *vm);
+void limits_vcpu_uncharge(struct vm *vm);
+int limits_pin_charge(struct vm *vm, unsigned long npages);
+void limits_pin_uncharge(struct vm *vm, unsigned long npages);
+void limits_fill_caps(struct minivmm_caps *caps);
 
 /* ept.c */
 int ept_init(struct ept *ept);

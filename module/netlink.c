@@ -40,10 +40,7 @@ static bool vm_visible(struct vm *vm)
 	       ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
 }
 
-/*
- * @ns: the pid namespace the owner's pid is given in: the reader's for a
- * reply, the initial one for a multicast event.
- */
+/* @ns: the pid namespace the owner's pid is given in, the reader's. */
 static int put_vm_attrs(struct sk_buff *skb, struct vm *vm,
 			struct pid_namespace *ns)
 {
@@ -257,6 +254,10 @@ static struct genl_family minivmm_genl __ro_after_init = {
  * @vcpu_id: the vCPU concerned, or -1
  * @reason: the hardware exit reason of an entry failure, else 0
  *
+ * Every user may listen, so an event says what happened to which VM and
+ * nothing more: no owner, size or statistics, which only those who may
+ * see the VM get, through MINIVMM_CMD_LIST_VMS and MINIVMM_CMD_GET_STATS.
+ *
  * Sleeps (allocates with GFP_KERNEL); best effort: an event nobody can
  * receive, or that does not fit, is dropped.
  */
@@ -273,7 +274,7 @@ void minivmm_event(enum minivmm_event event, struct vm *vm, int vcpu_id,
 		return;
 	hdr = genlmsg_put(msg, 0, 0, &minivmm_genl, 0, MINIVMM_CMD_EVENT);
 	if (!hdr || nla_put_u32(msg, MINIVMM_A_EVENT, event) ||
-	    put_vm_attrs(msg, vm, &init_pid_ns) ||
+	    nla_put_u32(msg, MINIVMM_A_VM_ID, vm->id) ||
 	    (vcpu_id >= 0 && nla_put_u32(msg, MINIVMM_A_VCPU_ID, vcpu_id)) ||
 	    (reason && nla_put_u32(msg, MINIVMM_A_EXIT_REASON, reason))) {
 		nlmsg_free(msg);

@@ -625,6 +625,7 @@ static void vcpu_destroy(struct vcpu *vcpu)
 	WRITE_ONCE(vm->nr_vcpus, vm->nr_vcpus - 1);
 	mutex_unlock(&vm->lock);
 	vcpu_free(vcpu);
+	limits_vcpu_uncharge(vm);
 	vm_put(vm);
 }
 
@@ -689,7 +690,9 @@ static struct vcpu *vcpu_alloc(struct vm *vm, unsigned int id)
  *
  * Return: a vCPU fd; -EINVAL for an id out of range, -EEXIST when the id
  * is taken, -EIO from a process that did not create the VM, -EINTR for a
- * fatal signal, -ENOMEM, or the error of setting up the VMCS.
+ * fatal signal, -EAGAIN when the user may not have another vCPU thread
+ * (max_vcpus_per_user, RLIMIT_NPROC), -ENOMEM, or the error of setting up
+ * the VMCS.
  */
 int vcpu_create(struct vm *vm, unsigned long id)
 {
@@ -707,17 +710,20 @@ int vcpu_create(struct vm *vm, unsigned long id)
 		ret = -EEXIST;
 		goto unlock;
 	}
+	ret = limits_vcpu_charge(vm);
+	if (ret)
+		goto unlock;
 	vcpu = vcpu_alloc(vm, id);
 	if (!vcpu) {
 		ret = -ENOMEM;
-		goto unlock;
+		goto uncharge;
 	}
 	vcpu->thread = kthread_create(vcpu_thread, vcpu, "minivmm/%u:%lu",
 				      vm->id, id);
 	if (IS_ERR(vcpu->thread)) {
 		ret = PTR_ERR(vcpu->thread);
 		vcpu_free(vcpu);
-		goto unlock;
+		goto uncharge;
 	}
 	get_task_struct(vcpu->thread);
 	wake_up_process(vcpu->thread);
@@ -743,6 +749,8 @@ stop:
 	kthread_stop(vcpu->thread);
 	put_task_struct(vcpu->thread);
 	vcpu_free(vcpu);
+uncharge:
+	limits_vcpu_uncharge(vm);
 unlock:
 	mutex_unlock(&vm->lock);
 	return ret;

@@ -43,10 +43,11 @@ unsigned int vm_count(void)
 }
 
 /* No reader may see @slot any more: it is unpublished and a grace passed. */
-static void slot_release(struct mem_slot *slot)
+static void slot_release(struct vm *vm, struct mem_slot *slot)
 {
 	unpin_user_pages_dirty_lock(slot->pages, slot->size >> PAGE_SHIFT,
 				    !(slot->flags & MINIVMM_MEM_READONLY));
+	limits_pin_uncharge(vm, slot->size >> PAGE_SHIFT);
 	kvfree(slot->pages);
 	kfree(slot);
 }
@@ -69,9 +70,10 @@ static void vm_destroy(struct vm *vm)
 								  true);
 
 		if (slot)
-			slot_release(slot);
+			slot_release(vm, slot);
 	}
 	ept_destroy(&vm->ept);
+	limits_vm_uncharge(vm);
 	mmdrop(vm->mm);
 	put_pid(vm->owner);
 	kfree(vm);
@@ -207,21 +209,25 @@ static struct mem_slot *vm_unpublish_slot(struct vm *vm, unsigned int i)
  * owner wants (a FUSE file's pages): it runs without any lock, and only a
  * fatal signal ends it early.
  */
-static struct mem_slot *slot_pin(const struct minivmm_memory_region *r)
+static struct mem_slot *slot_pin(struct vm *vm,
+				 const struct minivmm_memory_region *r)
 {
 	unsigned long npages = r->size >> PAGE_SHIFT;
 	unsigned int gup = FOLL_LONGTERM;
 	struct mem_slot *slot;
-	int pinned;
+	int pinned, ret;
 
+	ret = limits_pin_charge(vm, npages);
+	if (ret)
+		return ERR_PTR(ret);
 	slot = kzalloc(sizeof(*slot), GFP_KERNEL_ACCOUNT);
 	if (!slot)
-		return ERR_PTR(-ENOMEM);
+		goto nomem;
 	slot->pages = kvmalloc_array(npages, sizeof(*slot->pages),
 				     GFP_KERNEL_ACCOUNT);
 	if (!slot->pages) {
 		kfree(slot);
-		return ERR_PTR(-ENOMEM);
+		goto nomem;
 	}
 	if (!(r->flags & MINIVMM_MEM_READONLY))
 		gup |= FOLL_WRITE;
@@ -232,6 +238,7 @@ static struct mem_slot *slot_pin(const struct minivmm_memory_region *r)
 			unpin_user_pages(slot->pages, pinned);
 		kvfree(slot->pages);
 		kfree(slot);
+		limits_pin_uncharge(vm, npages);
 		if (pinned < 0 && pinned != -EFAULT)
 			return ERR_PTR(pinned);
 		return ERR_PTR(-EFAULT);
@@ -241,6 +248,10 @@ static struct mem_slot *slot_pin(const struct minivmm_memory_region *r)
 	slot->uaddr = r->userspace_addr;
 	slot->flags = r->flags;
 	return slot;
+
+nomem:
+	limits_pin_uncharge(vm, npages);
+	return ERR_PTR(-ENOMEM);
 }
 
 /* Install a pinned slot, re-checking what may have changed meanwhile. */
@@ -275,7 +286,7 @@ static int vm_add_slot(struct vm *vm, const struct minivmm_memory_region *r)
 	if (ret)
 		return ret;
 
-	slot = slot_pin(r);
+	slot = slot_pin(vm, r);
 	if (IS_ERR(slot))
 		return PTR_ERR(slot);
 
@@ -287,7 +298,7 @@ static int vm_add_slot(struct vm *vm, const struct minivmm_memory_region *r)
 	}
 	/* Never published: no reader can have it. */
 	if (ret)
-		slot_release(slot);
+		slot_release(vm, slot);
 	return ret;
 }
 
@@ -303,7 +314,7 @@ static int vm_delete_slot(struct vm *vm, unsigned int i)
 		return PTR_ERR(slot);
 	/* A vCPU thread outside RUN (SET_SREGS) may still be reading it. */
 	synchronize_rcu();
-	slot_release(slot);
+	slot_release(vm, slot);
 	return 0;
 }
 
@@ -318,7 +329,8 @@ static int vm_delete_slot(struct vm *vm, unsigned int i)
  * be pinned); -EEXIST when the slot is in use or the range overlaps
  * another slot; -ENOENT when deleting an unused slot; -EBUSY while a vCPU
  * runs; -EIO from a process that did not create the VM; -EINTR when a
- * fatal signal ended the wait for the memory; -ENOMEM.
+ * fatal signal ended the wait for the memory; -ENOMEM, also when the
+ * pages would take the user past RLIMIT_MEMLOCK.
  */
 static int vm_set_memory_region(struct vm *vm, void __user *ur)
 {
@@ -390,7 +402,8 @@ static const struct file_operations vm_fops = {
  * vm_create() - MINIVMM_CREATE_VM
  * @flags: must be 0
  *
- * Return: a new VM fd, or -EINVAL, -ENOMEM, or vmx_get()'s error.
+ * Return: a new VM fd, or -EINVAL, -ENOMEM, -EAGAIN (the user has
+ * max_vms_per_user VMs), or vmx_get()'s error.
  */
 int vm_create(unsigned long flags)
 {
@@ -403,9 +416,12 @@ int vm_create(unsigned long flags)
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm)
 		return -ENOMEM;
-	ret = ept_init(&vm->ept);
+	ret = limits_vm_charge(vm);
 	if (ret)
 		goto free;
+	ret = ept_init(&vm->ept);
+	if (ret)
+		goto uncharge;
 	ret = vmx_get();
 	if (ret)
 		goto free_ept;
@@ -441,6 +457,8 @@ int vm_create(unsigned long flags)
 
 free_ept:
 	ept_destroy(&vm->ept);
+uncharge:
+	limits_vm_uncharge(vm);
 free:
 	kfree(vm);
 	return ret;

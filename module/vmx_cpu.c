@@ -4,8 +4,10 @@
  *
  * VMX operation is entered on every online CPU when the first VM is
  * created and left on all of them when the last VM goes away. CPUs that
- * come and go meanwhile follow through a CPU hotplug state, and a reboot
- * notifier leaves VMX operation before the machine restarts.
+ * come and go meanwhile follow through a CPU hotplug state, a reboot
+ * notifier leaves VMX operation before the machine restarts, and syscore
+ * suspend/resume hooks leave it before the machine sleeps and enter it
+ * again when it wakes up.
  *
  * Locking: cpus_read_lock() (or the hotplug lock a hotplug callback runs
  * under) is always taken before vmx_lock, so enabling and hotplug never
@@ -25,6 +27,7 @@
 #include <linux/percpu.h>
 #include <linux/reboot.h>
 #include <linux/smp.h>
+#include <linux/syscore_ops.h>
 #include <asm/msr.h>
 #include <asm/tlbflush.h>
 #include <asm/virtext.h>
@@ -357,6 +360,42 @@ static struct notifier_block vmx_reboot_nb = {
 	.notifier_call = vmx_reboot,
 };
 
+/*
+ * Suspend to RAM and hibernation: the other CPUs have gone offline (the
+ * hotplug state took them out of VMX operation) and this is the last
+ * one, interrupts off, nothing else running. Firmware resumes CPUs
+ * outside VMX operation, so leave it here (VMCLEARing every VMCS active
+ * on this CPU, as VMXOFF would lose their cached state) and enter it again
+ * on resume; the CPUs coming back online follow the hotplug state. vCPUs
+ * load their VMCS afresh before the next entry, as after a migration.
+ */
+static int vmx_suspend(void)
+{
+	if (vmx_users)
+		pr_info("suspend: leaving VMX operation under %u VM(s)\n",
+			vm_count());
+	vmx_cpu_off();
+	return 0;
+}
+
+static void vmx_resume(void)
+{
+	int ret;
+
+	if (!vmx_users || vmx_rebooting)
+		return;
+	ret = vmx_cpu_on();
+	if (ret)
+		vmx_report_failure(smp_processor_id(), ret);
+	else
+		pr_info("resume: back in VMX operation\n");
+}
+
+static struct syscore_ops vmx_syscore_ops = {
+	.suspend	= vmx_suspend,
+	.resume		= vmx_resume,
+};
+
 /**
  * vmx_engine_init() - allocate VMXON regions, register hotplug and reboot
  *
@@ -386,6 +425,7 @@ int vmx_engine_init(void)
 		goto free;
 	vmx_hp_state = ret;
 	register_reboot_notifier(&vmx_reboot_nb);
+	register_syscore_ops(&vmx_syscore_ops);
 	return 0;
 
 free:
@@ -406,6 +446,7 @@ void vmx_engine_exit(void)
 {
 	int cpu;
 
+	unregister_syscore_ops(&vmx_syscore_ops);
 	unregister_reboot_notifier(&vmx_reboot_nb);
 	cpuhp_remove_state(vmx_hp_state);
 	for_each_possible_cpu(cpu) {

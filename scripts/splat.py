@@ -79,6 +79,12 @@ PATTERNS = [
 ]
 _COMPILED = [(kind, re.compile(rx)) for kind, rx in PATTERNS]
 
+# A backtrace of every CPU that someone asked for (sysrq 'l', which
+# nmi_test sends) prints a "Call Trace:" under each "NMI backtrace for cpu
+# N" headline: not a splat.  The kernel's own reasons for such backtraces
+# (RCU stalls, hung tasks, lockups) come with headlines of their own.
+_NMI_BACKTRACE = re.compile(r'^NMI backtrace for cpu \d+$')
+
 
 class Splat:
 	def __init__(self, kind, lineno, message):
@@ -116,10 +122,16 @@ def kernel_lines(text, all_lines=False):
 def scan(text, all_lines=False):
 	"""Return the splats in `text`, one per offending line."""
 	found = []
+	in_backtrace = False
 	for lineno, msg in kernel_lines(text, all_lines):
+		if _NMI_BACKTRACE.search(msg):
+			in_backtrace = True
+			continue
 		for kind, rx in _COMPILED:
 			if rx.search(msg):
-				found.append(Splat(kind, lineno, msg))
+				if kind != 'trace' or not in_backtrace:
+					found.append(Splat(kind, lineno, msg))
+					in_backtrace = False
 				break
 	return found
 

@@ -1619,11 +1619,9 @@ TEST_F(cli, events_show_a_vm_started_elsewhere)
 	ASSERT_NE(NULL, p);
 	n = sscanf(p, "vm-created vm=%u", &vm);
 	ASSERT_EQ(1, n);
-	snprintf(want, sizeof(want), "vm-created vm=%u pid=%d uid=%u\n", vm,
-		 self->c->pid, geteuid());
+	snprintf(want, sizeof(want), "vm-created vm=%u\n", vm);
 	EXPECT_NE(NULL, strstr(ev->obuf, want));
-	snprintf(want, sizeof(want), "vm-destroyed vm=%u pid=%d uid=%u\n", vm,
-		 self->c->pid, geteuid());
+	snprintf(want, sizeof(want), "vm-destroyed vm=%u\n", vm);
 	EXPECT_NE(NULL, strstr(ev->obuf, want)) {
 		TH_LOG("events: %s", ev->obuf);
 	}
@@ -1635,7 +1633,6 @@ TEST_F(cli, events_show_a_vm_started_elsewhere)
 TEST_F(cli, events_show_a_triple_fault)
 {
 	struct child *ev = self->c2;
-	char want[128];
 
 	REQUIRE_RUN();
 	ASSERT_EQ(0, child_start(ev, false, ARGS("events", "--json")));
@@ -1645,10 +1642,8 @@ TEST_F(cli, events_show_a_triple_fault)
 	ASSERT_TRUE(event_seen(ev, "\"vm-destroyed\"")) {
 		TH_LOG("events: %s", ev->obuf);
 	}
-	snprintf(want, sizeof(want), ",\"pid\":%d,\"uid\":%u,\"vcpu\":0}\n",
-		 self->c->pid, geteuid());
 	EXPECT_NE(NULL, strstr(ev->obuf, "{\"event\":\"vcpu-shutdown\",\"vm\":"));
-	EXPECT_NE(NULL, strstr(ev->obuf, want)) {
+	EXPECT_NE(NULL, strstr(ev->obuf, ",\"vcpu\":0}\n")) {
 		TH_LOG("events: %s", ev->obuf);
 	}
 	kill(ev->pid, SIGTERM);

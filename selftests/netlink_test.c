@@ -45,9 +45,12 @@ struct vm_info {
 };
 
 struct event {
-	uint32_t event, vm, pid, uid;
+	uint32_t event, vm;
 	int32_t vcpu;
 	uint32_t reason;
+	/* Attributes other than the four above, by type. */
+	unsigned int nr_other;
+	int other[MINIVMM_A_MAX + 1];
 };
 
 /* What one request brought back. */
@@ -141,12 +144,25 @@ static int on_msg(struct nl_msg *msg, void *arg)
 		r->ev = (struct event){
 			.event = u32_of(tb, MINIVMM_A_EVENT),
 			.vm = u32_of(tb, MINIVMM_A_VM_ID),
-			.pid = u32_of(tb, MINIVMM_A_VM_PID),
-			.uid = u32_of(tb, MINIVMM_A_VM_UID),
 			.vcpu = tb[MINIVMM_A_VCPU_ID] ?
 				(int32_t)u32_of(tb, MINIVMM_A_VCPU_ID) : -1,
 			.reason = u32_of(tb, MINIVMM_A_EXIT_REASON),
 		};
+		nla_for_each_attr(a, genlmsg_attrdata(gh, 0),
+				  genlmsg_attrlen(gh, 0), rem) {
+			switch (nla_type(a)) {
+			case MINIVMM_A_EVENT:
+			case MINIVMM_A_VM_ID:
+			case MINIVMM_A_VCPU_ID:
+			case MINIVMM_A_EXIT_REASON:
+				break;
+			default:
+				if (r->ev.nr_other < ARRAY_SIZE(r->ev.other))
+					r->ev.other[r->ev.nr_other] =
+						nla_type(a);
+				r->ev.nr_other++;
+			}
+		}
 		r->has_event = true;
 		return NL_STOP;
 	}
@@ -540,17 +556,16 @@ TEST_F(nl, events_of_create_and_destroy)
 	ASSERT_EQ(0, next_event(&evs, &ev));
 	EXPECT_EQ(MINIVMM_EVENT_VM_CREATED, ev.event);
 	EXPECT_EQ(id, ev.vm);
-	EXPECT_EQ(getpid(), ev.pid);
-	EXPECT_EQ(geteuid(), ev.uid);
 	EXPECT_EQ(-1, ev.vcpu);
 	EXPECT_EQ(0, ev.reason);
+	EXPECT_EQ(0, ev.nr_other);
 
 	test_vm_destroy(vm);
 	ASSERT_EQ(0, next_event(&evs, &ev));
 	EXPECT_EQ(MINIVMM_EVENT_VM_DESTROYED, ev.event);
 	EXPECT_EQ(id, ev.vm);
-	EXPECT_EQ(getpid(), ev.pid);
 	EXPECT_EQ(-1, ev.vcpu);
+	EXPECT_EQ(0, ev.nr_other);
 	mnl_close(&evs);
 }
 
@@ -574,8 +589,8 @@ TEST_F(nl, event_of_a_triple_fault)
 	EXPECT_EQ(MINIVMM_EVENT_VCPU_SHUTDOWN, ev.event);
 	EXPECT_EQ(id, ev.vm);
 	EXPECT_EQ(5, ev.vcpu);
-	EXPECT_EQ(getpid(), ev.pid);
 	EXPECT_EQ(0, ev.reason);
+	EXPECT_EQ(0, ev.nr_other);
 	test_vm_destroy(vm);
 	mnl_close(&evs);
 }
@@ -606,6 +621,7 @@ TEST_F(nl, event_of_an_entry_failure)
 	EXPECT_EQ(id, ev.vm);
 	EXPECT_EQ(7, ev.vcpu);
 	EXPECT_EQ(0x80000021, ev.reason);
+	EXPECT_EQ(0, ev.nr_other);
 	test_vm_destroy(vm);
 	mnl_close(&evs);
 }
@@ -634,7 +650,7 @@ TEST_F(nl, events_reach_an_unprivileged_listener)
 		if (write(ready[1], "r", 1) != 1)
 			_exit(11);
 		if (next_event(&nl, &ev) ||
-		    ev.event != MINIVMM_EVENT_VM_CREATED || ev.uid != 0)
+		    ev.event != MINIVMM_EVENT_VM_CREATED)
 			_exit(12);
 		id = ev.vm;
 		if (next_event(&nl, &ev) ||
@@ -691,6 +707,73 @@ TEST_F(nl, stats_do_not_wait_for_a_slot_being_pinned)
 	EXPECT_EQ(3, self->r->vms[0].vcpus[0].id);
 	test_vcpu_destroy(vcpu);
 	test_vm_destroy(vm);
+}
+
+/*
+ * Whoever listens learns what happened to which VM, and nothing the list
+ * and statistics commands keep for the VM's owner: no pid, uid, memory
+ * size, vCPU count or EPT counts. Listened to by uid 1000 while root's VM
+ * comes and goes, has a vCPU that triple-faults and one that fails entry.
+ */
+TEST_F(nl, events_carry_no_hidden_fields_as_uid_1000)
+{
+	struct minivmm_sregs s;
+	struct test_vcpu *v0, *v1;
+	struct test_vm *vm;
+	struct event ev;
+	int ready[2], status, i;
+	char c;
+	pid_t pid;
+
+	REQUIRE_FAMILY();
+	if (geteuid() != 0)
+		SKIP(return, "needs root to switch users");
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		static const uint32_t want[] = {
+			MINIVMM_EVENT_VM_CREATED, MINIVMM_EVENT_VCPU_SHUTDOWN,
+			MINIVMM_EVENT_ENTRY_FAILED, MINIVMM_EVENT_VM_DESTROYED,
+		};
+		struct nl nl;
+
+		close(ready[0]);
+		if (become_user(TEST_UID) || subscribe(&nl))
+			_exit(11);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(12);
+		for (i = 0; i < (int)ARRAY_SIZE(want); i++) {
+			if (next_event(&nl, &ev) || ev.event != want[i])
+				_exit(20 + i);
+			if (ev.nr_other) {
+				fprintf(stderr, "event %u has attribute %d\n",
+					ev.event, ev.other[0]);
+				_exit(30 + i);
+			}
+		}
+		_exit(0);
+	}
+	close(ready[1]);
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	vm = test_vm_create(GUEST_MEM_SIZE);
+	v0 = test_vcpu_add(vm, 0);
+	v1 = test_vcpu_add(vm, 1);
+	test_vcpu_load(v0, MODE_REAL, guest_shutdown,
+		       GUEST_CODE_SIZE(guest_shutdown));
+	test_run_expect(v0, MINIVMM_EXIT_SHUTDOWN);
+	test_vcpu_load(v1, MODE_PROTECTED, guest_outs100,
+		       GUEST_CODE_SIZE(guest_outs100));
+	test_get_sregs(v1, &s);
+	s.tr.attrib |= 0x10000;
+	test_set_sregs(v1, &s);
+	test_run_expect(v1, MINIVMM_EXIT_FAIL_ENTRY);
+	test_vcpu_destroy(v0);
+	test_vcpu_destroy(v1);
+	test_vm_destroy(vm);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 TEST_HARNESS_MAIN

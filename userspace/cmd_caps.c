@@ -57,7 +57,20 @@ static void print_json(const struct minivmm_caps *caps, int api)
 	       caps->max_mem_slots);
 	printf("\"nr_cpus_online\":%u,\"nr_cpus_vmx\":%u,", caps->nr_cpus_online,
 	       caps->nr_cpus_vmx);
-	printf("\"vmx_cpus\":[%s],\"nr_vms\":%u}\n", cpus, caps->nr_vms);
+	printf("\"vmx_cpus\":[%s],\"nr_vms\":%u,", cpus, caps->nr_vms);
+	printf("\"nr_vcpus\":%u,\"pinned_pages\":%llu,", caps->nr_vcpus,
+	       (unsigned long long)caps->pinned_pages);
+	printf("\"max_vms_per_user\":%u,\"max_vcpus_per_user\":%u}\n",
+	       caps->max_vms_per_user, caps->max_vcpus_per_user);
+}
+
+/* A per-user limit, 0 meaning none. */
+static const char *limit_str(unsigned int limit, char *buf, size_t size)
+{
+	if (!limit)
+		return "unlimited";
+	snprintf(buf, size, "%u", limit);
+	return buf;
 }
 
 static int caps_main(int argc, char **argv)
@@ -67,7 +80,7 @@ static int caps_main(int argc, char **argv)
 	const char *arg;
 	struct mnl *nl;
 	bool json = false;
-	char cpus[1024];
+	char cpus[1024], vms[16], vcpus[16];
 	int ch, api;
 
 	while ((ch = cli_getopt(&cmd_caps, argc, argv, &arg)) != -1)
@@ -112,6 +125,12 @@ static int caps_main(int argc, char **argv)
 	       caps.nr_cpus_vmx ? " (" : "", cpus,
 	       caps.nr_cpus_vmx ? ")" : "");
 	printf("vms:              %u\n", caps.nr_vms);
+	printf("vcpus:            %u\n", caps.nr_vcpus);
+	printf("pinned memory:    %llu pages\n",
+	       (unsigned long long)caps.pinned_pages);
+	printf("per user:         %s VMs, %s vCPUs\n",
+	       limit_str(caps.max_vms_per_user, vms, sizeof(vms)),
+	       limit_str(caps.max_vcpus_per_user, vcpus, sizeof(vcpus)));
 	return 0;
 }
 
@@ -120,9 +139,10 @@ const struct command cmd_caps = {
 	.synopsis = "[OPTIONS]",
 	.summary = "show what the module found on this machine",
 	.description =
-	"Show the VMX capabilities the module found and uses, its limits, and\n"
-	"which CPUs are in VMX operation now. Exit status 1 when VMX is not\n"
-	"usable on this machine.",
+	"Show the VMX capabilities the module found and uses, its limits (per\n"
+	"VM and per user), which CPUs are in VMX operation now, and how many\n"
+	"VMs, vCPUs and pinned pages all users have now. Exit status 1 when\n"
+	"VMX is not usable on this machine.",
 	.options = caps_options,
 	.run = caps_main,
 };

@@ -20,8 +20,8 @@ static int print_event(const struct mnl_event *ev, void *arg)
 	bool json = *(bool *)arg;
 
 	if (json) {
-		printf("{\"event\":\"%s\",\"vm\":%u,\"pid\":%u,\"uid\":%u",
-		       mnl_event_name(ev->event), ev->vm, ev->pid, ev->uid);
+		printf("{\"event\":\"%s\",\"vm\":%u",
+		       mnl_event_name(ev->event), ev->vm);
 		if (ev->vcpu >= 0)
 			printf(",\"vcpu\":%d", ev->vcpu);
 		if (ev->exit_reason)
@@ -31,7 +31,6 @@ static int print_event(const struct mnl_event *ev, void *arg)
 		printf("%s vm=%u", mnl_event_name(ev->event), ev->vm);
 		if (ev->vcpu >= 0)
 			printf(" vcpu=%d", ev->vcpu);
-		printf(" pid=%u uid=%u", ev->pid, ev->uid);
 		if (ev->exit_reason)
 			printf(" exit_reason=%#x", ev->exit_reason);
 		printf("\n");
@@ -70,8 +69,10 @@ const struct command cmd_events = {
 	.description =
 	"Print one line per event of the minivmm netlink \"events\" group, as\n"
 	"it happens, until interrupted: vm-created and vm-destroyed (with the\n"
-	"VM id, owner pid and uid), vcpu-shutdown (a triple fault) and\n"
-	"entry-failed (with the hardware exit reason). Every user may listen.",
+	"VM id), vcpu-shutdown (a triple fault; with the vCPU id) and\n"
+	"entry-failed (with the hardware exit reason). Every user may listen,\n"
+	"so events name the VM and nothing else: \"list\" shows its owner to\n"
+	"those who may see it.",
 	.options = events_options,
 	.run = events_main,
 };

@@ -358,8 +358,6 @@ static int on_event(struct nl_msg *msg, void *arg)
 		return NL_SKIP;
 	ev.event = get_u32(tb, MINIVMM_A_EVENT);
 	ev.vm = get_u32(tb, MINIVMM_A_VM_ID);
-	ev.pid = get_u32(tb, MINIVMM_A_VM_PID);
-	ev.uid = get_u32(tb, MINIVMM_A_VM_UID);
 	if (tb[MINIVMM_A_VCPU_ID])
 		ev.vcpu = get_u32(tb, MINIVMM_A_VCPU_ID);
 	ev.exit_reason = get_u32(tb, MINIVMM_A_EXIT_REASON);

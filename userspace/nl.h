@@ -33,7 +33,7 @@ struct mnl_vm {
 
 struct mnl_event {
 	uint32_t event;				/* MINIVMM_EVENT_* */
-	uint32_t vm, pid, uid;
+	uint32_t vm;
 	int32_t vcpu;				/* -1 when absent */
 	uint32_t exit_reason;			/* 0 when absent */
 };

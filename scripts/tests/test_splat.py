@@ -47,6 +47,18 @@ class SampleLogs(unittest.TestCase):
 	def test_clean_log_is_clean(self):
 		self.assertEqual(scan_file('clean.log'), [])
 
+	def test_requested_nmi_backtrace_is_no_splat(self):
+		self.assertEqual(scan_file('nmi_backtrace.log'), [])
+
+	def test_warning_after_nmi_backtrace_is_caught(self):
+		with open(os.path.join(DATA, 'nmi_backtrace.log')) as f:
+			text = f.read()
+		with open(os.path.join(DATA, 'warn.log')) as f:
+			text += f.read()
+		kinds = [s.kind for s in splat.scan(text)]
+		self.assertIn('warning', kinds)
+		self.assertIn('trace', kinds)
+
 	def test_warn_headline(self):
 		top = splat.summarize(scan_file('warn.log'))
 		self.assertEqual(len(top), 1)

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/types.h>
 
 #include <linux/minivmm.h>
 
@@ -69,6 +70,47 @@ bool slow_pin_start(struct slow_pin *p);
 
 /* Wait for the ioctl, unmap the memory (not the slot); its result. */
 int slow_pin_join(struct slow_pin *p);
+/* An ordinary user of the emulated machine, with no capabilities. */
+#define TEST_UID	1000
+
+/*
+ * Become @uid: real, effective and saved uid and gid, no supplementary
+ * groups, no capabilities. 0, or -1 with errno. Needs root.
+ */
+int become_user(uid_t uid);
+
+/*
+ * Run @fn(@arg) in a child process that has become @uid (real, effective
+ * and saved uid and gid, no supplementary groups, no capabilities) and
+ * return what it returned (its exit status, 0-255), or -1 when the child
+ * could not switch users or died of a signal. Needs root.
+ */
+int run_as_user(uid_t uid, int (*fn)(void *arg), void *arg);
+
+/* Write @text (a line, with its newline) to the kernel log. Needs root. */
+void kmsg_write(const char *text);
+
+/*
+ * Whether the kernel log has, after a record holding @marker, a record
+ * holding @needle. Needs root.
+ */
+bool kmsg_has_after(const char *marker, const char *needle);
+
+/* MINIVMM_GET_CAPS's live counts: VMs, vCPUs and pinned pages now. */
+struct live_counts {
+	unsigned int vms, vcpus;
+	unsigned long long pinned_pages;
+};
+
+/* The live counts now; 0, or -errno. */
+int live_counts(struct live_counts *c);
+
+/*
+ * Wait up to @ms milliseconds for the live counts to equal @want; true
+ * when they did (*@now holds the last ones read).
+ */
+bool live_counts_reach(const struct live_counts *want, struct live_counts *now,
+		       unsigned int ms);
 
 /*
  * Skip the calling test unless the module can run VMs here. Use inside a

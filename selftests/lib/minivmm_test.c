@@ -3,10 +3,14 @@
  * The minivmm selftest library: see include/minivmm_test.h.
  */
 #include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +31,101 @@ int minivmm_caps(struct minivmm_caps *caps)
 		ret = -errno;
 	close(fd);
 	return ret;
+}
+
+int become_user(uid_t uid)
+{
+	if (prctl(PR_SET_KEEPCAPS, 0) || setgroups(0, NULL) ||
+	    setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+		return -1;
+	return 0;
+}
+
+int run_as_user(uid_t uid, int (*fn)(void *arg), void *arg)
+{
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		/* Die with the test (a harness timeout kills only it). */
+		if (become_user(uid) || prctl(PR_SET_PDEATHSIG, SIGKILL)) {
+			perror("# switching users");
+			_exit(255);
+		}
+		_exit(fn(arg));
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) == 255)
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+void kmsg_write(const char *text)
+{
+	int fd = open("/dev/kmsg", O_WRONLY);
+
+	if (fd < 0)
+		return;
+	if (write(fd, text, strlen(text)) < 0)
+		perror("# /dev/kmsg");
+	close(fd);
+}
+
+bool kmsg_has_after(const char *marker, const char *needle)
+{
+	bool after = false, found = false;
+	char rec[2048];
+	ssize_t n;
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+
+	if (fd < 0)
+		return false;
+	/* EPIPE: records were overwritten meanwhile; read on. */
+	while ((n = read(fd, rec, sizeof(rec) - 1)) > 0 || errno == EPIPE) {
+		if (n <= 0)
+			continue;
+		rec[n] = 0;
+		if (strstr(rec, marker))
+			after = true;
+		else if (after && strstr(rec, needle))
+			found = true;
+	}
+	close(fd);
+	return found;
+}
+
+int live_counts(struct live_counts *c)
+{
+	struct minivmm_caps caps;
+	int ret = minivmm_caps(&caps);
+
+	if (ret)
+		return ret;
+	c->vms = caps.nr_vms;
+	c->vcpus = caps.nr_vcpus;
+	c->pinned_pages = caps.pinned_pages;
+	return 0;
+}
+
+bool live_counts_reach(const struct live_counts *want, struct live_counts *now,
+		       unsigned int ms)
+{
+	const struct timespec tick = { .tv_nsec = 10 * 1000 * 1000 };
+	unsigned int waited;
+
+	for (waited = 0;; waited += 10) {
+		if (!live_counts(now) && now->vms == want->vms &&
+		    now->vcpus == want->vcpus &&
+		    now->pinned_pages == want->pinned_pages)
+			return true;
+		if (waited >= ms)
+			return false;
+		nanosleep(&tick, NULL);
+	}
 }
 
 unsigned int minivmm_vmx_cpus(uint64_t mask[MINIVMM_MAX_CPUS / 64])

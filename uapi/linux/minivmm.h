@@ -54,6 +54,12 @@
  * @pad:		zero
  * @vmx_cpus:		bitmap of the CPUs in VMX operation now (CPU n is bit
  *			n % 64 of vmx_cpus[n / 64]; CPUs >= 256 not shown)
+ * @nr_vcpus:		vCPUs (each one a kernel thread) that exist now, in
+ *			all VMs
+ * @max_vms_per_user:	VMs one user may have at a time (0: no limit)
+ * @max_vcpus_per_user:	vCPUs one user may have at a time (0: no limit)
+ * @pad2:		zero
+ * @pinned_pages:	pages of guest memory pinned now, in all VMs
  * @reserved:		zero
  */
 struct minivmm_caps {
@@ -69,7 +75,12 @@ struct minivmm_caps {
 	__u32 max_mem_slots;
 	__u32 pad;
 	__u64 vmx_cpus[MINIVMM_MAX_CPUS / 64];
-	__u64 reserved[8];
+	__u32 nr_vcpus;
+	__u32 max_vms_per_user;
+	__u32 max_vcpus_per_user;
+	__u32 pad2;
+	__u64 pinned_pages;
+	__u64 reserved[5];
 };
 
 /* Returns MINIVMM_API_VERSION. */
@@ -347,8 +358,9 @@ struct minivmm_run {
 
 /*
  * Statistics and events. A VM is visible to its creator's effective uid
- * and to CAP_SYS_ADMIN; the "events" multicast group carries only ids
- * (VM, vCPU, owner pid and uid) and is open to every user.
+ * and to CAP_SYS_ADMIN; the "events" multicast group is open to every
+ * user and carries only the event, the VM id and, where they apply, the
+ * vCPU id and the hardware exit reason.
  */
 #define MINIVMM_GENL_NAME		"minivmm"
 #define MINIVMM_GENL_VERSION		1
@@ -360,7 +372,7 @@ enum minivmm_genl_cmd {
 	MINIVMM_CMD_LIST_VMS,	/* dump: one message per VM, VM attributes */
 	/* MINIVMM_A_VM_ID; reply: VM attributes, a MINIVMM_A_VCPU per vCPU */
 	MINIVMM_CMD_GET_STATS,
-	MINIVMM_CMD_EVENT,	/* multicast: MINIVMM_A_EVENT and ids */
+	MINIVMM_CMD_EVENT,	/* multicast: MINIVMM_A_EVENT, VM and vCPU ids */
 	__MINIVMM_CMD_MAX,
 };
 
