@@ -190,6 +190,7 @@ enum vcpu_pending { DONE, PIO_IN, MMIO_READ, HYPERCALL };
  * @host_cr3:		HOST_CR3 as last written
  * @host_cr4:		HOST_CR4 as last written
  * @cpu_based:		primary controls as last written
+ * @cpu_based2:		secondary controls as last written
  * @entry_ctls:		VM-entry controls as last written
  * @regs:		general purpose registers (RSP lives in the VMCS)
  * @cr0:		CR0 as the guest sees it
@@ -229,6 +230,7 @@ enum vcpu_pending { DONE, PIO_IN, MMIO_READ, HYPERCALL };
  * @run:		the run structure shared with userspace
  * @cpuid:		the MINIVMM_SET_CPUID table, or NULL
  * @cpuid_nent:		its entries
+ * @cpuid_changed:	MINIVMM_SET_CPUID ran: recheck what depends on it
  * @exits:		exits per VMX basic exit reason
  * @nr_entries:		VM entries
  * @nr_exits:		VM exits
@@ -259,6 +261,7 @@ struct vcpu {
 	unsigned long host_rsp;
 	unsigned long host_cr3, host_cr4;
 	u32 cpu_based;
+	u32 cpu_based2;
 	u32 entry_ctls;
 
 	unsigned long regs[NR_GPRS];
@@ -294,6 +297,7 @@ struct vcpu {
 	struct minivmm_run *run;
 	struct minivmm_cpuid_entry *cpuid;
 	unsigned int cpuid_nent;
+	bool cpuid_changed;
 
 	u64 exits[NR_EXIT_REASONS];
 	u64 nr_entries, nr_exits;

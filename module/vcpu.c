@@ -83,6 +83,28 @@ static bool vcpu_swaps_kgs(struct vcpu *vcpu)
 }
 
 /*
+ * RDTSCP (and RDPID) run without exiting when the secondary control
+ * allows them; a guest whose CPUID shows no RDTSCP gets #UD instead, as
+ * on a CPU without it, and its IA32_TSC_AUX then never needs switching.
+ */
+static void vcpu_update_rdtscp(struct vcpu *vcpu)
+{
+	u32 ctl = vcpu->cpu_based2 & ~SECONDARY_EXEC_ENABLE_RDTSCP;
+	u32 r[4];
+
+	vcpu->cpuid_changed = false;
+	if (!(vmx_config.cpu_based2 & SECONDARY_EXEC_ENABLE_RDTSCP))
+		return;
+	cpuid_guest_leaf(vcpu, 0x80000001, 0, r);
+	if (r[3] & BIT(X86_FEATURE_RDTSCP & 31))
+		ctl |= SECONDARY_EXEC_ENABLE_RDTSCP;
+	if (ctl != vcpu->cpu_based2) {
+		vcpu->cpu_based2 = ctl;
+		vmcs_write32(SECONDARY_VM_EXEC_CONTROL, ctl);
+	}
+}
+
+/*
  * Swap in the guest's view of what VMX does not switch; interrupts are off
  * from here until vcpu_put_guest_state(), so nothing on this CPU can take
  * a syscall or use the FPU with the guest's values live.
@@ -108,7 +130,9 @@ static void vcpu_load_guest_state(struct vcpu *vcpu, u64 *host_kgs,
 	if (native_read_cr2() != vcpu->cr2)
 		native_write_cr2(vcpu->cr2);
 	/* RDTSCP in the guest reads the CPU's own IA32_TSC_AUX. */
-	if (vmx_config.cpu_based2 & SECONDARY_EXEC_ENABLE_RDTSCP) {
+	if (unlikely(vcpu->cpuid_changed))
+		vcpu_update_rdtscp(vcpu);
+	if (vcpu->cpu_based2 & SECONDARY_EXEC_ENABLE_RDTSCP) {
 		rdmsrl(MSR_TSC_AUX, vcpu->host_tsc_aux);
 		if (vcpu->host_tsc_aux != vcpu->tsc_aux)
 			wrmsrl(MSR_TSC_AUX, vcpu->tsc_aux);
@@ -139,7 +163,7 @@ static void vcpu_put_guest_state(struct vcpu *vcpu, u64 host_kgs,
 	 */
 	if (vcpu->dr_loaded || hw_breakpoint_active())
 		hw_breakpoint_restore();
-	if ((vmx_config.cpu_based2 & SECONDARY_EXEC_ENABLE_RDTSCP) &&
+	if ((vcpu->cpu_based2 & SECONDARY_EXEC_ENABLE_RDTSCP) &&
 	    vcpu->host_tsc_aux != vcpu->tsc_aux)
 		wrmsrl(MSR_TSC_AUX, vcpu->host_tsc_aux);
 	/*
@@ -474,6 +498,7 @@ static int vcpu_set_cpuid(struct vcpu *vcpu, struct minivmm_cpuid __user *uc)
 	old = vcpu->cpuid;
 	vcpu->cpuid = entries;
 	vcpu->cpuid_nent = c.nent;
+	vcpu->cpuid_changed = true;
 	kfree(old);
 	return 0;
 }

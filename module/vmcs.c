@@ -187,10 +187,11 @@ static bool vmcs_setup_controls(struct vcpu *vcpu)
 	bool ok = true;
 
 	vcpu->cpu_based = c->cpu_based;
+	vcpu->cpu_based2 = c->cpu_based2;
 	vcpu->entry_ctls = c->vmentry;
 	ok &= vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, c->pin_based);
 	ok &= vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, vcpu->cpu_based);
-	ok &= vmcs_write32(SECONDARY_VM_EXEC_CONTROL, c->cpu_based2);
+	ok &= vmcs_write32(SECONDARY_VM_EXEC_CONTROL, vcpu->cpu_based2);
 	ok &= vmcs_write32(VM_EXIT_CONTROLS, c->vmexit);
 	ok &= vmcs_write32(VM_ENTRY_CONTROLS, vcpu->entry_ctls);
 	/* #DB exits, so that the guest's DR6 never lands in the CPU's. */

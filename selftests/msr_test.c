@@ -20,15 +20,18 @@
 #include "guest.h"
 #include "minivmm_test.h"
 
+#define UD_VECTOR	6
 #define GP_VECTOR	13
 #define ST_OK		0
+#define ST_UD		6
 #define ST_GP		13
 
 enum { EAX, EBX, ECX, EDX };
 
 /*
  * The guest serves requests: at each ucall it reports RBX (a value) and
- * RCX (ST_OK, or ST_GP after a #GP with the error code in RBX), then
+ * RCX (ST_OK, ST_GP after a #GP with the error code in RBX, ST_UD after
+ * a #UD), then
  * performs what R12 asks with the MSR number in R9: 0 RDMSR, 1 WRMSR of
  * R8, 2 CPUID leaf R9 subleaf 0 (EAX-EDX into R10, R11, R13, R14),
  * 3 RDTSCP (TSC_AUX into RBX).
@@ -75,9 +78,14 @@ GUEST_CODE(guest_msr_server, ".code64",
 	   "pop %rbx\n\t"
 	   "mov $13, %ecx\n\t"
 	   "mov %rdi, (%rsp)\n\t"
+	   "iretq\n\t"
+	   GUEST_LABEL(msr_ud_handler)
+	   "xor %ebx, %ebx\n\t"
+	   "mov $6, %ecx\n\t"
+	   "mov %rdi, (%rsp)\n\t"
 	   "iretq\n\t");
 
-extern const unsigned char msr_gp_handler[];
+extern const unsigned char msr_gp_handler[], msr_ud_handler[];
 
 #define MAX_VALUES	4
 #define CANON_HOLE	0x0000800000000000ULL
@@ -236,6 +244,8 @@ FIXTURE_SETUP(msr)
 		     GUEST_CODE_SIZE(guest_msr_server));
 	test_set_idt(self->vm, MODE_LONG, GP_VECTOR,
 		     GUEST_LONG_ADDR(guest_msr_server, msr_gp_handler));
+	test_set_idt(self->vm, MODE_LONG, UD_VECTOR,
+		     GUEST_LONG_ADDR(guest_msr_server, msr_ud_handler));
 	self->vcpu = msr_vcpu(self->vm, 0);
 }
 
@@ -258,10 +268,11 @@ static int guest_op(struct test_vcpu *vcpu, int op, uint32_t index,
 	regs.r8 = in;
 	test_set_regs(vcpu, &regs);
 	TEST_REQUIRE(test_run_ucall(vcpu, &uc) == UCALL_SYNC, "no ucall");
-	TEST_REQUIRE(uc.args[1] == ST_OK || uc.args[1] == ST_GP,
+	TEST_REQUIRE(uc.args[1] == ST_OK || uc.args[1] == ST_GP ||
+		     uc.args[1] == ST_UD,
 		     "unexpected status %#lx", (unsigned long)uc.args[1]);
 	/* #GP from RDMSR/WRMSR pushes error code 0. */
-	TEST_REQUIRE(uc.args[1] == ST_OK || uc.args[0] == 0,
+	TEST_REQUIRE(uc.args[1] != ST_GP || uc.args[0] == 0,
 		     "#GP error code %#lx", (unsigned long)uc.args[0]);
 	if (val)
 		*val = uc.args[0];
@@ -333,6 +344,38 @@ TEST_F(msr, reset_values)
 		EXPECT_EQ(msrs[i].reset, val)
 			TH_LOG("%s (%#x)", msrs[i].name, msrs[i].index);
 	}
+}
+
+/*
+ * With a CPUID table from userspace the MSRs follow that table: one that
+ * shows TSC, MSR, SEP and long mode but no MTRR, PAT, MCA or RDTSCP.
+ */
+TEST_F(msr, msrs_follow_a_cpuid_table_from_userspace)
+{
+	struct minivmm_cpuid_entry e[2] = {
+		{ .function = 1, .edx = (1U << 4) | (1U << 5) | (1U << 11) },
+		{ .function = 0x80000001, .edx = 1U << 29 },
+	};
+	struct minivmm_cpuid c = {
+		.nent = 2, .entries = (uintptr_t)e,
+	};
+	static const uint32_t gone[] = {
+		0xfe, 0x200, 0x250, 0x2ff, 0x277, 0x179, 0x17a, 0xc0000103,
+		0x3b,
+	};
+	static const uint32_t kept[] = {
+		0x10, 0x1b, 0x174, 0x1a0, 0xc0000082, 0xc0000084,
+	};
+	size_t i;
+
+	REQUIRE_VMX();
+	ASSERT_EQ(0, ioctl(self->vcpu->fd, MINIVMM_SET_CPUID, &c));
+	for (i = 0; i < ARRAY_SIZE(gone); i++)
+		EXPECT_EQ(ST_GP, rdmsr(self->vcpu, gone[i], NULL))
+			TH_LOG("MSR %#x", gone[i]);
+	for (i = 0; i < ARRAY_SIZE(kept); i++)
+		EXPECT_EQ(ST_OK, rdmsr(self->vcpu, kept[i], NULL))
+			TH_LOG("MSR %#x", kept[i]);
 }
 
 /* Only vCPU 0 is the bootstrap processor. */
@@ -527,6 +570,27 @@ TEST_F(msr, rdtscp_reads_guest_tsc_aux_host_keeps_its_own)
 		n++;
 	}
 	EXPECT_LT(0, n);
+}
+
+/* A CPUID table without RDTSCP: RDTSCP is #UD, as on a CPU without it. */
+TEST_F(msr, rdtscp_ud_when_cpuid_table_lacks_it)
+{
+	struct minivmm_cpuid_entry e = {
+		.function = 0x80000001, .edx = 1U << 29,
+	};
+	struct minivmm_cpuid c = {
+		.nent = 1, .entries = (uintptr_t)&e,
+	};
+
+	REQUIRE_VMX();
+	ASSERT_EQ(0, ioctl(self->vcpu->fd, MINIVMM_SET_CPUID, &c));
+	EXPECT_EQ(ST_UD, guest_op(self->vcpu, 3, 0, 0, NULL));
+	/* And back with the default CPUID, which shows RDTSCP here. */
+	c.nent = 0;
+	ASSERT_EQ(0, ioctl(self->vcpu->fd, MINIVMM_SET_CPUID, &c));
+	if (!(guest_cpuid(self->vcpu, 0x80000001, EDX) & (1U << 27)))
+		return;
+	EXPECT_EQ(ST_OK, guest_op(self->vcpu, 3, 0, 0, NULL));
 }
 
 TEST_HARNESS_MAIN
