@@ -5,8 +5,15 @@
  * With a table from MINIVMM_SET_CPUID, the guest sees exactly that table
  * (zeros for a leaf it lacks). Without one it sees the host's CPUID cut
  * down to what minivmm virtualises: no VMX, no local APIC, no AVX or
- * other XSAVE state beyond x87 and SSE, no performance monitoring or
- * topology, and the hypervisor bit set with a "minivmm" signature leaf.
+ * other XSAVE state beyond x87 and SSE, no performance monitoring (leaf
+ * 0xA is zero) or topology, no speculation controls (leaf 7 EDX is zero,
+ * so IA32_ARCH_CAPABILITIES, SPEC_CTRL, PRED_CMD and FLUSH_CMD do not
+ * exist), and the hypervisor bit set with a "minivmm" signature leaf.
+ *
+ * The MSRs a guest may use follow from the same leaves (msr.c looks them
+ * up here): MTRRs and PAT, SYSENTER, an empty machine-check architecture
+ * (MCE, MCA), IA32_TSC_ADJUST (emulated, so shown whatever the host has)
+ * and IA32_TSC_AUX with RDTSCP.
  */
 #include <linux/bits.h>
 #include <linux/mm.h>
@@ -27,7 +34,7 @@
 			 F(AES) | F(XSAVE) | F(RDRAND))
 #define LEAF1_EDX	(F(FPU) | F(VME) | F(DE) | F(PSE) | F(TSC) | \
 			 F(MSR) | F(PAE) | F(MCE) | F(CX8) | F(SEP) | \
-			 F(PGE) | F(MCA) | F(CMOV) | F(PAT) | F(PSE36) | \
+			 F(MTRR) | F(PGE) | F(MCA) | F(CMOV) | F(PAT) | F(PSE36) | \
 			 F(CLFLUSH) | F(MMX) | F(FXSR) | F(XMM) | F(XMM2))
 #define LEAF7_EBX	(F(FSGSBASE) | F(BMI1) | F(SMEP) | F(BMI2) | \
 			 F(ERMS) | F(RDSEED) | F(ADX) | F(SMAP) | \
@@ -59,7 +66,7 @@ static void cpuid_default(struct vcpu *vcpu, u32 fn, u32 idx, u32 *r)
 	case 7:
 		if (idx == 0) {
 			r[0] = 0;
-			r[1] &= LEAF7_EBX;
+			r[1] = (r[1] & LEAF7_EBX) | F(TSC_ADJUST);
 		} else {
 			r[1] = 0;
 		}
@@ -81,6 +88,10 @@ static void cpuid_default(struct vcpu *vcpu, u32 fn, u32 idx, u32 *r)
 		r[3] &= EXT1_EDX;
 		if (vmx_config.cpu_based2 & SECONDARY_EXEC_ENABLE_RDTSCP)
 			r[3] |= F(RDTSCP);
+		break;
+	case 0x80000008:
+		/* Address sizes only: EBX holds speculation-control bits. */
+		r[1] = 0;
 		break;
 	}
 }
@@ -105,6 +116,21 @@ static void cpuid_from_table(struct vcpu *vcpu, u32 fn, u32 idx, u32 *r)
 }
 
 /**
+ * cpuid_guest_leaf() - a CPUID leaf as the guest sees it
+ * @vcpu: the vCPU
+ * @fn: the leaf (EAX)
+ * @idx: the subleaf (ECX)
+ * @r: EAX, EBX, ECX, EDX
+ */
+void cpuid_guest_leaf(struct vcpu *vcpu, u32 fn, u32 idx, u32 *r)
+{
+	if (vcpu->cpuid)
+		cpuid_from_table(vcpu, fn, idx, r);
+	else
+		cpuid_default(vcpu, fn, idx, r);
+}
+
+/**
  * cpuid_emulate() - answer the guest's CPUID into its registers
  * @vcpu: the vCPU, at a CPUID exit
  */
@@ -112,10 +138,7 @@ void cpuid_emulate(struct vcpu *vcpu)
 {
 	u32 fn = vcpu->regs[R_RAX], idx = vcpu->regs[R_RCX], r[4];
 
-	if (vcpu->cpuid)
-		cpuid_from_table(vcpu, fn, idx, r);
-	else
-		cpuid_default(vcpu, fn, idx, r);
+	cpuid_guest_leaf(vcpu, fn, idx, r);
 	vcpu->regs[R_RAX] = r[0];
 	vcpu->regs[R_RBX] = r[1];
 	vcpu->regs[R_RCX] = r[2];

@@ -13,6 +13,7 @@
 #include <linux/nospec.h>
 #include <asm/apic.h>
 #include <asm/hardirq.h>
+#include <asm/debugreg.h>
 #include <asm/irq_vectors.h>
 #include <asm/msr.h>
 #include <asm/sync_core.h>
@@ -35,11 +36,68 @@ static bool guest_long_mode(struct vcpu *vcpu)
 	return vcpu->entry_ctls & VM_ENTRY_IA32E_MODE;
 }
 
+/* DR6 and DR7 bits asm/debugreg.h does not name. */
+#define DR6_BD		BIT(13)		/* general detect */
+#define DR6_BS		DR_STEP		/* single step */
+#define DR6_STATUS	(DR_TRAP_BITS | DR6_BD | DR6_BS | DR_SWITCH)
+#define DR7_GD		BIT(13)
+#define DR7_FIXED1	0x400UL
+#define DR7_RESERVED0	(BIT(11) | BIT(12) | BIT(14) | BIT(15))
+#define DR_RW_IO	2
+
+/*
+ * The breakpoints among DR0-DR3 that an I/O access to @size bytes at
+ * @port hits: enabled, of type I/O (CR4.DE), and overlapping the access.
+ */
+static unsigned long io_breakpoints(struct vcpu *vcpu, u16 port,
+				    unsigned int size)
+{
+	unsigned long dr7 = vcpu->dr7, hit = 0;
+	int i;
+
+	if (!(vcpu->cr4 & X86_CR4_DE))
+		return 0;
+	for (i = 0; i < 4; i++) {
+		unsigned int ctl = dr7 >> (DR_CONTROL_SHIFT + i * 4);
+		/* LEN encodes 1, 2, 8 and 4 bytes. */
+		static const u8 lens[4] = { 1, 2, 8, 4 };
+		unsigned long len = lens[(ctl >> 2) & 3];
+		unsigned long addr = vcpu->dr[i] & ~(len - 1) & 0xffff;
+
+		if (!(dr7 & (3UL << (i * 2))) || (ctl & 3) != DR_RW_IO)
+			continue;
+		if (port < addr + len && addr < (unsigned long)port + size)
+			hit |= BIT(i);
+	}
+	return hit;
+}
+
+/*
+ * The trap-like debug exceptions of an instruction the module emulated
+ * and stepped over: a single step with RFLAGS.TF (unless DEBUGCTL.BTF
+ * makes it a step on branches), and the I/O breakpoints of an IN or OUT.
+ */
+static void vcpu_debug_trap(struct vcpu *vcpu)
+{
+	unsigned long dr6 = 0;
+
+	if ((vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_TF) &&
+	    !(vmcs_read64(GUEST_IA32_DEBUGCTL) & DEBUGCTLMSR_BTF))
+		dr6 |= DR6_BS;
+	if ((u16)vcpu->exit_reason == EXIT_REASON_IO_INSTRUCTION)
+		dr6 |= io_breakpoints(vcpu, vcpu->exit_qual >> 16,
+				      (vcpu->exit_qual & 7) + 1);
+	if (dr6)
+		vcpu_inject_db(vcpu, dr6);
+}
+
 /**
  * vcpu_skip_insn() - step over the instruction that exited
  * @vcpu: the vCPU
  *
- * Stepping over an instruction also ends an STI or MOV-SS shadow.
+ * Stepping over an instruction also ends an STI or MOV-SS shadow, and
+ * raises the single-step or I/O breakpoint #DB the CPU would raise after
+ * it.
  */
 void vcpu_skip_insn(struct vcpu *vcpu)
 {
@@ -54,6 +112,67 @@ void vcpu_skip_insn(struct vcpu *vcpu)
 		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
 			     intr & ~(GUEST_INTR_STATE_STI |
 				      GUEST_INTR_STATE_MOV_SS));
+	vcpu_debug_trap(vcpu);
+}
+
+/* Exception classes of the SDM's double-fault table. */
+static bool exception_contributory(u8 vector)
+{
+	return vector == X86_TRAP_DE || (vector >= X86_TRAP_TS &&
+					 vector <= X86_TRAP_GP);
+}
+
+/*
+ * Faults push an RFLAGS image with RF set, so that IRET back to the
+ * faulting instruction does not take its instruction breakpoint again.
+ * #DB is left alone, as KVM leaves it: code-breakpoint and general-detect
+ * #DBs do not set RF on Intel CPUs. Traps (#BP, #OF) and aborts (#DF,
+ * #MC) leave RF as it is.
+ */
+static bool exception_is_fault(u8 vector)
+{
+	switch (vector) {
+	case X86_TRAP_DB:
+	case X86_TRAP_BP:
+	case X86_TRAP_OF:
+	case X86_TRAP_DF:
+	case X86_TRAP_MC:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/*
+ * An exception raised while the CPU was delivering another event (the
+ * exit interrupted its delivery): what the SDM's double-fault rules
+ * make of the pair. Returns the vector to deliver, or -1 for a triple
+ * fault. A benign pair delivers the new exception; an interrupt whose
+ * delivery is lost goes back to wait for its turn.
+ */
+static int exception_merge(struct vcpu *vcpu, u8 vector)
+{
+	u32 prev = vcpu->reinject_info;
+	u8 pv = prev & VECTORING_INFO_VECTOR_MASK;
+
+	vcpu->reinject_info = 0;
+	switch (prev & VECTORING_INFO_TYPE_MASK) {
+	case INTR_TYPE_HARD_EXCEPTION:
+		if (pv == X86_TRAP_DF &&
+		    (exception_contributory(vector) || vector == X86_TRAP_PF))
+			return -1;
+		if ((exception_contributory(pv) &&
+		     exception_contributory(vector)) ||
+		    (pv == X86_TRAP_PF && (exception_contributory(vector) ||
+					   vector == X86_TRAP_PF)))
+			return X86_TRAP_DF;
+		break;
+	case INTR_TYPE_EXT_INTR:
+		if (vcpu->pending_irq < 0)
+			vcpu->pending_irq = pv;
+		break;
+	}
+	return vector;
 }
 
 /**
@@ -62,18 +181,71 @@ void vcpu_skip_insn(struct vcpu *vcpu)
  * @vector: the exception
  * @has_err: whether it pushes an error code (not in real mode)
  * @err: the error code
+ *
+ * The guest sees the frame a CPU would push: the RIP of the instruction
+ * the caller left in GUEST_RIP, RF set in the RFLAGS image of a fault,
+ * the error code in protected mode. When the exit interrupted the
+ * delivery of another event, the pair becomes a #DF or a triple fault
+ * (vcpu->triple_fault: the exit handler then reports a shutdown).
  */
 void vcpu_inject_exception(struct vcpu *vcpu, u8 vector, bool has_err,
 			   u32 err)
 {
-	u32 info = vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID_MASK;
+	u32 info;
+	int v = vector;
 
+	if (vcpu->reinject_info & VECTORING_INFO_VALID_MASK) {
+		v = exception_merge(vcpu, vector);
+		if (v < 0) {
+			vcpu->triple_fault = true;
+			return;
+		}
+		if (v == X86_TRAP_DF && vector != X86_TRAP_DF) {
+			has_err = true;
+			err = 0;
+		}
+	}
+	if (exception_is_fault(v))
+		vmcs_writel(GUEST_RFLAGS,
+			    vmcs_readl(GUEST_RFLAGS) | X86_EFLAGS_RF);
+	info = v | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID_MASK;
 	if (has_err && (vcpu->cr0 & X86_CR0_PE)) {
 		info |= INTR_INFO_DELIVER_CODE_MASK;
 		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, err);
 	}
 	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, info);
 	vcpu->event_injected = true;
+}
+
+/**
+ * vcpu_inject_page_fault() - deliver a #PF with the next entry
+ * @vcpu: the vCPU
+ * @addr: the linear address that faulted: the guest's CR2
+ * @err: the page-fault error code
+ */
+void vcpu_inject_page_fault(struct vcpu *vcpu, unsigned long addr, u32 err)
+{
+	vcpu->cr2 = addr;
+	vcpu_inject_exception(vcpu, X86_TRAP_PF, true, err);
+}
+
+/**
+ * vcpu_inject_db() - deliver a #DB with the next entry
+ * @vcpu: the vCPU
+ * @dr6: the DR6 status bits of this #DB (B0-B3, BD, BS)
+ *
+ * DR6 gets the new status bits, with B0-B3 replaced as KVM does (the SDM
+ * lets a CPU clear them); entering the handler clears DR7.GD, as the CPU
+ * does so the handler itself may use the debug registers.
+ */
+void vcpu_inject_db(struct vcpu *vcpu, unsigned long dr6)
+{
+	vcpu->dr6 = (vcpu->dr6 & ~DR_TRAP_BITS) | (dr6 & DR6_STATUS);
+	if (vcpu->dr7 & DR7_GD) {
+		vcpu->dr7 &= ~DR7_GD;
+		vmcs_writel(GUEST_DR7, vcpu->dr7);
+	}
+	vcpu_inject_exception(vcpu, X86_TRAP_DB, false, 0);
 }
 
 static int inject_gp(struct vcpu *vcpu)
@@ -186,6 +358,39 @@ static void raise_host_nmi(void)
 	}
 }
 
+/*
+ * #DB always exits (the exception bitmap): a #DB that exits leaves DR6
+ * alone, so the host's DR6 never holds guest status bits, and the guest's
+ * DR6 is kept here. ICEBP exits on the instruction itself and goes back
+ * in as the same privileged software exception, past the instruction; it
+ * sets no DR6 status bit.
+ */
+static int handle_db(struct vcpu *vcpu, u32 info)
+{
+	u32 intr;
+
+	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_PRIV_SW_EXCEPTION) {
+		vmcs_write32(VM_ENTRY_INSTRUCTION_LEN,
+			     vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+		vmcs_write32(VM_ENTRY_INTR_INFO_FIELD,
+			     X86_TRAP_DB | INTR_TYPE_PRIV_SW_EXCEPTION |
+			     INTR_INFO_VALID_MASK);
+		vcpu->event_injected = true;
+		return 1;
+	}
+	/*
+	 * In an STI or MOV-SS shadow with TF set, VM entry insists that a
+	 * single step be pending; the exit did not record it.
+	 */
+	intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	if ((vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_TF) &&
+	    (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)))
+		vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS,
+			    vmcs_readl(GUEST_PENDING_DBG_EXCEPTIONS) | DR6_BS);
+	vcpu_inject_db(vcpu, vcpu->exit_qual);
+	return 1;
+}
+
 static int handle_exception_nmi(struct vcpu *vcpu)
 {
 	u32 info = vmcs_read32(VM_EXIT_INTR_INFO);
@@ -194,7 +399,9 @@ static int handle_exception_nmi(struct vcpu *vcpu)
 		raise_host_nmi();
 		return 1;
 	}
-	/* The exception bitmap is empty: no other exception exits. */
+	/* #DB is the only exception in the exception bitmap. */
+	if ((info & INTR_INFO_VECTOR_MASK) == X86_TRAP_DB)
+		return handle_db(vcpu, info);
 	return internal_error(vcpu, MINIVMM_INTERNAL_UNHANDLED_EXIT,
 			      vcpu->exit_reason, info);
 }
@@ -215,8 +422,12 @@ static int handle_cpuid(struct vcpu *vcpu)
 static int handle_hlt(struct vcpu *vcpu)
 {
 	vcpu_skip_insn(vcpu);
-	/* An interrupt is waiting and the guest can take it: deliver it. */
-	if (vcpu->pending_irq >= 0 && (vmcs_readl(GUEST_RFLAGS) & RFLAGS_IF))
+	/*
+	 * An interrupt is waiting and the guest can take it, or stepping
+	 * over HLT raised a #DB: deliver it instead of halting.
+	 */
+	if (vcpu->event_injected ||
+	    (vcpu->pending_irq >= 0 && (vmcs_readl(GUEST_RFLAGS) & RFLAGS_IF)))
 		return 1;
 	vcpu->run->exit_reason = MINIVMM_EXIT_HLT;
 	return 0;
@@ -306,10 +517,13 @@ static int handle_cr(struct vcpu *vcpu)
 	return 1;
 }
 
-/* MOV DR: emulated against shadows, so no guest breakpoint ever arms. */
+/*
+ * MOV DR always exits: the registers live in the vCPU (DR7 also in the
+ * VMCS, DR0-DR3 go into the CPU around entries while DR7 enables one).
+ */
 static int handle_dr(struct vcpu *vcpu)
 {
-	unsigned long q = vcpu->exit_qual, *dr;
+	unsigned long q = vcpu->exit_qual, val;
 	int n = q & DEBUG_REG_ACCESS_NUM, reg = DEBUG_REG_ACCESS_REG(q);
 
 	if (guest_cpl())
@@ -319,14 +533,30 @@ static int handle_dr(struct vcpu *vcpu)
 			return inject_ud(vcpu);
 		n += 2;
 	}
-	if (n < 4)
-		dr = &vcpu->dr[n];
-	else
-		dr = n == 6 ? &vcpu->dr6 : &vcpu->dr7;
-	if ((q & DEBUG_REG_ACCESS_TYPE) == TYPE_MOV_FROM_DR)
-		write_gpr(vcpu, reg, *dr);
-	else
-		*dr = read_gpr(vcpu, reg);
+	/*
+	 * The exit comes before the CPU checks DR7.GD: raise the general
+	 * detect #DB here, a fault on the MOV.
+	 */
+	if (vcpu->dr7 & DR7_GD) {
+		vcpu_inject_db(vcpu, DR6_BD);
+		return 1;
+	}
+	if ((q & DEBUG_REG_ACCESS_TYPE) == TYPE_MOV_FROM_DR) {
+		write_gpr(vcpu, reg, n < 4 ? vcpu->dr[n] :
+				     n == 6 ? vcpu->dr6 : vcpu->dr7);
+	} else {
+		val = read_gpr(vcpu, reg);
+		if (n >= 6 && (val >> 32))
+			return inject_gp(vcpu);
+		if (n < 4) {
+			vcpu->dr[n] = val;
+		} else if (n == 6) {
+			vcpu->dr6 = (val & DR6_STATUS) | DR6_RESERVED;
+		} else {
+			vcpu->dr7 = (val & ~DR7_RESERVED0) | DR7_FIXED1;
+			vmcs_writel(GUEST_DR7, vcpu->dr7);
+		}
+	}
 	vcpu_skip_insn(vcpu);
 	return 1;
 }
@@ -357,129 +587,6 @@ static int handle_io(struct vcpu *vcpu)
 		vcpu->pending_len = size;
 	}
 	return 0;
-}
-
-static bool is_canonical(u64 addr)
-{
-	return (u64)((s64)(addr << 16) >> 16) == addr;
-}
-
-static bool pat_valid(u64 pat)
-{
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		u8 type = pat >> (i * 8);
-
-		if (type == 2 || type == 3 || type > 7)
-			return false;
-	}
-	return true;
-}
-
-/* The MSRs a guest may read; false means #GP. */
-static bool msr_read(struct vcpu *vcpu, u32 msr, u64 *val)
-{
-	switch (msr) {
-	case MSR_EFER:
-		*val = vmcs_read64(GUEST_IA32_EFER);
-		break;
-	case MSR_IA32_CR_PAT:
-		*val = vmcs_read64(GUEST_IA32_PAT);
-		break;
-	case MSR_IA32_SYSENTER_CS:
-		*val = vmcs_read32(GUEST_SYSENTER_CS);
-		break;
-	case MSR_IA32_SYSENTER_ESP:
-		*val = vmcs_readl(GUEST_SYSENTER_ESP);
-		break;
-	case MSR_IA32_SYSENTER_EIP:
-		*val = vmcs_readl(GUEST_SYSENTER_EIP);
-		break;
-	case MSR_STAR:
-		*val = vcpu->star;
-		break;
-	case MSR_LSTAR:
-		*val = vcpu->lstar;
-		break;
-	case MSR_CSTAR:
-		*val = vcpu->cstar;
-		break;
-	case MSR_SYSCALL_MASK:
-		*val = vcpu->sfmask;
-		break;
-	case MSR_KERNEL_GS_BASE:
-		*val = vcpu->kernel_gs_base;
-		break;
-	case MSR_FS_BASE:
-		*val = vmcs_readl(GUEST_FS_BASE);
-		break;
-	case MSR_GS_BASE:
-		*val = vmcs_readl(GUEST_GS_BASE);
-		break;
-	case MSR_IA32_TSC:
-		*val = rdtsc() + vcpu->tsc_offset;
-		break;
-	default:
-		return false;
-	}
-	return true;
-}
-
-/* The MSRs a guest may write; false means #GP. */
-static bool msr_write(struct vcpu *vcpu, u32 msr, u64 val)
-{
-	switch (msr) {
-	case MSR_EFER:
-		return !vcpu_set_efer(vcpu, val);
-	case MSR_IA32_CR_PAT:
-		if (!pat_valid(val))
-			return false;
-		vmcs_write64(GUEST_IA32_PAT, val);
-		return true;
-	case MSR_IA32_SYSENTER_CS:
-		vmcs_write32(GUEST_SYSENTER_CS, val);
-		return true;
-	case MSR_IA32_SYSENTER_ESP:
-	case MSR_IA32_SYSENTER_EIP:
-	case MSR_FS_BASE:
-	case MSR_GS_BASE:
-		if (!is_canonical(val))
-			return false;
-		vmcs_writel(msr == MSR_IA32_SYSENTER_ESP ? GUEST_SYSENTER_ESP :
-			    msr == MSR_IA32_SYSENTER_EIP ? GUEST_SYSENTER_EIP :
-			    msr == MSR_FS_BASE ? GUEST_FS_BASE : GUEST_GS_BASE,
-			    val);
-		return true;
-	case MSR_KERNEL_GS_BASE:
-		if (!is_canonical(val))
-			return false;
-		vcpu->kernel_gs_base = val;
-		return true;
-	case MSR_STAR:
-		vcpu->star = val;
-		break;
-	case MSR_SYSCALL_MASK:
-		vcpu->sfmask = val;
-		break;
-	case MSR_LSTAR:
-	case MSR_CSTAR:
-		if (!is_canonical(val))
-			return false;
-		*(msr == MSR_LSTAR ? &vcpu->lstar : &vcpu->cstar) = val;
-		break;
-	case MSR_IA32_TSC:
-		if (!(vmx_config.cpu_based & CPU_BASED_USE_TSC_OFFSETTING))
-			return false;
-		vcpu->tsc_offset = val - rdtsc();
-		vmcs_write64(TSC_OFFSET, vcpu->tsc_offset);
-		return true;
-	default:
-		return false;
-	}
-	/* From now on STAR, LSTAR, CSTAR and SFMASK go in around entries. */
-	vcpu->syscall_msrs = true;
-	return true;
 }
 
 static int handle_rdmsr(struct vcpu *vcpu)
@@ -612,6 +719,7 @@ int vcpu_handle_exit(struct vcpu *vcpu)
 {
 	u32 reason = vmcs_read32(VM_EXIT_REASON), basic = (u16)reason;
 	u32 idt = vmcs_read32(IDT_VECTORING_INFO_FIELD);
+	int ret;
 
 	vcpu->exit_reason = reason;
 	vcpu->nr_exits++;
@@ -643,5 +751,10 @@ int vcpu_handle_exit(struct vcpu *vcpu)
 		return internal_error(vcpu, MINIVMM_INTERNAL_UNHANDLED_EXIT,
 				      reason, vcpu->exit_qual);
 	basic = array_index_nospec(basic, ARRAY_SIZE(exit_handlers));
-	return exit_handlers[basic](vcpu);
+	ret = exit_handlers[basic](vcpu);
+	if (vcpu->triple_fault) {
+		vcpu->triple_fault = false;
+		return handle_triple_fault(vcpu);
+	}
+	return ret;
 }

@@ -13,6 +13,7 @@
  * exit.c	the exit handlers, one per basic exit reason
  * emulate.c	guest memory access and MMIO instruction decoding
  * cpuid.c	the CPUID table a guest sees
+ * msr.c	the MSRs a guest sees: one table
  * netlink.c	the generic netlink family: statistics and events
  * limits.c	per-user limits, memory pinning charges, live counts
  */
@@ -34,6 +35,7 @@
 
 #define MINIVMM_MAX_VCPUS	16
 #define MINIVMM_MAX_MEM_SLOTS	32
+#define MINIVMM_MSR_SLOTS	32	/* MSR values msr.c keeps per vCPU */
 
 /**
  * struct vmx_config - what vmx_check_features() found and decided
@@ -199,6 +201,7 @@ enum vcpu_pending { DONE, PIO_IN, MMIO_READ, HYPERCALL };
  * @host_cr3:		HOST_CR3 as last written
  * @host_cr4:		HOST_CR4 as last written
  * @cpu_based:		primary controls as last written
+ * @cpu_based2:		secondary controls as last written
  * @entry_ctls:		VM-entry controls as last written
  * @regs:		general purpose registers (RSP lives in the VMCS)
  * @cr0:		CR0 as the guest sees it
@@ -206,9 +209,10 @@ enum vcpu_pending { DONE, PIO_IN, MMIO_READ, HYPERCALL };
  * @cr2:		CR2
  * @cr8:		CR8 (TPR), emulated
  * @xcr0:		XCR0
- * @dr:			DR0-DR3, emulated
- * @dr6:		DR6, emulated
- * @dr7:		DR7, emulated
+ * @dr:			DR0-DR3; in the CPU while the guest runs with DR7
+ *			enabling a breakpoint
+ * @dr6:		DR6 (#DB exits, so the CPU's DR6 is never the guest's)
+ * @dr7:		DR7, also in GUEST_DR7
  * @star:		IA32_STAR
  * @lstar:		IA32_LSTAR
  * @cstar:		IA32_CSTAR
@@ -216,6 +220,11 @@ enum vcpu_pending { DONE, PIO_IN, MMIO_READ, HYPERCALL };
  * @kernel_gs_base:	IA32_KERNEL_GS_BASE
  * @syscall_msrs:	the guest wrote one of the five above: switch them
  * @tsc_offset:		TSC offset
+ * @tsc_adjust:		IA32_TSC_ADJUST
+ * @tsc_aux:		IA32_TSC_AUX: in the CPU while the guest runs
+ * @msrs:		the other MSR values msr.c keeps for the guest
+ * @dr_loaded:		the guest's DR0-DR3 are in the CPU now
+ * @triple_fault:	an exception met an event being delivered: shut down
  * @fpu:		x87 and SSE state (FXSAVE image)
  * @vapic:		virtual-APIC page: the guest's TPR (CR8) lives here
  * @pending_irq:	vector from MINIVMM_INJECT_INTERRUPT, or -1; set by
@@ -234,12 +243,14 @@ enum vcpu_pending { DONE, PIO_IN, MMIO_READ, HYPERCALL };
  * @run:		the run structure shared with userspace
  * @cpuid:		the MINIVMM_SET_CPUID table, or NULL
  * @cpuid_nent:		its entries
+ * @cpuid_changed:	MINIVMM_SET_CPUID ran: recheck what depends on it
  * @exits:		exits per VMX basic exit reason
  * @nr_entries:		VM entries
  * @nr_exits:		VM exits
  * @guest_ns:		time in guest mode
  * @host_debugctl:	host IA32_DEBUGCTL, restored after exits
  * @rcu:		frees the structure after readers of vm->vcpus
+ * @host_tsc_aux:	host IA32_TSC_AUX, restored after exits
  *
  * Only the vCPU's thread touches its VMCS: ioctls hand it work (a RUN, or
  * a function to call with the VMCS loaded) and wait for the answer.
@@ -264,6 +275,7 @@ struct vcpu {
 	unsigned long host_rsp;
 	unsigned long host_cr3, host_cr4;
 	u32 cpu_based;
+	u32 cpu_based2;
 	u32 entry_ctls;
 
 	unsigned long regs[NR_GPRS];
@@ -275,6 +287,11 @@ struct vcpu {
 	u64 star, lstar, cstar, sfmask, kernel_gs_base;
 	bool syscall_msrs;
 	u64 tsc_offset;
+	u64 tsc_adjust;
+	u64 tsc_aux;
+	u64 msrs[MINIVMM_MSR_SLOTS];
+	bool dr_loaded;
+	bool triple_fault;
 	struct fxregs_state *fpu;
 	void *vapic;
 
@@ -294,12 +311,14 @@ struct vcpu {
 	struct minivmm_run *run;
 	struct minivmm_cpuid_entry *cpuid;
 	unsigned int cpuid_nent;
+	bool cpuid_changed;
 
 	u64 exits[NR_EXIT_REASONS];
 	u64 nr_entries, nr_exits;
 	u64 guest_ns;
 	unsigned long host_debugctl;
 	struct rcu_head rcu;
+	u64 host_tsc_aux;
 };
 
 /* vmx_caps.c */
@@ -371,6 +390,8 @@ void vmx_free_bitmaps(void);
 int vcpu_handle_exit(struct vcpu *vcpu);
 void vcpu_inject_exception(struct vcpu *vcpu, u8 vector, bool has_err,
 			   u32 err);
+void vcpu_inject_page_fault(struct vcpu *vcpu, unsigned long addr, u32 err);
+void vcpu_inject_db(struct vcpu *vcpu, unsigned long dr6);
 void vcpu_skip_insn(struct vcpu *vcpu);
 void vcpu_complete_userspace(struct vcpu *vcpu);
 
@@ -382,6 +403,12 @@ int vcpu_load_pdptrs(struct vcpu *vcpu, unsigned long cr3);
 
 /* cpuid.c */
 void cpuid_emulate(struct vcpu *vcpu);
+void cpuid_guest_leaf(struct vcpu *vcpu, u32 fn, u32 idx, u32 *r);
+
+/* msr.c */
+bool msr_read(struct vcpu *vcpu, u32 msr, u64 *val);
+bool msr_write(struct vcpu *vcpu, u32 msr, u64 val);
+void msr_reset(struct vcpu *vcpu);
 
 /* netlink.c */
 int minivmm_netlink_init(void);

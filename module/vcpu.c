@@ -89,6 +89,28 @@ static bool vcpu_swaps_kgs(struct vcpu *vcpu)
 }
 
 /*
+ * RDTSCP (and RDPID) run without exiting when the secondary control
+ * allows them; a guest whose CPUID shows no RDTSCP gets #UD instead, as
+ * on a CPU without it, and its IA32_TSC_AUX then never needs switching.
+ */
+static void vcpu_update_rdtscp(struct vcpu *vcpu)
+{
+	u32 ctl = vcpu->cpu_based2 & ~SECONDARY_EXEC_ENABLE_RDTSCP;
+	u32 r[4];
+
+	vcpu->cpuid_changed = false;
+	if (!(vmx_config.cpu_based2 & SECONDARY_EXEC_ENABLE_RDTSCP))
+		return;
+	cpuid_guest_leaf(vcpu, 0x80000001, 0, r);
+	if (r[3] & BIT(X86_FEATURE_RDTSCP & 31))
+		ctl |= SECONDARY_EXEC_ENABLE_RDTSCP;
+	if (ctl != vcpu->cpu_based2) {
+		vcpu->cpu_based2 = ctl;
+		vmcs_write32(SECONDARY_VM_EXEC_CONTROL, ctl);
+	}
+}
+
+/*
  * Swap in the guest's view of what VMX does not switch; interrupts are off
  * from here until vcpu_put_guest_state(), so nothing on this CPU can take
  * a syscall or use the FPU with the guest's values live.
@@ -113,11 +135,43 @@ static void vcpu_load_guest_state(struct vcpu *vcpu, u64 *host_kgs,
 	}
 	if (native_read_cr2() != vcpu->cr2)
 		native_write_cr2(vcpu->cr2);
+	/* RDTSCP in the guest reads the CPU's own IA32_TSC_AUX. */
+	if (unlikely(vcpu->cpuid_changed))
+		vcpu_update_rdtscp(vcpu);
+	if (vcpu->cpu_based2 & SECONDARY_EXEC_ENABLE_RDTSCP) {
+		rdmsrl(MSR_TSC_AUX, vcpu->host_tsc_aux);
+		if (vcpu->host_tsc_aux != vcpu->tsc_aux)
+			wrmsrl(MSR_TSC_AUX, vcpu->tsc_aux);
+	}
+	/*
+	 * Entry loads DR7 from the VMCS; DR0-DR3 matter only while it
+	 * enables a breakpoint. A host breakpoint must not match the
+	 * guest's addresses on the way in: the host's DR7 goes first.
+	 */
+	vcpu->dr_loaded = vcpu->dr7 & (DR_LOCAL_ENABLE_MASK |
+				       DR_GLOBAL_ENABLE_MASK);
+	if (vcpu->dr_loaded) {
+		if (hw_breakpoint_active())
+			set_debugreg(0UL, 7);
+		set_debugreg(vcpu->dr[0], 0);
+		set_debugreg(vcpu->dr[1], 1);
+		set_debugreg(vcpu->dr[2], 2);
+		set_debugreg(vcpu->dr[3], 3);
+	}
 }
 
 static void vcpu_put_guest_state(struct vcpu *vcpu, u64 host_kgs,
 				 u16 host_ldt)
 {
+	/*
+	 * VM exit left DR7 at 0x400: give the host its breakpoints (perf,
+	 * ptrace) back, and its DR0-DR3 when the guest's were loaded.
+	 */
+	if (vcpu->dr_loaded || hw_breakpoint_active())
+		hw_breakpoint_restore();
+	if ((vcpu->cpu_based2 & SECONDARY_EXEC_ENABLE_RDTSCP) &&
+	    vcpu->host_tsc_aux != vcpu->tsc_aux)
+		wrmsrl(MSR_TSC_AUX, vcpu->host_tsc_aux);
 	/*
 	 * VM exit leaves LDTR null, the GDTR limit at 0xffff and the TR limit
 	 * at 0x67: give back the LDT of the mm this thread borrows, the real
@@ -481,6 +535,7 @@ static int vcpu_set_cpuid(struct vcpu *vcpu, struct minivmm_cpuid __user *uc)
 	old = vcpu->cpuid;
 	vcpu->cpuid = entries;
 	vcpu->cpuid_nent = c.nent;
+	vcpu->cpuid_changed = true;
 	kfree(old);
 	return 0;
 }

@@ -22,6 +22,7 @@
 #include <asm/msr.h>
 #include <asm/processor.h>
 #include <asm/segment.h>
+#include <asm/trapnr.h>
 
 #include "minivmm.h"
 #include "vmx_ops.h"
@@ -187,13 +188,15 @@ static bool vmcs_setup_controls(struct vcpu *vcpu)
 	bool ok = true;
 
 	vcpu->cpu_based = c->cpu_based;
+	vcpu->cpu_based2 = c->cpu_based2;
 	vcpu->entry_ctls = c->vmentry;
 	ok &= vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, c->pin_based);
 	ok &= vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, vcpu->cpu_based);
-	ok &= vmcs_write32(SECONDARY_VM_EXEC_CONTROL, c->cpu_based2);
+	ok &= vmcs_write32(SECONDARY_VM_EXEC_CONTROL, vcpu->cpu_based2);
 	ok &= vmcs_write32(VM_EXIT_CONTROLS, c->vmexit);
 	ok &= vmcs_write32(VM_ENTRY_CONTROLS, vcpu->entry_ctls);
-	ok &= vmcs_write32(EXCEPTION_BITMAP, 0);
+	/* #DB exits, so that the guest's DR6 never lands in the CPU's. */
+	ok &= vmcs_write32(EXCEPTION_BITMAP, BIT(X86_TRAP_DB));
 	ok &= vmcs_write32(PAGE_FAULT_ERROR_CODE_MASK, 0);
 	ok &= vmcs_write32(PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	ok &= vmcs_write32(CR3_TARGET_COUNT, 0);
@@ -434,6 +437,8 @@ static bool vmcs_reset_guest(struct vcpu *vcpu)
 	ok &= vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
 	ok &= vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	vcpu->dr6 = DR6_RESERVED;
+	vcpu->dr7 = RESET_DR7;
+	msr_reset(vcpu);
 	return ok;
 }
 

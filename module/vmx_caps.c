@@ -84,6 +84,7 @@ static const struct vmx_feature vmx_features[] = {
 	{ VC_EXIT, VM_EXIT_LOAD_IA32_EFER, "load host EFER", true },
 	{ VC_EXIT, VM_EXIT_SAVE_IA32_PAT, "save guest PAT", true },
 	{ VC_EXIT, VM_EXIT_LOAD_IA32_PAT, "load host PAT", true },
+	{ VC_EXIT, VM_EXIT_SAVE_DEBUG_CONTROLS, "save guest DR7", true },
 	{ VC_ENTRY, VM_ENTRY_LOAD_IA32_EFER, "load guest EFER", true },
 	{ VC_ENTRY, VM_ENTRY_LOAD_IA32_PAT, "load guest PAT", true },
 	{ VC_ENTRY, VM_ENTRY_IA32E_MODE, "64-bit guests", true },

@@ -823,17 +823,11 @@ static void run_msr_gp(struct test_vm **vm, struct test_vcpu **vcpu,
 #define RUN_MSR_GP(code, index, value)					\
 	run_msr_gp(&self->vm, &self->vcpu, code, code##_end, index, value)
 
-TEST_F(exits, rdmsr_apic_base_gp)
+/* Bit 9 of IA32_APIC_BASE is reserved (msr_test has the whole MSR). */
+TEST_F(exits, wrmsr_apic_base_reserved_bit_gp)
 {
 	REQUIRE_VMX();
-	RUN_MSR_GP(guest_rdmsr_gp, 0x1b, 0);
-	test_expect_done(self->vcpu);
-}
-
-TEST_F(exits, wrmsr_apic_base_gp)
-{
-	REQUIRE_VMX();
-	RUN_MSR_GP(guest_wrmsr_gp, 0x1b, 0xfee00900);
+	RUN_MSR_GP(guest_wrmsr_gp, 0x1b, 0xfee00b00);
 	test_expect_done(self->vcpu);
 }
 
@@ -873,14 +867,14 @@ TEST_F(exits, wrmsr_noncanonical_lstar_gp_keeps_lstar)
 	EXPECT_NE(0x0000800000000000ULL, uc.args[1]);
 }
 
-/* Real mode: RDMSR of APIC_BASE, #GP through IVT vector 13. */
+/* Real mode: RDMSR of FEATURE_CONTROL (no VMX), #GP through IVT vector 13. */
 GUEST_CODE(guest_rm_rdmsr_gp, ".code16",
-	   "mov $0x1b, %ecx\n\t"
+	   "mov $0x3a, %ecx\n\t"
 	   FAULT16(guest_rm_rdmsr_gp, "rdmsr")
 	   GUEST_DONE_ASM
 	   "hlt\n\t");
 
-TEST_F(exits, real_mode_rdmsr_apic_base_gp)
+TEST_F(exits, real_mode_rdmsr_absent_msr_gp)
 {
 	REQUIRE_VMX();
 	SETUP_GUEST(MODE_REAL, guest_rm_rdmsr_gp);
@@ -1205,28 +1199,6 @@ TEST_F(exits, mov_dr_reads_back)
 	EXPECT_EQ(val[3], regs.r11);
 	EXPECT_EQ(val[4], regs.r12);
 	EXPECT_EQ(val[5], regs.r13);
-}
-
-/*
- * An execution breakpoint on the next instruction, enabled in DR7: the
- * guest's debug registers are never loaded, so no #DB.
- */
-GUEST_CODE(guest_dr_breakpoint, ".code64",
-	   "lea 1f(%rip), %rax\n\t"
-	   "mov %rax, %dr0\n\t"
-	   "mov $0x403, %eax\n\t"
-	   "mov %rax, %dr7\n\t"
-	   "nop\n"
-	   "1:\n\t"
-	   "nop\n\t"
-	   GUEST_SYNC_ASM(0x5a));
-
-TEST_F(exits, guest_breakpoint_not_armed)
-{
-	REQUIRE_VMX();
-	SETUP_GUEST(MODE_LONG, guest_dr_breakpoint);
-	/* A #DB would be reported as EXC_SYNC(1). */
-	test_expect_sync(self->vcpu, STAGE_AFTER);
 }
 
 /* DR4 and DR5 (CR4.DE clear) written, DR6 and DR7 read into RBX, RCX. */
