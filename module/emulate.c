@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Guest memory access and the decoding of MMIO instructions.
+ * Guest memory access, and the emulation of the instructions that touch
+ * device memory or do string port I/O.
  *
  * An access to guest physical memory that no slot maps (or a write to a
  * read-only slot) exits as an EPT violation with the address but not the
- * data: the instruction is fetched through the guest's page tables and
- * decoded here. Only the MOV forms compilers emit for device registers
- * are decoded; anything else becomes an internal-error exit carrying the
- * instruction bytes.
+ * data: the instruction is fetched through the guest's page tables,
+ * decoded against a table of operand forms, and turned into MMIO exits
+ * (a read, a write, or a read and then a write). Forms the table does not
+ * hold become an internal-error exit carrying the instruction bytes. INS
+ * and OUTS move their elements between guest memory and the data area of
+ * the run structure, a batch per exit.
  */
 #include <linux/highmem.h>
 #include <linux/mm.h>

@@ -4,7 +4,8 @@
  * writes to a read-only slot, exit to userspace with the address, the
  * size and the data, decoded from the guest's MOV instruction.
  *
- * Each test runs one MOV form. The guest fills its registers with a
+ * Each test runs one MOV form (emulate_test covers the other forms
+ * against the CPU's own results). The guest fills its registers with a
  * pattern first, so a read that writes too much or too little of the
  * destination shows; the ucall right after the MOV reports a marker, so
  * a RIP advanced by the wrong length shows too.
