@@ -764,7 +764,10 @@ GUEST_CODE(sio_ins_pf, ".code64",
 	   "hlt");
 extern const unsigned char sio_ins_pf_insn[];
 
-/* INS to an unmapped page: #PF before any I/O, as the CPU checks first. */
+/*
+ * INS to an unmapped page: the #PF a CPU raises on the store, with no
+ * exit: minivmm checks the destination before asking for the data.
+ */
 TEST_F(strio, rep_ins_to_unmapped_page_raises_page_fault)
 {
 	struct minivmm_sregs sregs;
