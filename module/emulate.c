@@ -27,6 +27,8 @@
 #define PTE_P		BIT_ULL(0)
 #define PTE_RW		BIT_ULL(1)
 #define PTE_US		BIT_ULL(2)
+#define PTE_A		BIT_ULL(5)
+#define PTE_D		BIT_ULL(6)
 #define PTE_PS		BIT_ULL(7)
 #define PTE_ADDR	GENMASK_ULL(51, 12)
 #define MAX_INSN	15
@@ -72,6 +74,36 @@ static int read_pte(struct vm *vm, u64 gpa, u64 *pte, bool wide)
 	return 0;
 }
 
+/*
+ * Set @bits in the paging-structure entry at @gpa, as the CPU does while
+ * it walks: atomically, since other vCPUs may be clearing them, and only
+ * while the entry is still present.
+ */
+static void pte_set_bits(struct vm *vm, u64 gpa, bool wide, u64 bits)
+{
+	struct mem_slot *slot = vm_find_slot(vm, gpa);
+	unsigned int off = offset_in_page(gpa);
+	void *page;
+
+	if (!slot || (slot->flags & MINIVMM_MEM_READONLY))
+		return;
+	page = kmap_local_page(slot->pages[(gpa - slot->gpa) >> PAGE_SHIFT]);
+	if (wide) {
+		u64 *e = page + off, old = READ_ONCE(*e);
+
+		while ((old & PTE_P) && (old & bits) != bits &&
+		       !try_cmpxchg64(e, &old, old | bits))
+			;
+	} else {
+		u32 *e = page + off, old = READ_ONCE(*e);
+
+		while ((old & PTE_P) && (old & bits) != bits &&
+		       !try_cmpxchg(e, &old, old | (u32)bits))
+			;
+	}
+	kunmap_local(page);
+}
+
 static unsigned int guest_cpl(void)
 {
 	return VMX_AR_DPL(vmcs_read32(GUEST_SS_AR_BYTES));
@@ -81,15 +113,17 @@ static unsigned int guest_cpl(void)
  * Guest linear to guest physical, through whatever paging mode is on, for
  * an access of kind @pf (X86_PF_WRITE, X86_PF_USER, X86_PF_INSTR). On a
  * fault, *@err is the error code of the #PF the CPU would raise, or -1
- * when a paging structure is not in RAM.
+ * when a paging structure is not in RAM. With @set_ad, a successful walk
+ * sets the accessed bits of the entries it used and, for a write, the
+ * dirty bit of the last one, as the CPU does for the accesses it makes.
  */
 static int guest_translate(struct vcpu *vcpu, u64 gla, u32 pf, u64 *gpa,
-			   int *err)
+			   int *err, bool set_ad)
 {
-	u64 efer = vmcs_read64(GUEST_IA32_EFER), table, pte;
+	u64 efer = vmcs_read64(GUEST_IA32_EFER), table, pte, ent[4];
 	bool wide = vcpu->cr4 & X86_CR4_PAE;
 	bool rw = true, user = true;
-	int level, bits;
+	int level, bits, n = 0;
 
 	*err = -1;
 	if (!(vcpu->cr0 & X86_CR0_PG)) {
@@ -113,16 +147,14 @@ static int guest_translate(struct vcpu *vcpu, u64 gla, u32 pf, u64 *gpa,
 		if (wide) {
 			bits = PAGE_SHIFT + 9 * (level - 1);
 			table &= PTE_ADDR;
-			if (read_pte(vcpu->vm, table + ((gla >> bits) & 511) * 8,
-				     &pte, true))
-				return -EFAULT;
+			ent[n] = table + ((gla >> bits) & 511) * 8;
 		} else {
 			bits = PAGE_SHIFT + 10 * (level - 1);
 			table &= 0xfffff000;
-			if (read_pte(vcpu->vm, table + ((gla >> bits) & 1023) * 4,
-				     &pte, false))
-				return -EFAULT;
+			ent[n] = table + ((gla >> bits) & 1023) * 4;
 		}
+		if (read_pte(vcpu->vm, ent[n++], &pte, wide))
+			return -EFAULT;
 		if (!(pte & PTE_P))
 			goto not_present;
 		rw &= !!(pte & PTE_RW);
@@ -148,6 +180,10 @@ check:
 		*err = pf | X86_PF_PROT;
 		return -EFAULT;
 	}
+	for (level = 0; set_ad && level < n; level++)
+		pte_set_bits(vcpu->vm, ent[level], wide,
+			     level == n - 1 && (pf & X86_PF_WRITE) ?
+			     PTE_A | PTE_D : PTE_A);
 	return 0;
 not_present:
 	*err = pf;
@@ -173,7 +209,7 @@ int guest_fetch_insn(struct vcpu *vcpu, u8 *buf, unsigned int len)
 		unsigned int n = min_t(unsigned int, len - done,
 				       PAGE_SIZE - offset_in_page(gla + done));
 
-		if (guest_translate(vcpu, gla + done, 0, &gpa, &err) ||
+		if (guest_translate(vcpu, gla + done, 0, &gpa, &err, false) ||
 		    guest_read_phys(vcpu->vm, gpa, buf + done, n))
 			break;
 		done += n;
@@ -841,23 +877,30 @@ static void vcpu_inject_page_fault(struct vcpu *vcpu, u64 gla, u32 err)
 /* Where a linear access lands. */
 enum { LIN_RAM, LIN_MMIO, LIN_FAULT, LIN_BAD };
 
+static bool is_canonical(u64 gla)
+{
+	return (u64)((s64)(gla << 16) >> 16) == gla;
+}
+
 /**
  * struct xlate - a translated string element
  * @gpa:	its first byte
  * @gpa2:	its last byte (on another page when it crosses one)
  * @fault_gla:	LIN_FAULT: the address for CR2
  * @err:	LIN_FAULT: the #PF error code
+ * @vector:	LIN_FAULT: #PF, or #GP for a non-canonical address
  */
 struct xlate {
 	u64 gpa, gpa2, fault_gla;
 	int err;
+	u8 vector;
 };
 
 /*
  * Translate an element of @len bytes at @gla, both pages when it crosses
  * one. LIN_MMIO only when the whole element is on one page without RAM;
- * LIN_FAULT for a #PF (not raised yet); LIN_BAD when it mixes RAM and
- * device memory, or a paging structure is not RAM.
+ * LIN_FAULT for a #PF or #GP (not raised yet); LIN_BAD when it mixes RAM
+ * and device memory, or a paging structure is not RAM.
  */
 static int translate_elem(struct vcpu *vcpu, u64 gla, unsigned int len,
 			  bool write, bool long64, struct xlate *x)
@@ -869,14 +912,20 @@ static int translate_elem(struct vcpu *vcpu, u64 gla, unsigned int len,
 
 	if (!long64)
 		end = (u32)end;
+	/* 64-bit mode: a non-canonical address is #GP(0), not a walk. */
+	x->vector = X86_TRAP_GP;
+	x->err = 0;
+	if (long64 && (!is_canonical(gla) || !is_canonical(end)))
+		return LIN_FAULT;
+	x->vector = X86_TRAP_PF;
 	x->fault_gla = gla;
-	if (guest_translate(vcpu, gla, pf, &x->gpa, &x->err))
+	if (guest_translate(vcpu, gla, pf, &x->gpa, &x->err, true))
 		goto fault;
 	x->gpa2 = x->gpa + len - 1;
 	ram = is_ram(vcpu->vm, x->gpa, write);
 	if ((gla ^ end) & PAGE_MASK) {
 		x->fault_gla = end & PAGE_MASK;
-		if (guest_translate(vcpu, end, pf, &x->gpa2, &x->err))
+		if (guest_translate(vcpu, end, pf, &x->gpa2, &x->err, true))
 			goto fault;
 		if (!ram || !is_ram(vcpu->vm, x->gpa2, write))
 			return LIN_BAD;
@@ -888,7 +937,10 @@ fault:
 
 static void inject_xlate_fault(struct vcpu *vcpu, const struct xlate *x)
 {
-	vcpu_inject_page_fault(vcpu, x->fault_gla, x->err);
+	if (x->vector == X86_TRAP_PF)
+		vcpu_inject_page_fault(vcpu, x->fault_gla, x->err);
+	else
+		vcpu_inject_exception(vcpu, x->vector, true, x->err);
 }
 
 /* Copy an element translated by translate_elem() to or from RAM. */

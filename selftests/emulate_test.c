@@ -118,6 +118,7 @@ static const char *const slot_names[NR_SLOTS] = {
 struct emul_case {
 	const unsigned char *code, *end;
 	unsigned int rel;
+	enum guest_mode mode;	/* MODE_LONG unless MODE_PROTECTED */
 };
 
 FIXTURE(emul) {
@@ -198,12 +199,14 @@ static void run_case(struct __test_metadata *_metadata, struct test_vm **vm,
 		     struct test_vcpu **vcpu, const struct emul_case *c)
 {
 	const uint64_t *ram, *mmio;
+	enum guest_mode mode;
 	unsigned int f, i;
 
 	*vm = test_vm_create(GUEST_MEM_SIZE);
 	*vcpu = test_vcpu_add(*vm, 0);
-	test_install_exc_handlers(*vm, MODE_LONG);
-	test_vcpu_load(*vcpu, MODE_LONG, c->code, c->end - c->code);
+	mode = c->mode == MODE_PROTECTED ? MODE_PROTECTED : MODE_LONG;
+	test_install_exc_handlers(*vm, mode);
+	test_vcpu_load(*vcpu, mode, c->code, c->end - c->code);
 	run_to_done(_metadata, *vcpu);
 
 	for (f = 0; f < 2; f++) {
@@ -236,6 +239,84 @@ static void run_case(struct __test_metadata *_metadata, struct test_vm **vm,
 		__VA_ARGS__						\
 	};								\
 	EMUL64(name##_code, body);					\
+	TEST_F(emul, name)						\
+	{								\
+		REQUIRE_VMX();						\
+		run_case(_metadata, &self->vm, &self->vcpu,		\
+			 &name##_case);					\
+	}
+
+/*
+ * EMUL32(name, body): EMUL64 for 32-bit protected mode: EAX, ECX, ESI,
+ * EDI hold patterns, EDX = 37, and the guest saves dwords (the upper
+ * halves of the result slots stay zero in both runs).
+ */
+#define EMUL32(name, body)						\
+	GUEST_CODE(name, ".code32",					\
+		   "mov $0x90000, %ebx\n\t"				\
+		   "mov $0x92000, %ebp\n\t"				\
+		   "call 1f\n\t"					\
+		   "mov $0x10000000, %ebx\n\t"				\
+		   "mov $0x92100, %ebp\n\t"				\
+		   "call 1f\n\t"					\
+		   GUEST_DONE_ASM					\
+		   "hlt\n"						\
+		   "1:\n\t"						\
+		   "push $0x2\n\t"					\
+		   "call 2f\n\t"					\
+		   "add $4, %esp\n\t"					\
+		   "add $0x80, %ebp\n\t"				\
+		   "push $0x8d7\n\t"					\
+		   "call 2f\n\t"					\
+		   "add $4, %esp\n\t"					\
+		   "ret\n"						\
+		   "2:\n\t"						\
+		   "movl $0xb4a59687, (%ebx)\n\t"			\
+		   "movl $0xf0e1d2c3, 4(%ebx)\n\t"			\
+		   "movl $0x4b5a6978, 8(%ebx)\n\t"			\
+		   "movl $0x0f1e2d3c, 12(%ebx)\n\t"			\
+		   "movl $0xa1a2a3a4, 0x94ffc\n\t"			\
+		   "movl $0xb1b2b3b4, 0x95000\n\t"			\
+		   "mov $0x55667788, %eax\n\t"				\
+		   "mov $0x7f6e5d4c, %ecx\n\t"				\
+		   "mov $37, %edx\n\t"					\
+		   "mov $0x88776655, %esi\n\t"				\
+		   "mov %esi, %edi\n\t"				\
+		   "pushl 4(%esp)\n\t"					\
+		   "popf\n\t"						\
+		   body "\n\t"						\
+		   "pushf\n\t"						\
+		   "mov %eax, 0(%ebp)\n\t"				\
+		   "mov %ecx, 8(%ebp)\n\t"				\
+		   "mov %edx, 16(%ebp)\n\t"				\
+		   "mov %esi, 24(%ebp)\n\t"				\
+		   "mov %edi, 32(%ebp)\n\t"				\
+		   "pop %eax\n\t"					\
+		   "mov %eax, 48(%ebp)\n\t"				\
+		   "mov %esi, %eax\n\t"				\
+		   "sub %ebx, %eax\n\t"				\
+		   "mov %eax, 56(%ebp)\n\t"				\
+		   "mov %edi, %eax\n\t"				\
+		   "sub %ebx, %eax\n\t"				\
+		   "mov %eax, 64(%ebp)\n\t"				\
+		   "mov (%ebx), %eax\n\t"				\
+		   "mov %eax, 72(%ebp)\n\t"				\
+		   "mov 4(%ebx), %eax\n\t"				\
+		   "mov %eax, 80(%ebp)\n\t"				\
+		   "mov 8(%ebx), %eax\n\t"				\
+		   "mov %eax, 88(%ebp)\n\t"				\
+		   "mov 12(%ebx), %eax\n\t"				\
+		   "mov %eax, 96(%ebp)\n\t"				\
+		   "ret\n")
+
+/* EMUL32_TEST(name, body[, rel]): EMUL_TEST in protected mode. */
+#define EMUL32_TEST(name, body, ...)					\
+	extern const unsigned char name##_code[], name##_code_end[];	\
+	static const struct emul_case name##_case = {			\
+		.code = name##_code, .end = name##_code_end,		\
+		.mode = MODE_PROTECTED, __VA_ARGS__			\
+	};								\
+	EMUL32(name##_code, body);					\
 	TEST_F(emul, name)						\
 	{								\
 		REQUIRE_VMX();						\
@@ -342,6 +423,31 @@ EMUL_TEST(movs_mmio_to_ram_straddling_element,
 EMUL_TEST(movs_qword_mmio_to_ram_addr32,
 	  "lea 16(%rbx), %esi\n\tmov $0x94ff8, %edi\n\tmov $2, %ecx\n\t"
 	  "addr32 rep movsq", .rel = REL_RSI)
+
+/* ---- the same in 32-bit protected mode ------------------------------- */
+
+EMUL32_TEST(pm_add_reg_to_dword, "add %ecx, 4(%ebx)")
+EMUL32_TEST(pm_add_reg_to_word_opsize, "add %cx, 2(%ebx)")
+EMUL32_TEST(pm_sub_simm8_from_word, "subw $-3, 6(%ebx)")
+EMUL32_TEST(pm_adc_imm32_to_dword, "adcl $0x80000000, (%ebx)")
+EMUL32_TEST(pm_cmp_mem_with_high8, "cmp 3(%ebx), %ch")
+EMUL32_TEST(pm_or_mem_to_word_reg, "or 8(%ebx), %si")
+EMUL32_TEST(pm_test_imm_with_dword, "testl $0x00010000, 12(%ebx)")
+EMUL32_TEST(pm_xchg_word, "xchg %ax, 10(%ebx)")
+EMUL32_TEST(pm_bts_reg_dword, "bts %edx, (%ebx)")
+EMUL32_TEST(pm_btr_imm_word, "btrw $9, 8(%ebx)")
+EMUL32_TEST(pm_movzx_byte, "movzbl 5(%ebx), %edi")
+EMUL32_TEST(pm_movsx_word, "movswl 2(%ebx), %eax")
+EMUL32_TEST(pm_stos_word_rep_backwards,
+	    "lea 14(%ebx), %edi\n\tmov $5, %ecx\n\tstd\n\trep stosw\n\tcld",
+	    .rel = REL_RDI)
+EMUL32_TEST(pm_movs_mmio_to_mmio,
+	    "mov %ebx, %esi\n\tlea 8(%ebx), %edi\n\tmov $2, %ecx\n\t"
+	    "rep movsl", .rel = REL_RSI | REL_RDI)
+EMUL32_TEST(pm_movs_ram_to_mmio_across_page,
+	    "mov $0x94ffd, %esi\n\tmov %ebx, %edi\n\tmov $6, %ecx\n\t"
+	    "rep movsb", .rel = REL_RDI)
+EMUL32_TEST(pm_lods_word, "lea 6(%ebx), %esi\n\tlodsw", .rel = REL_RSI)
 
 /* ---- the read-modify-write sequence seen from userspace -------------- */
 
@@ -784,6 +890,29 @@ TEST_F(strio, rep_ins_to_unmapped_page_raises_page_fault)
 	EXPECT_EQ(0x40000000, sregs.cr2);
 }
 
+GUEST_CODE(sio_outs_gp, ".code64",
+	   "mov $0xf0, %edx\n\t"
+	   "movabs $0x8000000000000000, %rsi\n\t"
+	   "mov $4, %ecx\n\t"
+	   GUEST_LABEL(sio_outs_gp_insn)
+	   "rep outsb\n\t"
+	   "hlt");
+extern const unsigned char sio_outs_gp_insn[];
+
+/* A non-canonical source: #GP(0), no exit. */
+TEST_F(strio, outs_from_non_canonical_address_raises_gp)
+{
+	struct ucall uc;
+
+	REQUIRE_VMX();
+	test_vcpu_load(self->vcpu, MODE_LONG, sio_outs_gp,
+		       GUEST_CODE_SIZE(sio_outs_gp));
+	ASSERT_EQ(UCALL_SYNC, test_run_ucall(self->vcpu, &uc));
+	EXPECT_EQ(EXC_SYNC(13), uc.args[0]);
+	EXPECT_EQ(0, uc.args[1]);
+	EXPECT_EQ(GUEST_LONG_ADDR(sio_outs_gp, sio_outs_gp_insn), uc.args[2]);
+}
+
 /*
  * Real mode, 16-bit addresses: SI wraps from 0xffff to 0 inside DS
  * (0x5000), and an ES override takes the bytes from ES (0x6000).
@@ -988,6 +1117,10 @@ TEST_F(paged, movs_through_32_bit_paging)
 	sregs.cr0 |= 1ULL << 31;
 	test_set_sregs(self->vcpu, &sregs);
 	check_movs_paged(_metadata, self->vm, self->vcpu);
+	/* The walk set accessed bits, and dirty bits on the written pages. */
+	EXPECT_EQ(0x20, pt32(self->vm, 0)[1] & 0x60);
+	EXPECT_EQ(0x60, pt32(self->vm, 2)[0] & 0x60);
+	EXPECT_EQ(0x60, pt32(self->vm, 2)[1] & 0x60);
 }
 
 /* PAE paging: PDPTEs from the VMCS, 4 KiB and 2 MiB pages. */
@@ -1030,6 +1163,9 @@ TEST_F(paged, movs_through_4_level_paging)
 	pt64(self->vm, 1)[0] = PAGE_A | 3;
 	pt64(self->vm, 1)[1] = PAGE_B | 3;
 	check_movs_paged(_metadata, self->vm, self->vcpu);
+	EXPECT_EQ(0x20, pdpt[1] & 0x60);
+	EXPECT_EQ(0x60, pt64(self->vm, 1)[0] & 0x60);
+	EXPECT_EQ(0x60, pt64(self->vm, 1)[1] & 0x60);
 }
 
 TEST_HARNESS_MAIN
