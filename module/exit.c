@@ -276,15 +276,22 @@ static int internal_error(struct vcpu *vcpu, u32 suberror, u64 d0, u64 d1)
  * vcpu_complete_userspace() - finish the instruction userspace answered
  * @vcpu: the vCPU, before it enters the guest again
  *
- * An IN, an MMIO read and a hypercall exit to userspace with the guest
- * RIP already past the instruction; the value userspace left in the run
- * structure lands in the guest register here.
+ * An IN, INS, MMIO read and hypercall exit to userspace with the guest
+ * RIP already past the instruction (or, for a REP string instruction
+ * with elements left, on it); the value userspace left in the run
+ * structure lands in the guest register or memory here. The rest of an
+ * emulated instruction may need the device again: the write half of a
+ * read-modify-write is an exit of its own, made here.
+ *
+ * Return: 1 to enter the guest, 0 to return to userspace with the next
+ * exit of the same instruction in the run structure.
  */
-void vcpu_complete_userspace(struct vcpu *vcpu)
+int vcpu_complete_userspace(struct vcpu *vcpu)
 {
 	struct minivmm_run *run = vcpu->run;
 	unsigned long *reg;
 	u64 val, mask;
+	int ret;
 
 	switch (vcpu->pending) {
 	case PIO_IN:
@@ -295,20 +302,15 @@ void vcpu_complete_userspace(struct vcpu *vcpu)
 		/* A 32-bit destination clears the upper half. */
 		*reg = vcpu->pending_len == 4 ? val : (*reg & ~mask) | val;
 		break;
+	case PIO_INS:
 	case MMIO_READ:
-		reg = &vcpu->regs[vcpu->pending_reg];
-		val = run->mmio.data;
-		if (run->mmio.len < 8)
-			val &= (1ULL << (run->mmio.len * 8)) - 1;
-		if (vcpu->pending_high8) {
-			*reg = (*reg & ~0xff00UL) | ((val & 0xff) << 8);
-		} else if (vcpu->pending_len >= 4) {
-			*reg = vcpu->pending_len == 4 ? (u32)val : val;
-		} else {
-			mask = (1UL << (vcpu->pending_len * 8)) - 1;
-			*reg = (*reg & ~mask) | (val & mask);
-		}
-		break;
+		/* Flags, RSP and the page tables live in the VMCS. */
+		preempt_disable();
+		if (loaded_vmcs_load(&vcpu->vmcs))
+			vmcs_refresh_host_percpu(vcpu);
+		ret = emulate_complete(vcpu);
+		preempt_enable();
+		return ret;
 	case HYPERCALL:
 		vcpu->regs[R_RAX] = run->hypercall.ret;
 		break;
@@ -316,6 +318,7 @@ void vcpu_complete_userspace(struct vcpu *vcpu)
 		break;
 	}
 	vcpu->pending = DONE;
+	return 1;
 }
 
 static int handle_resume(struct vcpu *vcpu)
@@ -569,8 +572,7 @@ static int handle_io(struct vcpu *vcpu)
 	bool in = q & 8;
 
 	if (q & 16)	/* INS/OUTS, with or without REP */
-		return internal_error(vcpu, MINIVMM_INTERNAL_UNSUPPORTED_IO,
-				      q >> 16, q);
+		return emulate_string_io(vcpu, q);
 
 	run->exit_reason = MINIVMM_EXIT_IO;
 	memset(&run->io, 0, sizeof(run->io));
@@ -578,6 +580,7 @@ static int handle_io(struct vcpu *vcpu)
 	run->io.size = size;
 	run->io.direction = in ? MINIVMM_IO_IN : MINIVMM_IO_OUT;
 	run->io.count = 1;
+	run->io.data_offset = offsetof(struct minivmm_run, io.data);
 	if (!in)
 		run->io.data = vcpu->regs[R_RAX] &
 			       (size == 4 ? ~0U : (1U << (size * 8)) - 1);
@@ -708,6 +711,35 @@ static int handle_failed_entry(struct vcpu *vcpu, u32 reason)
 	return 0;
 }
 
+/* The exception a handler raised, and what the exit was about. */
+static void trace_exit_fault(struct vcpu *vcpu, u32 basic)
+{
+	u32 info = vmcs_read32(VM_ENTRY_INTR_INFO_FIELD);
+	char err[24] = "";
+	u64 what;
+
+	/* The error code, when the exception has one. */
+	if (info & INTR_INFO_DELIVER_CODE_MASK)
+		snprintf(err, sizeof(err), " error %#x",
+			 vmcs_read32(VM_ENTRY_EXCEPTION_ERROR_CODE));
+	switch (basic) {
+	case EXIT_REASON_MSR_READ:
+	case EXIT_REASON_MSR_WRITE:
+		what = (u32)vcpu->regs[R_RCX];
+		break;
+	case EXIT_REASON_IO_INSTRUCTION:
+		what = vcpu->exit_qual >> 16;
+		break;
+	case EXIT_REASON_EPT_VIOLATION:
+		what = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
+		break;
+	default:
+		what = vcpu->exit_qual;
+	}
+	trace_minivmm_exit_fault(vcpu->vm->id, vcpu->id, basic, what,
+				 info & INTR_INFO_VECTOR_MASK, err);
+}
+
 /**
  * vcpu_handle_exit() - handle the VM exit that just happened
  * @vcpu: the vCPU, on its thread, interrupts off
@@ -756,5 +788,7 @@ int vcpu_handle_exit(struct vcpu *vcpu)
 		vcpu->triple_fault = false;
 		return handle_triple_fault(vcpu);
 	}
+	if (vcpu->event_injected && trace_minivmm_exit_fault_enabled())
+		trace_exit_fault(vcpu, basic);
 	return ret;
 }

@@ -30,6 +30,7 @@
 #include <linux/uidgid.h>
 #include <linux/wait.h>
 #include <asm/fpu/types.h>
+#include <asm/page.h>
 #include <asm/vmx.h>
 #include <uapi/linux/minivmm.h>
 
@@ -177,7 +178,48 @@ struct vm {
 enum vcpu_request { REQ_NONE, REQ_RUN, REQ_CALL };
 
 /* An exit userspace must complete before the guest resumes. */
-enum vcpu_pending { DONE, PIO_IN, MMIO_READ, HYPERCALL };
+enum vcpu_pending { DONE, PIO_IN, PIO_INS, MMIO_READ, HYPERCALL };
+
+/**
+ * struct emul_state - an emulated instruction that waits for userspace
+ * @op:		what it does (enum emul_op in emulate.c)
+ * @alu:	the arithmetic of an ALU or bit-test operation
+ * @size:	bytes of the memory operand (of one string element)
+ * @reg_size:	bytes of the register operand
+ * @reg:	the register operand (x86 encoding), or -1
+ * @high8:	@reg is AH, CH, DH or BH
+ * @sx:		a MOVSX: the read is sign-extended to @reg_size
+ * @has_imm:	the source is @imm rather than @reg
+ * @regdst:	an ALU operation whose destination is @reg, not memory
+ * @imm:	the immediate operand
+ * @gpa:	the MMIO address
+ * @dst_mmio:	MOVS from MMIO: the destination is MMIO too
+ * @dst_gpa:	MOVS from MMIO: where the element goes
+ * @dst_gpa2:	MOVS from MMIO to RAM: its last byte (maybe on another page)
+ * @dst_gla:	MOVS from MMIO to RAM: the destination's linear address
+ * @base:	INS: the ES base
+ * @off:	INS: RDI of the first element
+ * @amask:	INS: the address-size mask
+ * @step:	INS: bytes between elements (negative with DF set)
+ * @count:	INS: elements in the batch
+ *
+ * A read from device memory exits to userspace; the rest of the
+ * instruction (the register or memory that receives the value, the
+ * flags, the write half of a read-modify-write) runs when the next
+ * MINIVMM_RUN hands the value back.
+ */
+struct emul_state {
+	u8 op, alu, size, reg_size;
+	s8 reg;
+	bool high8, sx, has_imm, regdst;
+	u64 imm;
+	u64 gpa;
+	bool dst_mmio;
+	u64 dst_gpa, dst_gpa2, dst_gla;
+	u64 base, off, amask;
+	s64 step;
+	unsigned int count;
+};
 
 /**
  * struct vcpu - a virtual CPU and the kernel thread that runs it
@@ -237,10 +279,10 @@ enum vcpu_pending { DONE, PIO_IN, MMIO_READ, HYPERCALL };
  * @exit_reason:	VMX exit reason of the exit being handled
  * @exit_qual:		its qualification
  * @pending:		what userspace must complete
- * @pending_reg:	the GPR an MMIO read lands in
- * @pending_len:	bytes the completion writes to it
- * @pending_high8:	the GPR is AH, CH, DH or BH
+ * @pending_len:	bytes an IN writes to RAX
+ * @emul:		the emulated instruction an MMIO read or INS completes
  * @run:		the run structure shared with userspace
+ * @run_data:		the data area mapped after it (string I/O)
  * @cpuid:		the MINIVMM_SET_CPUID table, or NULL
  * @cpuid_nent:		its entries
  * @cpuid_changed:	MINIVMM_SET_CPUID ran: recheck what depends on it
@@ -304,11 +346,11 @@ struct vcpu {
 	unsigned long exit_qual;
 
 	enum vcpu_pending pending;
-	int pending_reg;
 	int pending_len;
-	bool pending_high8;
+	struct emul_state emul;
 
 	struct minivmm_run *run;
+	void *run_data;
 	struct minivmm_cpuid_entry *cpuid;
 	unsigned int cpuid_nent;
 	bool cpuid_changed;
@@ -320,6 +362,12 @@ struct vcpu {
 	struct rcu_head rcu;
 	u64 host_tsc_aux;
 };
+
+/* A 4-level guest's linear address is canonical: bits 63:47 all equal. */
+static inline bool guest_canonical(u64 addr)
+{
+	return __is_canonical_address(addr, 48);
+}
 
 /* vmx_caps.c */
 int vmx_check_features(void);
@@ -393,12 +441,15 @@ void vcpu_inject_exception(struct vcpu *vcpu, u8 vector, bool has_err,
 void vcpu_inject_page_fault(struct vcpu *vcpu, unsigned long addr, u32 err);
 void vcpu_inject_db(struct vcpu *vcpu, unsigned long dr6);
 void vcpu_skip_insn(struct vcpu *vcpu);
-void vcpu_complete_userspace(struct vcpu *vcpu);
+int vcpu_complete_userspace(struct vcpu *vcpu);
 
 /* emulate.c */
 int guest_read_phys(struct vm *vm, u64 gpa, void *buf, unsigned int len);
 int guest_fetch_insn(struct vcpu *vcpu, u8 *buf, unsigned int len);
 int emulate_mmio(struct vcpu *vcpu, u64 gpa);
+int emulate_string_io(struct vcpu *vcpu, unsigned long qual);
+int emulate_complete(struct vcpu *vcpu);
+bool guest_long64(struct vcpu *vcpu);
 int vcpu_load_pdptrs(struct vcpu *vcpu, unsigned long cr3);
 
 /* cpuid.c */

@@ -96,11 +96,6 @@ struct msr_def {
 	bool (*set)(struct vcpu *vcpu, u32 msr, u64 val);
 };
 
-static bool is_canonical(u64 addr)
-{
-	return (u64)((s64)(addr << 16) >> 16) == addr;
-}
-
 static u64 phys_reserved(void)
 {
 	return ~0ULL << boot_cpu_data.x86_phys_bits;
@@ -247,7 +242,7 @@ static bool set_vmcs(struct vcpu *vcpu, u32 msr, u64 val)
 	case MSR_IA32_SYSENTER_EIP:
 	case MSR_FS_BASE:
 	case MSR_GS_BASE:
-		if (!is_canonical(val))
+		if (!guest_canonical(val))
 			return false;
 		vmcs_writel(msr == MSR_IA32_SYSENTER_ESP ? GUEST_SYSENTER_ESP :
 			    msr == MSR_IA32_SYSENTER_EIP ? GUEST_SYSENTER_EIP :
@@ -295,7 +290,7 @@ static u64 get_syscall(struct vcpu *vcpu, u32 msr)
 static bool set_syscall(struct vcpu *vcpu, u32 msr, u64 val)
 {
 	if ((msr == MSR_LSTAR || msr == MSR_CSTAR ||
-	     msr == MSR_KERNEL_GS_BASE) && !is_canonical(val))
+	     msr == MSR_KERNEL_GS_BASE) && !guest_canonical(val))
 		return false;
 	*syscall_msr(vcpu, msr) = val;
 	/* From now on STAR, LSTAR, CSTAR and FMASK go in around entries. */

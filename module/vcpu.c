@@ -355,8 +355,9 @@ static int vcpu_run(struct vcpu *vcpu)
 	int ret;
 
 	vcpu->host_debugctl = get_debugctlmsr();
-	vcpu_complete_userspace(vcpu);
-	for (;;) {
+	/* An instruction that needs the device again exits right away. */
+	ret = vcpu_complete_userspace(vcpu);
+	while (ret > 0) {
 		if (READ_ONCE(vcpu->kick) || kthread_should_stop()) {
 			vcpu->run->exit_reason = MINIVMM_EXIT_INTR;
 			return -EINTR;
@@ -366,8 +367,6 @@ static int vcpu_run(struct vcpu *vcpu)
 			return -EIO;
 		cond_resched();
 		ret = vcpu_enter_exit(vcpu);
-		if (ret <= 0)
-			break;
 	}
 	vcpu->run->exits = vcpu->nr_exits;
 	vcpu->run->entries = vcpu->nr_entries;
@@ -650,10 +649,17 @@ static int vcpu_mmap(struct file *filp, struct vm_area_struct *vma)
 {
 	struct vcpu *vcpu = filp->private_data;
 
-	if (vma->vm_pgoff || vma->vm_end - vma->vm_start != PAGE_SIZE)
+	int ret;
+
+	if (vma->vm_pgoff ||
+	    vma->vm_end - vma->vm_start != MINIVMM_RUN_MMAP_SIZE)
 		return -EINVAL;
 	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
-	return vm_insert_page(vma, vma->vm_start, virt_to_page(vcpu->run));
+	ret = vm_insert_page(vma, vma->vm_start, virt_to_page(vcpu->run));
+	if (ret)
+		return ret;
+	return vm_insert_page(vma, vma->vm_start + MINIVMM_RUN_DATA_OFFSET,
+			      virt_to_page(vcpu->run_data));
 }
 
 static void vcpu_free(struct vcpu *vcpu)
@@ -662,6 +668,7 @@ static void vcpu_free(struct vcpu *vcpu)
 		vpid_free(vcpu->vpid);
 	free_page((unsigned long)vcpu->vmcs.vmcs);
 	free_page((unsigned long)vcpu->run);
+	free_page((unsigned long)vcpu->run_data);
 	free_page((unsigned long)vcpu->fpu);
 	free_page((unsigned long)vcpu->vapic);
 	kfree(vcpu->cpuid);
@@ -720,10 +727,12 @@ static struct vcpu *vcpu_alloc(struct vm *vm, unsigned int id)
 	init_waitqueue_head(&vcpu->done_wq);
 
 	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	vcpu->run_data = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	vcpu->fpu = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	vcpu->vmcs.vmcs = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	vcpu->vapic = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-	if (!vcpu->run || !vcpu->fpu || !vcpu->vmcs.vmcs || !vcpu->vapic) {
+	if (!vcpu->run || !vcpu->run_data || !vcpu->fpu || !vcpu->vmcs.vmcs ||
+	    !vcpu->vapic) {
 		vcpu_free(vcpu);
 		return NULL;
 	}

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -44,6 +45,7 @@ extern char **environ;
 #define ST_TOOL		125
 #define ST_SIGINT	130
 #define ST_DEBUG_EXIT(v) (((v) << 1) | 1)
+#define ST_RESET	4
 
 #define IO_COUNT	1000	/* port writes of guest_iowait */
 /* Guest RAM for most runs: pinning it is most of what a run costs. */
@@ -636,21 +638,94 @@ GUEST_CODE(guest_triple, ".code16",
 	   "triple_idt: .word 0\n\t"
 	   ".long 0");
 
-/* Real mode: string I/O, which minivmm does not emulate. */
+/*
+ * Real mode: REP OUTSB of a message to the debug console, forwards, then
+ * backwards from its end (DF set) to the UART.
+ */
 GUEST_CODE(guest_outs, ".code16",
 	   "xor %ax, %ax\n\t"
 	   "mov %ax, %ds\n\t"
+	   "mov $0xe9, %dx\n\t"
+	   "mov $(0x7c00 + outs_msg - guest_outs), %si\n\t"
+	   "mov $(outs_msg_end - outs_msg), %cx\n\t"
+	   "rep outsb\n\t"
 	   "mov $0x3f8, %dx\n\t"
-	   "mov $0x7c00, %si\n\t"
-	   "outsb\n\t"
+	   "mov $(0x7c00 + outs_rev_end - 1 - guest_outs), %si\n\t"
+	   "mov $(outs_rev_end - outs_rev), %cx\n\t"
+	   "std\n\t"
+	   "rep outsb\n\t"
+	   "cld\n\t"
+	   "cli\n\t"
+	   "hlt\n"
+	   "outs_msg: .ascii \"outs\\n\"\n"
+	   "outs_msg_end:\n"
+	   "outs_rev: .ascii \"\\nsdrawkcab\"\n"
+	   "outs_rev_end:");
+
+/* Real mode, 64 KiB of RAM: a NOT on memory that is not RAM. */
+GUEST_CODE(guest_mmio_not, ".code16",
+	   "mov $0x2000, %ax\n\t"
+	   "mov %ax, %es\n\t"
+	   "notb %es:0\n\t"
 	   "hlt");
 
-/* Real mode, 64 KiB of RAM: an ADD on memory that is not RAM. */
-GUEST_CODE(guest_mmio_add, ".code16",
+/* Real mode, 64 KiB of RAM: ADD and BTS on memory that is not RAM. */
+GUEST_CODE(guest_mmio_rmw, ".code16",
 	   "mov $0x2000, %ax\n\t"
 	   "mov %ax, %es\n\t"
 	   "addb $1, %es:0\n\t"
+	   "btsw $3, %es:2\n\t"
+	   "mov $'k', %al\n\t"
+	   "out %al, $0xe9\n\t"
+	   "cli\n\t"
 	   "hlt");
+
+/*
+ * Real mode: port 0x92 reads A20 on; POST codes to port 0x80 print
+ * nothing; then bit 0 of port 0x92 resets the machine.
+ */
+GUEST_CODE(guest_reset92, ".code16",
+	   "in $0x92, %al\n\t"
+	   "test $2, %al\n\t"
+	   "jz 1f\n\t"
+	   "mov $0x55, %al\n\t"
+	   "out %al, $0x80\n\t"
+	   "out %al, $0x80\n\t"
+	   "in $0x92, %al\n\t"
+	   "or $1, %al\n\t"
+	   "out %al, $0x92\n"
+	   "1:\n\t"
+	   "cli\n\t"
+	   "hlt");
+
+/*
+ * Real mode: wait for the keyboard controller's input buffer to empty,
+ * read its absent data port (all-ones), then command 0xfe: a reset.
+ */
+GUEST_CODE(guest_reset64, ".code16",
+	   "1:\n\t"
+	   "in $0x64, %al\n\t"
+	   "test $2, %al\n\t"
+	   "jnz 1b\n\t"
+	   "in $0x60, %al\n\t"
+	   "cmp $0xff, %al\n\t"
+	   "jne 2f\n\t"
+	   "mov $0xfe, %al\n\t"
+	   "out %al, $0x64\n"
+	   "2:\n\t"
+	   "cli\n\t"
+	   "hlt");
+
+/* Real mode: RDMSR of an MSR no CPU has, with no usable IDT. */
+GUEST_CODE(guest_bad_msr, ".code16",
+	   "xor %ax, %ax\n\t"
+	   "mov %ax, %ds\n\t"
+	   "lidt (0x7c00 + bad_msr_idt - guest_bad_msr)\n\t"
+	   "mov $0xdeadbeef, %ecx\n\t"
+	   "rdmsr\n\t"
+	   "hlt\n"
+	   "bad_msr_idt: .word 0\n\t"
+	   ".long 0");
 
 /* Real mode, position independent: say where CS is, halt. */
 GUEST_CODE(guest_where, ".code16",
@@ -1139,9 +1214,9 @@ TEST_F(cli, trace_prints_each_exit)
 	EXPECT_TRUE(starts_with(self->c->ebuf,
 				"trace: flat image 0x7c00-0x7c4c, entry 0x7c00\n"));
 	EXPECT_NE(NULL, strstr(self->c->ebuf,
-			       "\ntrace: io in port 0x3fd size 1 -> 0x60 rip 0x7c"));
+			       "\ntrace: io in port 0x3fd (uart) size 1 -> 0x60 rip 0x7c"));
 	EXPECT_NE(NULL, strstr(self->c->ebuf,
-			       "\ntrace: io out port 0x3f8 size 1 data 0x48 rip 0x7c"));
+			       "\ntrace: io out port 0x3f8 (uart) size 1 data 0x48 rip 0x7c"));
 	EXPECT_NE(NULL, strstr(self->c->ebuf, "\ntrace: hlt rip 0x7c"));
 	/* Per character: the status read and the write. */
 	EXPECT_LE(2 * 41 + 2, count_lines(self->c->ebuf));
@@ -1224,29 +1299,91 @@ TEST_F(cli, triple_fault_is_explained)
 	EXPECT_NE(NULL, strstr(self->c->ebuf, "\n  cr0 "));
 }
 
-TEST_F(cli, string_io_is_explained)
+TEST_F(cli, rep_outs_reaches_the_console_in_both_directions)
 {
 	REQUIRE_RUN();
-	EXPECT_EQ(ST_CRASH, CLI(self->c, NULL, "run", "--mem", MEM, GUEST_FILE(guest_outs)));
-	EXPECT_TRUE(starts_with(self->c->ebuf,
-				"minivmm: the guest used string I/O on port 0x3f8 "));
-	EXPECT_NE(NULL, strstr(self->c->ebuf, "\n  rax "));
+	EXPECT_EQ(ST_HALT, CLI(self->c, NULL, "run", "--mem", MEM,
+			       GUEST_FILE(guest_outs)));
+	EXPECT_STREQ("outs\nbackwards\n", self->c->obuf);
+	EXPECT_STREQ("", self->c->ebuf);
 }
 
 TEST_F(cli, mmio_emulation_failure_is_explained)
 {
 	REQUIRE_RUN();
 	EXPECT_EQ(ST_CRASH, CLI(self->c, NULL, "run", "--mem", "64K",
-				GUEST_FILE(guest_mmio_add)));
-	/* addb $1, %es:0 is 26 80 06 00 00 01. */
+				GUEST_FILE(guest_mmio_not)));
+	/* notb %es:0 is 26 f6 16 00 00. */
 	EXPECT_TRUE(starts_with(self->c->ebuf,
 				"minivmm: the guest ran an instruction minivmm cannot emulate")) {
 		TH_LOG("stderr: %s", self->c->ebuf);
 	}
 	EXPECT_NE(NULL, strstr(self->c->ebuf,
-			       " on MMIO at 0x20000 (instruction bytes 26 80 06 00 00 01")) {
+			       " on MMIO at 0x20000 (instruction bytes 26 f6 16 00 00")) {
 		TH_LOG("stderr: %s", self->c->ebuf);
 	}
+}
+
+TEST_F(cli, mmio_read_modify_write_reads_then_writes)
+{
+	REQUIRE_RUN();
+	EXPECT_EQ(ST_HALT, CLI(self->c, NULL, "run", "--mem", "64K", "--trace",
+			       GUEST_FILE(guest_mmio_rmw)));
+	EXPECT_STREQ("k", self->c->obuf);
+	EXPECT_NE(NULL, strstr(self->c->ebuf,
+			       "trace: mmio read 0x20000 len 1 -> 0 rip 0x7c0b\n"
+			       "trace: mmio write 0x20000 len 1 data 0x1 (dropped) rip 0x7c0b\n"))
+		TH_LOG("stderr: %s", self->c->ebuf);
+	EXPECT_NE(NULL, strstr(self->c->ebuf,
+			       "trace: mmio write 0x20002 len 2 data 0x8 (dropped)"))
+		TH_LOG("stderr: %s", self->c->ebuf);
+}
+
+TEST_F(cli, port_0x92_bit_0_resets_and_post_codes_are_silent)
+{
+	REQUIRE_RUN();
+	EXPECT_EQ(ST_RESET, CLI(self->c, NULL, "run", "--mem", MEM,
+				GUEST_FILE(guest_reset92)));
+	EXPECT_STREQ("", self->c->obuf);
+	EXPECT_STREQ("", self->c->ebuf);
+	EXPECT_EQ(ST_RESET, CLI(self->c, NULL, "run", "--mem", MEM, "--trace",
+				GUEST_FILE(guest_reset92)));
+	EXPECT_NE(NULL, strstr(self->c->ebuf,
+			       "trace: io out port 0x80 (post code) size 1 data 0x55"));
+	EXPECT_NE(NULL, strstr(self->c->ebuf, "trace: reset through port 0x92"));
+}
+
+TEST_F(cli, keyboard_controller_command_0xfe_resets)
+{
+	REQUIRE_RUN();
+	EXPECT_EQ(ST_RESET, CLI(self->c, NULL, "run", "--mem", MEM, "--trace",
+				GUEST_FILE(guest_reset64)));
+	EXPECT_NE(NULL, strstr(self->c->ebuf,
+			       "trace: io in port 0x60 (keyboard controller) size 1 -> 0xff"));
+	EXPECT_NE(NULL, strstr(self->c->ebuf,
+			       "trace: reset through the keyboard controller"));
+}
+
+/* Mount tracefs if it is not; false when there is none. */
+static bool have_tracefs(void)
+{
+	if (!access("/sys/kernel/tracing/instances", F_OK) ||
+	    !access("/sys/kernel/debug/tracing/instances", F_OK))
+		return true;
+	return !mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL);
+}
+
+TEST_F(cli, trace_names_the_msr_behind_a_gp)
+{
+	REQUIRE_RUN();
+	if (!have_tracefs())
+		SKIP(return, "no tracefs");
+	EXPECT_EQ(ST_CRASH, CLI(self->c, NULL, "run", "--mem", MEM, "--trace",
+				GUEST_FILE(guest_bad_msr)));
+	EXPECT_NE(NULL, strstr(self->c->ebuf,
+			       " vcpu 0 rdmsr msr 0xdeadbeef -> #GP\n"))
+		TH_LOG("stderr: %s", self->c->ebuf);
+	EXPECT_NE(NULL, strstr(self->c->ebuf, "trace: shutdown rip "));
 }
 
 /* ---- bad images ------------------------------------------------------ */

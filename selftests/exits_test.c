@@ -480,15 +480,16 @@ TEST_F(exits, in_port_in_dx)
 			 GUEST_LONG_ADDR(guest_in_dx, guest_in_dx_after)));
 }
 
+/* String I/O whose memory operand is not RAM (emulate_test covers RAM). */
 GUEST_CODE(guest_rep_outsb, ".code64",
-	   "mov $0x8000, %esi\n\t"
+	   "mov $0x10000000, %esi\n\t"
 	   "mov $4, %ecx\n\t"
 	   "mov $0x80, %edx\n\t"
 	   "rep outsb\n\t"
 	   GUEST_SYNC_ASM(0x5a));
 
 GUEST_CODE(guest_insb, ".code64",
-	   "mov $0x8000, %edi\n\t"
+	   "mov $0x10000000, %edi\n\t"
 	   "mov $0x81, %edx\n\t"
 	   "insb\n\t"
 	   GUEST_SYNC_ASM(0x5a));
@@ -504,14 +505,14 @@ static void expect_unsupported_io(struct test_vcpu *vcpu, uint16_t port)
 		     (unsigned long long)run->internal.data[0], port);
 }
 
-TEST_F(exits, rep_outsb_is_unsupported_io)
+TEST_F(exits, rep_outsb_from_mmio_is_unsupported_io)
 {
 	REQUIRE_VMX();
 	SETUP_GUEST(MODE_LONG, guest_rep_outsb);
 	expect_unsupported_io(self->vcpu, 0x80);
 }
 
-TEST_F(exits, insb_is_unsupported_io)
+TEST_F(exits, insb_to_mmio_is_unsupported_io)
 {
 	REQUIRE_VMX();
 	SETUP_GUEST(MODE_LONG, guest_insb);

@@ -1419,7 +1419,7 @@ TEST(mmap_wrong_size_or_offset_is_einval)
 	vm = test_vm_create(GUEST_MEM_SIZE);
 	fd = ioctl(vm->fd, MINIVMM_CREATE_VCPU, 0);
 	ASSERT_LE(0, fd);
-	p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	EXPECT_EQ(MAP_FAILED, p);
 	EXPECT_EQ(EINVAL, errno);
 	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, PAGE);
@@ -1428,7 +1428,7 @@ TEST(mmap_wrong_size_or_offset_is_einval)
 	p = mmap(NULL, 16 * PAGE, PROT_READ, MAP_SHARED, fd, 0);
 	EXPECT_EQ(MAP_FAILED, p);
 	EXPECT_EQ(EINVAL, errno);
-	/* One page at offset 0 is the run structure. */
+	/* The run structure and its data area, from offset 0. */
 	p = mmap(NULL, MINIVMM_RUN_MMAP_SIZE, PROT_READ | PROT_WRITE,
 		 MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, p) TH_LOG("%s", strerror(errno));

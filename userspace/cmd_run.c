@@ -10,9 +10,13 @@
  * controller: when the guest halts with interrupts enabled, the tool
  * delivers what it is waiting for (a requested timer tick on its vector,
  * or the UART's interrupt on vector 0x24, waiting for stdin if need be).
- * Nothing else is attached: other ports read all-ones and drop writes;
- * guest physical addresses without RAM (the local APIC's 0xfee00000
- * included) read zero and drop writes.
+ * A PC's fixed ports: writing bit 0 of port 0x92 (system control port
+ * A) or command 0xfe to the keyboard controller's port 0x64 resets the
+ * machine, which ends the run with status 4; port 0x80 (POST codes)
+ * takes writes. Nothing else is attached: other ports read all-ones, as
+ * an ISA bus with nothing on it does, and drop writes; guest physical
+ * addresses without RAM (the local APIC's 0xfee00000 included) read zero
+ * and drop writes.
  */
 #include <errno.h>
 #include <signal.h>
@@ -25,10 +29,18 @@
 
 #include "lib/libminivmm.h"
 #include "minivmm.h"
+#include "ktrace.h"
 #include "nl.h"
 #include "stat.h"
 #include "uart.h"
 
+#define PORT_KBC_DATA	0x60
+#define PORT_KBC_CMD	0x64
+#define KBC_CMD_RESET	0xfe	/* pulse the CPU reset line */
+#define PORT_POST	0x80
+#define PORT_SYSCTL_A	0x92
+#define SYSCTL_A_RESET	0x01
+#define SYSCTL_A_A20	0x02
 #define PORT_DEBUGCON	0xe9
 #define PORT_EXIT	0xf4
 #define HC_CONSOLE	0x100	/* RBX: guest address, RCX: length */
@@ -38,6 +50,7 @@
 
 #define STATUS_HALT	0
 #define STATUS_CRASH	2
+#define STATUS_RESET	4
 #define STATUS_TIMEOUT	124
 
 #define DEFAULT_MEM	(16ULL << 20)
@@ -63,7 +76,7 @@ static const struct cli_option run_options[] = {
 	{ "timeout", "SECONDS", OPT_TIMEOUT,
 	  "stop the guest after this long (exit status 124)" },
 	{ "trace", NULL, OPT_TRACE,
-	  "print every exit that reaches userspace on stderr" },
+	  "print every exit, and the exceptions the kernel raises, on stderr" },
 	{ "stats", NULL, OPT_STATS,
 	  "print the exit statistics on stderr at the end" },
 	{ }
@@ -92,6 +105,7 @@ struct machine {
 	bool trace;
 	uint64_t ticks;			/* timer interrupts still asked for */
 	unsigned int tick_vector;
+	uint8_t sysctl_a;		/* port 0x92 as last written */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -233,7 +247,7 @@ static void explain(struct machine *m)
 			fprintf(stderr, ")\n");
 			break;
 		case MINIVMM_INTERNAL_UNSUPPORTED_IO:
-			warn("the guest used string I/O on port %#llx (INS/OUTS: not emulated)",
+			warn("the guest used string I/O on port %#llx with memory that is not RAM",
 			     (unsigned long long)run->internal.data[0]);
 			break;
 		case MINIVMM_INTERNAL_UNHANDLED_EXIT:
@@ -264,13 +278,44 @@ static void explain(struct machine *m)
 	print_regs(m->vcpu);
 }
 
+/* What sits at @port, for --trace. */
+static const char *port_name(uint16_t port)
+{
+	if (port >= UART_BASE && port < UART_BASE + UART_PORTS)
+		return "uart";
+	switch (port) {
+	case PORT_DEBUGCON:
+		return "debugcon";
+	case PORT_EXIT:
+		return "debug exit";
+	case PORT_POST:
+		return "post code";
+	case PORT_SYSCTL_A:
+		return "system control port A";
+	case PORT_KBC_DATA:
+	case PORT_KBC_CMD:
+		return "keyboard controller";
+	default:
+		return "nothing";
+	}
+}
+
 /* A byte the guest reads from @port. */
 static uint8_t port_in(struct machine *m, uint16_t port)
 {
 	if (port >= UART_BASE && port < UART_BASE + UART_PORTS)
 		return uart_in(&m->uart, port - UART_BASE);
-	if (port == PORT_DEBUGCON)
+	switch (port) {
+	case PORT_DEBUGCON:
 		return PORT_DEBUGCON;	/* how guests detect it */
+	case PORT_SYSCTL_A:
+		/* A20 is always on: guest memory never wraps at 1 MiB. */
+		return (m->sysctl_a & ~SYSCTL_A_RESET) | SYSCTL_A_A20;
+	case PORT_KBC_CMD:
+		/* A controller with nothing attached: no data, ready. */
+		return 0;
+	}
+	/* Nothing drives the ISA bus: its pull-ups read all-ones. */
 	return 0xff;
 }
 
@@ -279,36 +324,74 @@ static int port_out(struct machine *m, uint16_t port, uint8_t v)
 {
 	if (port >= UART_BASE && port < UART_BASE + UART_PORTS) {
 		uart_out(&m->uart, port - UART_BASE, v);
-	} else if (port == PORT_DEBUGCON) {
+		return -1;
+	}
+	switch (port) {
+	case PORT_DEBUGCON:
 		putchar(v);
 		if (v == '\n')
 			fflush(stdout);
-	} else if (port == PORT_EXIT) {
+		break;
+	case PORT_EXIT:
 		return (v << 1) | 1;
+	case PORT_SYSCTL_A:
+		m->sysctl_a = v;
+		if (v & SYSCTL_A_RESET) {
+			tracef(m, "reset through port 0x92");
+			return STATUS_RESET;
+		}
+		break;
+	case PORT_KBC_CMD:
+		if (v == KBC_CMD_RESET) {
+			tracef(m, "reset through the keyboard controller");
+			return STATUS_RESET;
+		}
+		break;
 	}
+	/* Port 0x80 (POST codes) and the absent devices drop writes. */
 	return -1;
 }
 
-/* A wider access is one to consecutive byte ports, as on an ISA bus. */
+/*
+ * An IN, OUT, INS or OUTS: io.count elements (a string batch) in the data
+ * area. A wider access is one to consecutive byte ports, as on an ISA bus.
+ */
 static int handle_io(struct machine *m)
 {
 	struct minivmm_run *run = m->run;
+	uint8_t *data = mvm_io_data(m->vcpu);
+	unsigned int i, e, size = run->io.size;
 	uint32_t v = 0;
-	unsigned int i;
 	int ret = -1;
 
+	if (!data)
+		die("the kernel reported an I/O exit that does not fit in the run structure");
 	if (run->io.direction == MINIVMM_IO_IN) {
-		for (i = 0; i < run->io.size; i++)
-			v |= (uint32_t)port_in(m, run->io.port + i) << (8 * i);
-		run->io.data = v;
-		tracef(m, "io in port %#x size %u -> %#x", run->io.port,
-		       run->io.size, v);
+		for (e = 0; e < run->io.count; e++, data += size)
+			for (i = 0; i < size; i++)
+				data[i] = port_in(m, run->io.port + i);
+		data -= size;
+		memcpy(&v, data, size);
+		if (run->io.count == 1)
+			tracef(m, "io in port %#x (%s) size %u -> %#x",
+			       run->io.port, port_name(run->io.port), size, v);
+		else
+			tracef(m, "io ins port %#x (%s) size %u count %u, last -> %#x",
+			       run->io.port, port_name(run->io.port), size,
+			       run->io.count, v);
 		return -1;
 	}
-	tracef(m, "io out port %#x size %u data %#x", run->io.port,
-	       run->io.size, run->io.data);
-	for (i = 0; i < run->io.size && ret < 0; i++)
-		ret = port_out(m, run->io.port + i, run->io.data >> (8 * i));
+	if (run->io.count == 1) {
+		memcpy(&v, data, size);
+		tracef(m, "io out port %#x (%s) size %u data %#x", run->io.port,
+		       port_name(run->io.port), size, v);
+	} else {
+		tracef(m, "io outs port %#x (%s) size %u count %u", run->io.port,
+		       port_name(run->io.port), size, run->io.count);
+	}
+	for (e = 0; e < run->io.count && ret < 0; e++, data += size)
+		for (i = 0; i < size && ret < 0; i++)
+			ret = port_out(m, run->io.port + i, data[i]);
 	return ret;
 }
 
@@ -415,6 +498,9 @@ static int drive(struct machine *m)
 		if (stop_signal)
 			return stop_status();
 		ret = mvm_run(m->vcpu);
+		/* The exceptions the module raised on the way: in order. */
+		if (m->trace)
+			ktrace_drain(stderr);
 		if (ret == -EINTR)
 			continue;
 		if (ret)
@@ -478,6 +564,28 @@ static void print_stats(struct machine *m)
 	fprintf(stderr, "  vCPU %u  entries %llu  exits %llu\n",
 		mvm_vcpu_id(m->vcpu), (unsigned long long)m->run->entries,
 		(unsigned long long)m->run->exits);
+}
+
+/*
+ * --trace: the exceptions the module raises itself (a #GP for an MSR,
+ * a #PF from its page walk) are tracepoint events, not exits.
+ */
+static void start_ktrace(void)
+{
+	struct mnl *nl;
+	int id = -1, ret;
+
+	if (mnl_open(&nl) == 0) {
+		id = mnl_find_vm_of_pid(nl, getpid());
+		mnl_close(nl);
+	}
+	ret = ktrace_start(id < 0 ? -1 : id);
+	if (ret) {
+		fflush(stdout);
+		fprintf(stderr,
+			"trace: exceptions raised in the kernel not shown (tracefs: %s)\n",
+			strerror(-ret));
+	}
 }
 
 static void parse_options(int argc, char **argv, struct run_opts *o)
@@ -653,6 +761,8 @@ static int run_main(int argc, char **argv)
 			die("%s", mvm_strerror(m.vm));
 	m.run = mvm_vcpu_run_struct(m.vcpu);
 	m.trace = o.trace;
+	if (m.trace)
+		start_ktrace();
 	uart_init(&m.uart, STDIN_FILENO, stdout);
 	load(&m, &o, image, size);
 	free(image);
@@ -684,7 +794,8 @@ const struct command cmd_run = {
 	"point) or a multiboot v1 kernel (booted as QEMU's -kernel does).\n"
 	"The console is a 16550 UART at 0x3f8 on stdin/stdout, and port 0xe9.\n\n"
 	"Exit status: 0 when the guest halts for good, (V << 1) | 1 when it\n"
-	"writes V to port 0xf4, 2 when it crashes (triple fault, entry failure,\n"
+	"writes V to port 0xf4, 4 when it resets the machine (port 0x92 bit 0,\n"
+	"keyboard controller command 0xfe), 2 when it crashes (triple fault, entry failure,\n"
 	"something minivmm cannot emulate), 124 on --timeout, 128 + N on\n"
 	"signal N (130 for Ctrl-C), 125 when minivmm itself fails.",
 	.options = run_options,

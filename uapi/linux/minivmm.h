@@ -243,9 +243,16 @@ struct minivmm_cpuid {
 #define MINIVMM_INJECT_INTERRUPT _IO(MINIVMM_IO, 0x25)
 #define MINIVMM_RUN		_IO(MINIVMM_IO, 0x26)
 
-/* ---- the shared run structure (mmap of a vCPU fd, one page) -------- */
+/* ---- the shared run structure (mmap of a vCPU fd) ------------------ */
 
-#define MINIVMM_RUN_MMAP_SIZE	4096
+/*
+ * A vCPU fd maps MINIVMM_RUN_MMAP_SIZE bytes at offset 0: struct
+ * minivmm_run in the first page, then the data area of string I/O exits
+ * (MINIVMM_RUN_DATA_SIZE bytes at MINIVMM_RUN_DATA_OFFSET).
+ */
+#define MINIVMM_RUN_DATA_OFFSET	4096
+#define MINIVMM_RUN_DATA_SIZE	4096
+#define MINIVMM_RUN_MMAP_SIZE	(MINIVMM_RUN_DATA_OFFSET + MINIVMM_RUN_DATA_SIZE)
 
 enum minivmm_exit_reason {
 	MINIVMM_EXIT_NONE		= 0,
@@ -264,7 +271,7 @@ enum minivmm_exit_reason {
 
 enum minivmm_internal_error {
 	MINIVMM_INTERNAL_EMULATION	= 1,	/* instruction not decoded */
-	MINIVMM_INTERNAL_UNSUPPORTED_IO	= 2,	/* string or REP I/O */
+	MINIVMM_INTERNAL_UNSUPPORTED_IO	= 2,	/* INS/OUTS on memory without RAM */
 	MINIVMM_INTERNAL_UNHANDLED_EXIT	= 3,	/* exit the module does not handle */
 	MINIVMM_INTERNAL_EPT_MISCONFIG	= 4,	/* a hypervisor bug */
 	MINIVMM_INTERNAL_DELIVERY	= 5,	/* exit while delivering an event */
@@ -287,8 +294,30 @@ enum minivmm_internal_error {
  * @pad2:		zero
  * @rip:		guest RIP when RUN returned: past the instruction for
  *			I/O, MMIO, HLT and hypercall exits
- * @io:			MINIVMM_EXIT_IO
- * @mmio:		MINIVMM_EXIT_MMIO
+ * @io:			MINIVMM_EXIT_IO: an IN, OUT, INS or OUTS, with or
+ *			without REP
+ * @io.port:		the port
+ * @io.size:		bytes of one element: 1, 2 or 4
+ * @io.direction:	MINIVMM_IO_IN or MINIVMM_IO_OUT
+ * @io.count:		elements in this exit: 1 for IN and OUT; for INS and
+ *			OUTS a batch of up to MINIVMM_RUN_DATA_SIZE / size
+ *			elements, in the order the guest executes them
+ * @io.data:		the element of an IN or OUT (its data_offset points
+ *			here)
+ * @io.data_offset:	where the @io.count elements are, in bytes from the
+ *			start of the mapping: the address of @io.data for IN
+ *			and OUT, MINIVMM_RUN_DATA_OFFSET for INS and OUTS. OUT:
+ *			the values written; IN: userspace stores the values
+ *			read there before the next MINIVMM_RUN
+ * @mmio:		MINIVMM_EXIT_MMIO: one access the guest made to guest
+ *			physical memory without RAM (or a write to a read-only
+ *			slot)
+ * @mmio.phys_addr:	guest physical address
+ * @mmio.data:		write: the value written; read: userspace stores the
+ *			value read here before the next MINIVMM_RUN
+ * @mmio.len:		bytes: 1, 2, 4 or 8
+ * @mmio.is_write:	1 for a write, 0 for a read
+ * @mmio.pad:		zero
  * @hypercall:		MINIVMM_EXIT_HYPERCALL
  * @fail_entry:		MINIVMM_EXIT_FAIL_ENTRY
  * @internal:		MINIVMM_EXIT_INTERNAL_ERROR
@@ -296,9 +325,16 @@ enum minivmm_internal_error {
  * @exits:		VM exits of this vCPU since its creation
  * @entries:		VM entries of this vCPU since its creation
  *
- * For MINIVMM_EXIT_IO the data of an IN is written by userspace into
- * io.data before the next MINIVMM_RUN, which completes the instruction.
- * Likewise mmio.data for an MMIO read and hypercall.ret for a hypercall.
+ * Userspace answers an IN, INS, MMIO read or hypercall in the run
+ * structure (io.data_offset, mmio.data, hypercall.ret) before the next
+ * MINIVMM_RUN, which completes the instruction. An instruction that both
+ * reads and writes device memory (an ALU operation, XCHG, BTS/BTR/BTC, a
+ * MOVS between two MMIO addresses) makes two exits: the read, then, at
+ * the MINIVMM_RUN that answers it, the write, without entering the guest
+ * in between. A REP string instruction exits once per MMIO element, or
+ * once per batch of port I/O elements, with RCX, RSI and RDI updated for
+ * the elements done; RIP stays on the instruction until the last one,
+ * so the guest takes interrupts between exits as a CPU would.
  */
 struct minivmm_run {
 	__u32 exit_reason;
@@ -313,15 +349,15 @@ struct minivmm_run {
 			__u16 port;
 			__u8 size;		/* 1, 2 or 4 */
 			__u8 direction;		/* MINIVMM_IO_IN/OUT */
-			__u32 count;		/* always 1 */
-			__u32 data;		/* OUT: value; IN: filled by user */
-			__u32 pad;
+			__u32 count;
+			__u32 data;
+			__u32 data_offset;
 		} io;
 		/* MINIVMM_EXIT_MMIO */
 		struct {
 			__u64 phys_addr;
-			__u64 data;		/* write: value; read: by user */
-			__u32 len;		/* 1, 2, 4 or 8 */
+			__u64 data;
+			__u32 len;
 			__u8 is_write;
 			__u8 pad[3];
 		} mmio;

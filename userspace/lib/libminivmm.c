@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,6 +294,21 @@ void mvm_vcpu_destroy(struct mvm_vcpu *vcpu)
 struct minivmm_run *mvm_vcpu_run_struct(struct mvm_vcpu *vcpu)
 {
 	return vcpu->run;
+}
+
+void *mvm_io_data(struct mvm_vcpu *vcpu)
+{
+	struct minivmm_run *run = vcpu->run;
+	uint64_t end;
+
+	if (run->exit_reason != MINIVMM_EXIT_IO)
+		return NULL;
+	end = run->io.data_offset + (uint64_t)run->io.count * run->io.size;
+	if (run->io.size > 4 ||
+	    run->io.data_offset < offsetof(struct minivmm_run, io.data) ||
+	    end > MINIVMM_RUN_MMAP_SIZE)
+		return NULL;
+	return (char *)run + run->io.data_offset;
 }
 
 int mvm_vcpu_fd(struct mvm_vcpu *vcpu)

@@ -83,6 +83,15 @@ struct minivmm_run *mvm_vcpu_run_struct(struct mvm_vcpu *vcpu);
 int mvm_vcpu_fd(struct mvm_vcpu *vcpu);
 unsigned int mvm_vcpu_id(struct mvm_vcpu *vcpu);
 
+/*
+ * The elements of the MINIVMM_EXIT_IO in the run structure: io.count of
+ * io.size bytes each, in the order the guest executed them (INS/OUTS
+ * come in batches; IN and OUT are one element). Userspace stores what an
+ * IN or INS reads here. NULL when the exit is not an I/O exit or its
+ * offsets do not fit in the mapping.
+ */
+void *mvm_io_data(struct mvm_vcpu *vcpu);
+
 /* MINIVMM_RUN: 0 with the run structure filled, or -errno (-EINTR). */
 int mvm_run(struct mvm_vcpu *vcpu);
 
