@@ -124,9 +124,12 @@ CHECKPATCH_USER_IGNORE := $(CHECKPATCH_USER_IGNORE),MACRO_WITH_FLOW_CONTROL
 CHECKPATCH_USER_IGNORE := $(CHECKPATCH_USER_IGNORE),PREFER_DEFINED_ATTRIBUTE_MACRO
 CHECKPATCH_USER_IGNORE := $(CHECKPATCH_USER_IGNORE),PREFER_FALLTHROUGH
 
+# compat.h exists to hold the version conditionals checkpatch warns about.
 checkpatch:
-	$(CHECKPATCH) $(CHECKPATCH_FLAGS) -f $(wildcard module/*.[chS] \
-		uapi/linux/*.h)
+	$(CHECKPATCH) $(CHECKPATCH_FLAGS) -f $(filter-out module/compat.h, \
+		$(wildcard module/*.[chS] uapi/linux/*.h))
+	$(CHECKPATCH) $(CHECKPATCH_FLAGS) \
+		--ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON -f module/compat.h
 	@out=$$($(KERNELDOC) -none $(wildcard module/*.[ch] uapi/linux/*.h) 2>&1); \
 		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
 	$(CHECKPATCH) $(CHECKPATCH_FLAGS) --ignore $(CHECKPATCH_USER_IGNORE) \

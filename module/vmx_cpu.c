@@ -21,13 +21,13 @@
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
 #include <linux/gfp.h>
+#include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/reboot.h>
 #include <linux/smp.h>
 #include <asm/msr.h>
 #include <asm/tlbflush.h>
-#include <asm/virtext.h>
 
 #include "minivmm.h"
 #include "vmx_ops.h"
