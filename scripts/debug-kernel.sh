@@ -167,8 +167,8 @@ cache_root() {
 # most recently used one, for a branch that still has the old fragment.
 prune() {
 	local root=$1 keep=$2 d
-	ls -1dt "$root"/debug-kernel-*/ 2>/dev/null | sed 's:/$::' |
-		grep -vxF "$keep" | tail -n +2 |
+	{ ls -1dt "$root"/debug-kernel-*/ 2>/dev/null || true; } |
+		sed 's:/$::' | { grep -vxF "$keep" || true; } | tail -n +2 |
 	while IFS= read -r d; do
 		# Not while a build or a module build holds it.
 		if flock -n "$d.lock" true; then
