@@ -8,7 +8,7 @@ DEPS	:= $(TOP)/.deps
 BUILD	:= $(TOP)/build
 
 # The running kernel's build tree when it has one, else the Debian 6.1
-# headers that `make deps` installs (the kernel the emulated machine boots).
+# headers that `make deps` installs (the emulated machine's default kernel).
 DEPS_KVER = $(shell cat $(DEPS)/kernel-version 2>/dev/null)
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 		    $(if $(DEPS_KVER),/usr/src/linux-headers-$(DEPS_KVER)))
@@ -19,14 +19,24 @@ CHECKPATCH := $(DEPS)/linux-source/scripts/checkpatch.pl
 KERNELDOC := $(DEPS)/linux-source/scripts/kernel-doc
 
 TESTVM	:= $(TOP)/scripts/testvm
-CPUS	?= 1 2
-# The debug kernel's machines (lockdep, KASAN, kmemleak, ...); empty: none.
-# make check-debug sets it; make check leaves it empty until its run time
-# in CI is measured.
-DEBUG_CPUS ?=
+# make check's machines, KERNEL:CPUS, longest first: the debug kernel
+# (lockdep, KASAN, kmemleak, UBSAN) and Debian 12's two kernel lines.
+MACHINES ?= debug:1 6.1:2 6.1:1 6.12:1
+
+# DKMS: the package dkms.conf names, and what of the tree it builds from.
+DKMS_NAME	:= $(shell sed -n 's/^PACKAGE_NAME="\(.*\)"$$/\1/p' dkms.conf)
+DKMS_VERSION	:= $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
+DKMS_SOURCES	:= dkms.conf Kbuild module uapi
+DKMS_SRC_DIR	?= /usr/src/$(DKMS_NAME)-$(DKMS_VERSION)
+
+# Run a build step with its output in build/NAME.log, shown only if the
+# step fails: $(call quietly,NAME,COMMAND).
+quietly = mkdir -p $(BUILD) && { $(2); } > $(BUILD)/$(1).log 2>&1 || \
+	{ cat $(BUILD)/$(1).log; echo "failed; log: build/$(1).log" >&2; \
+	  exit 1; }
 
 .PHONY: all module userspace selftests deps debug-kernel kselftest-install check \
-	check-debug \
+	check-debug dkms-src dkms-install dkms-remove \
 	check-host check-scripts demo bench install clean checkpatch sparse help
 
 all: module userspace selftests
@@ -34,9 +44,12 @@ all: module userspace selftests
 help:
 	@echo "make            build the module, the CLI and the selftests"
 	@echo "make deps       install build and test dependencies (Debian)"
-	@echo "make check      run every test in the emulated VMX machine"
-	@echo "make check-debug   make check, plus the suite on a debug kernel"
+	@echo "make check      every test: the suite in the emulated VMX machine on"
+	@echo "                Debian's 6.1 and 6.12 and on a debug kernel, DKMS"
+	@echo "make check-debug   the suite on the debug kernel only"
 	@echo "make debug-kernel  build that debug kernel (lockdep, KASAN, ...)"
+	@echo "make dkms-install  install the module with DKMS (real VT-x host)"
+	@echo "make dkms-remove   remove it from DKMS"
 	@echo "make check-host run the selftests on this machine's kernel"
 	@echo "make demo       boot the emulated machine and run the CLI"
 	@echo "make bench      exit costs under minivmm and KVM, in the machine"
@@ -73,27 +86,30 @@ kselftest-install: selftests
 check-scripts:
 	python3 -m unittest discover -s $(TOP)/scripts/tests -t $(TOP)/scripts -v
 
-# Builds the debug kernel too when DEBUG_CPUS asks for its machines.
+# Builds the debug kernel first unless it is in its cache (~5 minutes).
 check: deps
-	$(MAKE) all kselftest-install
-	$(TOP)/scripts/check $(CPUS) $(addprefix --debug ,$(DEBUG_CPUS))
+	@echo "check: building the module, the tool and the suite (log: build/check-build.log)"
+	@$(call quietly,check-build,$(MAKE) all kselftest-install)
+	$(TOP)/scripts/check $(MACHINES)
 
-# The whole suite on the debug kernel too (builds it first: ~5 minutes).
 check-debug:
-	$(MAKE) check DEBUG_CPUS=1
+	$(MAKE) check MACHINES=debug:1
 
-# Lockdep, KASAN, kmemleak, UBSAN: the kernel make check-debug boots.
+# Lockdep, KASAN, kmemleak, UBSAN: the kernel of make check's debug machine.
 debug-kernel: deps
 	@$(TOP)/scripts/debug-kernel.sh
 
 check-host: all kselftest-install
 	cd $(KSFT_INSTALL) && ./run_kselftest.sh
 
-# Boot the emulated machine, show what the module found, run a guest.
+# Boot the emulated machine, show what the module found, run a guest: one
+# line per step, the logs in build/.
 demo:
-	@test -f $(DEPS)/kernel-version || $(MAKE) deps
-	$(MAKE) all
-	$(TESTVM) --add $(TOP)/userspace/guests/hello.bin \
+	@echo "demo: dependencies (log: build/deps.log)"
+	@$(call quietly,deps,$(TOP)/scripts/deps.sh $(DEPS))
+	@echo "demo: building the module, the tool and the guests (log: build/demo-build.log)"
+	@$(call quietly,demo-build,$(MAKE) all)
+	@$(TESTVM) --log $(BUILD)/demo.log --add $(TOP)/userspace/guests/hello.bin \
 		--add $(TOP)/userspace/guests/hello64.elf \
 		--run 'minivmm caps && minivmm run /root/hello.bin && \
 		       minivmm run /root/hello64.elf; echo "exit status $$?"'
@@ -109,6 +125,26 @@ install: module userspace
 	$(MAKE) -C $(KDIR) M=$(TOP) modules_install
 	$(MAKE) -C userspace install
 	depmod -a
+
+# The sources DKMS builds from, without objects of this tree's builds.
+dkms-src:
+	rm -rf $(DKMS_SRC_DIR)
+	mkdir -p $(DKMS_SRC_DIR)
+	cp -r $(DKMS_SOURCES) $(DKMS_SRC_DIR)/
+	find $(DKMS_SRC_DIR) \( -name '*.o' -o -name '*.ko' -o -name '*.mod' \
+		-o -name '*.mod.c' -o -name '.*.cmd' -o -name '*.o.d' \) -delete
+
+# Built for the running kernel now, and by DKMS for every kernel installed
+# later (dkms.conf's AUTOINSTALL).
+dkms-install:
+	$(MAKE) dkms-remove
+	$(MAKE) dkms-src
+	dkms add $(DKMS_NAME)/$(DKMS_VERSION)
+	dkms install $(DKMS_NAME)/$(DKMS_VERSION)
+
+dkms-remove:
+	-dkms remove $(DKMS_NAME)/$(DKMS_VERSION) --all 2>/dev/null
+	rm -rf /usr/src/$(DKMS_NAME)-$(DKMS_VERSION)
 
 # Kernel code is held to checkpatch --strict as it is, except that
 # --no-tree cannot see that CamelCase names such as MSR_MTRRcap come from
@@ -127,9 +163,12 @@ CHECKPATCH_USER_IGNORE := $(CHECKPATCH_USER_IGNORE),MACRO_WITH_FLOW_CONTROL
 CHECKPATCH_USER_IGNORE := $(CHECKPATCH_USER_IGNORE),PREFER_DEFINED_ATTRIBUTE_MACRO
 CHECKPATCH_USER_IGNORE := $(CHECKPATCH_USER_IGNORE),PREFER_FALLTHROUGH
 
+# compat.h exists to hold the version conditionals checkpatch warns about.
 checkpatch:
-	$(CHECKPATCH) $(CHECKPATCH_FLAGS) -f $(wildcard module/*.[chS] \
-		uapi/linux/*.h)
+	$(CHECKPATCH) $(CHECKPATCH_FLAGS) -f $(filter-out module/compat.h, \
+		$(wildcard module/*.[chS] uapi/linux/*.h))
+	$(CHECKPATCH) $(CHECKPATCH_FLAGS) \
+		--ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON -f module/compat.h
 	@out=$$($(KERNELDOC) -none $(wildcard module/*.[ch] uapi/linux/*.h) 2>&1); \
 		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
 	$(CHECKPATCH) $(CHECKPATCH_FLAGS) --ignore $(CHECKPATCH_USER_IGNORE) \

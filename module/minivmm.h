@@ -34,6 +34,8 @@
 #include <asm/vmx.h>
 #include <uapi/linux/minivmm.h>
 
+#include "compat.h"
+
 #define MINIVMM_MAX_VCPUS	16
 #define MINIVMM_MAX_MEM_SLOTS	32
 #define MINIVMM_MSR_SLOTS	32	/* MSR values msr.c keeps per vCPU */

@@ -54,13 +54,14 @@ TRACE_EVENT(minivmm_exit_fault,
 			     __field(u32, reason)
 			     __field(u64, what)
 			     __field(u8, vector)
-			     __string(err_text, err_text)),
+			     __array(char, err_text, 24)),
 	    TP_fast_assign(__entry->vm = vm;
 			   __entry->vcpu = vcpu;
 			   __entry->reason = reason;
 			   __entry->what = what;
 			   __entry->vector = vector;
-			   __assign_str(err_text, err_text);),
+			   strscpy(__entry->err_text, err_text,
+				   sizeof(__entry->err_text));),
 	    TP_printk("vm %u vcpu %u %s %#llx -> %s%s",
 		      __entry->vm, __entry->vcpu,
 		      __print_symbolic(__entry->reason,
@@ -78,7 +79,7 @@ TRACE_EVENT(minivmm_exit_fault,
 				       { X86_TRAP_NP, "#NP" }, { X86_TRAP_SS, "#SS" },
 				       { X86_TRAP_GP, "#GP" }, { X86_TRAP_PF, "#PF" },
 				       { X86_TRAP_AC, "#AC" }, { X86_TRAP_MC, "#MC" }),
-		      __get_str(err_text))
+		      __entry->err_text)
 );
 
 #endif /* MINIVMM_TRACE_H */

@@ -648,13 +648,12 @@ static long vcpu_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 static int vcpu_mmap(struct file *filp, struct vm_area_struct *vma)
 {
 	struct vcpu *vcpu = filp->private_data;
-
 	int ret;
 
 	if (vma->vm_pgoff ||
 	    vma->vm_end - vma->vm_start != MINIVMM_RUN_MMAP_SIZE)
 		return -EINVAL;
-	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
+	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
 	ret = vm_insert_page(vma, vma->vm_start, virt_to_page(vcpu->run));
 	if (ret)
 		return ret;

@@ -13,7 +13,6 @@
 #include <linux/module.h>
 #include <asm/msr.h>
 #include <asm/tsc.h>
-#include <asm/virtext.h>
 #include <asm/vmx.h>
 
 #include "minivmm.h"
@@ -191,11 +190,11 @@ int vmx_check_features(void)
 	ret = rdmsr_cap(MSR_IA32_VMX_BASIC, &basic);
 	if (ret)
 		return ret;
-	c->revision_id = basic & 0x7fffffff;
-	c->vmcs_size = (basic >> VMX_BASIC_VMCS_SIZE_SHIFT) & 0x1fff;
-	if (c->vmcs_size > PAGE_SIZE || (basic & VMX_BASIC_64) ||
-	    ((basic & VMX_BASIC_MEM_TYPE_MASK) >> VMX_BASIC_MEM_TYPE_SHIFT) !=
-	    VMX_BASIC_MEM_TYPE_WB) {
+	c->revision_id = vmx_basic_vmcs_revision_id(basic);
+	c->vmcs_size = vmx_basic_vmcs_size(basic);
+	if (c->vmcs_size > PAGE_SIZE ||
+	    (basic & VMX_BASIC_32BIT_PHYS_ADDR_ONLY) ||
+	    vmx_basic_vmcs_mem_type(basic) != X86_MEMTYPE_WB) {
 		pr_err("VMX unavailable: unusable VMCS layout (IA32_VMX_BASIC=%#llx)\n",
 		       basic);
 		return -EOPNOTSUPP;
@@ -271,7 +270,7 @@ int vmx_check_features(void)
 	ret = rdmsr_cap(MSR_IA32_VMX_MISC, &misc);
 	if (ret)
 		return ret;
-	c->preemption_timer_shift = misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK;
+	c->preemption_timer_shift = vmx_misc_preemption_timer_rate(misc);
 
 	if (rdmsr_cap(MSR_IA32_VMX_CR0_FIXED0, &c->cr0_fixed0) ||
 	    rdmsr_cap(MSR_IA32_VMX_CR0_FIXED1, &c->cr0_fixed1) ||

@@ -23,6 +23,7 @@
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
 #include <linux/gfp.h>
+#include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/reboot.h>
@@ -30,7 +31,6 @@
 #include <linux/syscore_ops.h>
 #include <asm/msr.h>
 #include <asm/tlbflush.h>
-#include <asm/virtext.h>
 
 #include "minivmm.h"
 #include "vmx_ops.h"
@@ -369,7 +369,7 @@ static struct notifier_block vmx_reboot_nb = {
  * on resume; the CPUs coming back online follow the hotplug state. vCPUs
  * load their VMCS afresh before the next entry, as after a migration.
  */
-static int vmx_suspend(void)
+static int vmx_suspend(SYSCORE_ARGS)
 {
 	if (vmx_users)
 		pr_info("suspend: leaving VMX operation under %u VM(s)\n",
@@ -378,7 +378,7 @@ static int vmx_suspend(void)
 	return 0;
 }
 
-static void vmx_resume(void)
+static void vmx_resume(SYSCORE_ARGS)
 {
 	int ret;
 
@@ -391,9 +391,11 @@ static void vmx_resume(void)
 		pr_info("resume: back in VMX operation\n");
 }
 
-static struct syscore_ops vmx_syscore_ops = {
-	.suspend	= vmx_suspend,
-	.resume		= vmx_resume,
+static struct compat_syscore vmx_syscore = {
+	.ops = {
+		.suspend	= vmx_suspend,
+		.resume		= vmx_resume,
+	},
 };
 
 /**
@@ -425,7 +427,7 @@ int vmx_engine_init(void)
 		goto free;
 	vmx_hp_state = ret;
 	register_reboot_notifier(&vmx_reboot_nb);
-	register_syscore_ops(&vmx_syscore_ops);
+	compat_register_syscore(&vmx_syscore);
 	return 0;
 
 free:
@@ -446,7 +448,7 @@ void vmx_engine_exit(void)
 {
 	int cpu;
 
-	unregister_syscore_ops(&vmx_syscore_ops);
+	compat_unregister_syscore(&vmx_syscore);
 	unregister_reboot_notifier(&vmx_reboot_nb);
 	cpuhp_remove_state(vmx_hp_state);
 	for_each_possible_cpu(cpu) {

@@ -8,32 +8,29 @@
 # "sleeping function called from invalid context", lock order inversions,
 # use-after-free or leaks.
 #
-# Usage: scripts/debug-kernel.sh [build]   build the kernel if out of date
-#        scripts/debug-kernel.sh module    build minivmm.ko for it
+# Usage: scripts/debug-kernel.sh [build]   build the kernel unless cached
 #        scripts/debug-kernel.sh dir       print the kernel's directory
 #
-# The kernel lives in $DEBUG_KERNEL_DIR (default .deps/debug-kernel):
+# The kernel is the same on every run, so it is cached on the machine, out
+# of the source tree: a fresh clone (CI's) finds it built.  The directory
+# is $MINIVMM_CACHE/debug-kernel-KEY (MINIVMM_CACHE defaults to
+# /var/cache/minivmm as root, else ~/.cache/minivmm; DEBUG_KERNEL_DIR
+# names another directory outright), where KEY hashes the fragment, the
+# functions of this script that configure and build the kernel, the
+# linux-source package's version and the compiler:
 #   linux/            source and objects: the KDIR of module builds
 #   bzImage           the kernel (linux/vmlinux is the same, unpacked)
 #   modules/lib/modules/$(cat kernel-version)/   kvm, kvm-intel, irqbypass
 #   kernel-version    its release string
-#   stamp             the cache key of the finished build
-# The key covers the fragment, this script, the linux-source package's
-# version and the compiler: while it matches, `build` does nothing.  An
-# out-of-date tree is rebuilt in place, so a changed fragment only
-# recompiles what the changed options touch.
-#
-# `module` copies the module's sources (Kbuild, module/, uapi/) to
-# build/debug/src and builds there, leaving the tree's own minivmm.ko,
-# built for Debian's kernel, alone; the result is build/debug/minivmm.ko.
+#   stamp             written last: the build is complete
+# Building a new key removes the least recently used other builds but one.
+# scripts/build-module.sh builds minivmm.ko for it (build/debug/).
 #
 # Environment: JOBS (default 2) parallel jobs of the kernel build.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-out=${DEBUG_KERNEL_DIR:-$top/.deps/debug-kernel}
 frag=$top/scripts/debug-kernel.config
-self=$top/scripts/debug-kernel.sh
 pkg=linux-source-6.1
 jobs=${JOBS:-2}
 
@@ -54,7 +51,9 @@ cache_key() {
 	{
 		echo "$pkg $ver"
 		gcc --version | head -n1
-		cat "$frag" "$self"
+		cat "$frag"
+		# What makes the kernel, not the usage text around it.
+		declare -f kmake check_config unpack_source build
 	} | sha256sum | cut -c1-16
 }
 
@@ -154,50 +153,53 @@ build() {
 	say "built $kver in $(( $(date +%s) - start )) s"
 }
 
-module() {
-	local dst=$top/build/debug
-	[ -f "$out/stamp" ] ||
-		die "no debug kernel in $out: run scripts/debug-kernel.sh"
-	mkdir -p "$dst/src"
-	# Sources only: the objects next to them were built for Debian's
-	# kernel.  Times are kept, so that Kbuild rebuilds only what changed.
-	rsync -a --delete \
-		--exclude='*.o' --exclude='*.ko' --exclude='*.mod' \
-		--exclude='*.mod.c' --exclude='.*.cmd' --exclude='*.o.d' \
-		--exclude='Module.symvers' --exclude='modules.order' \
-		"$top/Kbuild" "$top/module" "$top/uapi" "$dst/src/"
-	if ! kmake -C "$out/linux" M="$dst/src" modules \
-		> "$dst/build.log" 2>&1; then
-		cat "$dst/build.log" >&2
-		die "minivmm.ko does not build against the debug kernel"
+cache_root() {
+	if [ -n "${MINIVMM_CACHE:-}" ]; then
+		echo "$MINIVMM_CACHE"
+	elif [ "$(id -u)" -eq 0 ]; then
+		echo /var/cache/minivmm
+	else
+		echo "${XDG_CACHE_HOME:-$HOME/.cache}/minivmm"
 	fi
-	cp "$dst/src/minivmm.ko" "$dst/minivmm.ko.tmp"
-	mv "$dst/minivmm.ko.tmp" "$dst/minivmm.ko"
-	echo "$dst/minivmm.ko"
 }
 
-mkdir -p "$out"
+# Other keys' builds (a changed fragment, an older linux-source): keep the
+# most recently used one, for a branch that still has the old fragment.
+prune() {
+	local root=$1 keep=$2 d
+	{ ls -1dt "$root"/debug-kernel-*/ 2>/dev/null || true; } |
+		sed 's:/$::' | { grep -vxF "$keep" || true; } | tail -n +2 |
+	while IFS= read -r d; do
+		# Not while a build or a module build holds it.
+		if flock -n "$d.lock" true; then
+			say "removing the older build $d"
+			rm -rf "$d" "$d.lock"
+		fi
+	done
+}
+
+if [ -n "${DEBUG_KERNEL_DIR:-}" ]; then
+	out=$DEBUG_KERNEL_DIR
+else
+	out=$(cache_root)/debug-kernel-$(cache_key)
+fi
+
 case ${1:-build} in
 build)
+	mkdir -p "$out"
 	# One build at a time; the others wait and then find it done.
 	exec 9> "$out.lock"
 	flock 9
 	build
-	;;
-module)
-	# Not while the kernel is being rebuilt under us.
-	exec 9> "$out.lock"
-	flock 9
-	mkdir -p "$top/build"
-	exec 8> "$top/build/debug.lock"
-	flock 8
-	module
+	# Used now: the pruning of other keys goes by this time.
+	touch "$out"
+	[ -n "${DEBUG_KERNEL_DIR:-}" ] || prune "$(dirname "$out")" "$out"
 	;;
 dir)
 	echo "$out"
 	;;
 *)
-	echo "usage: $0 [build|module|dir]" >&2
+	echo "usage: $0 [build|dir]" >&2
 	exit 2
 	;;
 esac

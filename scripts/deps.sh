@@ -2,8 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Install, idempotently, everything minivmm needs from Debian's archive, and
-# unpack (never install) the Debian kernel image that matches the headers, so
-# the emulated VMX machine boots exactly the kernel the module is built for.
+# unpack (never install) the Debian kernel images that match the headers, so
+# the emulated VMX machine boots exactly the kernels the module is built for:
+# Debian 12's two kernel lines, 6.1 and 6.12.
+#
+#   OUTDIR/kernel-6.1/, kernel-6.12/   each an unpacked linux-image-*-unsigned
+#                                      (boot/vmlinuz-*, lib/modules/*) and
+#                                      its release string in version
+#   OUTDIR/kernel-version              6.1's release: `make`'s default KDIR
+#   OUTDIR/linux-source/               kselftest, checkpatch, kernel-doc
 #
 # Usage: scripts/deps.sh [OUTDIR]   (OUTDIR defaults to .deps in the tree)
 set -euo pipefail
@@ -11,13 +18,18 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$top/.deps}
 
-pkgs=(build-essential bc kmod cpio xz-utils linux-headers-amd64
+# Each kernel line: its name and the meta package of its headers.
+kernels=("6.1 linux-headers-amd64" "6.12 linux-headers-6.12-amd64")
+
+pkgs=(build-essential bc kmod cpio xz-utils zstd linux-headers-amd64
+      linux-headers-6.12-amd64
       bochs bochs-term bochsbios vgabios busybox-static
       libnl-3-dev libnl-genl-3-dev pkg-config linux-source-6.1 sparse
       isolinux syslinux-common xorriso rsync python3
       flex bison libelf-dev lz4)	# the last four: scripts/debug-kernel.sh
 
 missing=()
+versions=
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
 		grep -q '^install ok installed$' || missing+=("$p")
@@ -34,27 +46,35 @@ if [ ${#missing[@]} -gt 0 ]; then
 		--no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The headers package is a meta package; the ABI it points to names the image.
-kver=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 |
-	grep -o 'linux-headers-[0-9][^ ,]*-amd64' | head -n1 |
-	sed 's/^linux-headers-//')
-[ -n "$kver" ] || { echo "deps: cannot tell the kernel ABI" >&2; exit 1; }
-
 mkdir -p "$out"
-echo "$kver" > "$out/kernel-version"
+tmp=$(mktemp -d)
+chmod 755 "$tmp"
+trap 'rm -rf "$tmp"' EXIT
 
-if [ ! -f "$out/kernel/boot/vmlinuz-$kver" ]; then
-	echo "deps: fetching linux-image-$kver"
-	tmp=$(mktemp -d)
-	chmod 755 "$tmp"
-	trap 'rm -rf "$tmp"' EXIT
-	(cd "$tmp" && apt-get download -qq "linux-image-$kver" ||
-		{ as_root apt-get update -qq &&
-		  apt-get download -qq "linux-image-$kver"; })
-	rm -rf "$out/kernel"
-	dpkg -x "$tmp"/linux-image-*.deb "$out/kernel"
-	depmod -b "$out/kernel" "$kver"
-fi
+# A headers meta package points to one ABI, which names the image.
+for k in "${kernels[@]}"; do
+	read -r name meta <<< "$k"
+	kver=$(dpkg-query -W -f='${Depends}' "$meta" |
+		grep -o 'linux-headers-[0-9][^ ,]*-amd64' | head -n1 |
+		sed 's/^linux-headers-//')
+	[ -n "$kver" ] || { echo "deps: cannot tell $meta's ABI" >&2; exit 1; }
+	dir=$out/kernel-$name
+	if [ ! -f "$dir/boot/vmlinuz-$kver" ] || [ ! -f "$dir/version" ]; then
+		img=linux-image-$kver-unsigned
+		echo "deps: fetching $img"
+		rm -f "$tmp"/*.deb
+		(cd "$tmp" && apt-get download -qq "$img" ||
+			{ as_root apt-get update -qq &&
+			  apt-get download -qq "$img"; })
+		rm -rf "$dir" "$dir.tmp"
+		dpkg -x "$tmp"/linux-image-*.deb "$dir.tmp"
+		depmod -b "$dir.tmp" "$kver"
+		echo "$kver" > "$dir.tmp/version"
+		mv "$dir.tmp" "$dir"
+	fi
+	[ "$name" != 6.1 ] || echo "$kver" > "$out/kernel-version"
+	versions+=" $name=$kver"
+done
 
 src=/usr/src/linux-source-6.1
 # Re-extract when a file this list needs is missing (the list grew).
@@ -75,4 +95,4 @@ if [ ! -f "$out/linux-source/scripts/kernel-doc" ]; then
 	mv "$out/linux-source.tmp" "$out/linux-source"
 fi
 
-echo "deps: ok (kernel $kver)"
+echo "deps: ok (kernels$versions)"

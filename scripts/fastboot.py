@@ -92,6 +92,19 @@ def decompress(data):
 		return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data)
 	if data.startswith(b'BZh'):
 		return bz2.BZ2Decompressor().decompress(data)
+	if data.startswith(b'\x28\xb5\x2f\xfd'):
+		# Debian's 6.12.  Python has no zstd module: the zstd tool, on
+		# the stream without the 4-byte size the kernel appends.
+		try:
+			res = subprocess.run(['zstd', '-dcq'], input=data[:-4],
+					     stdout=subprocess.PIPE,
+					     stderr=subprocess.PIPE)
+		except OSError as e:
+			raise FastbootError('zstd payload, no zstd tool: %s' % e)
+		if res.returncode:
+			raise FastbootError('zstd: %s' %
+					    res.stderr.decode().strip())
+		return res.stdout
 	if data[:3] == b'\x5d\x00\x00':
 		return lzma.LZMADecompressor(format=lzma.FORMAT_ALONE).decompress(data)
 	raise FastbootError('unsupported payload compression (magic %s)' %

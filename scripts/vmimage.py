@@ -13,6 +13,7 @@ the dynamic loader does (nothing of the program is run).
 
 import glob
 import hashlib
+import lzma
 import os
 import shutil
 import stat
@@ -30,7 +31,8 @@ BASH = '/bin/bash'
 ISOLINUX_BIN = '/usr/lib/ISOLINUX/isolinux.bin'
 LDLINUX_C32 = '/usr/lib/syslinux/modules/bios/ldlinux.c32'
 
-# Modules taken from the Debian kernel, relative to lib/modules/$KVER.
+# Modules taken from the Debian kernel, relative to lib/modules/$KVER;
+# 6.12's are xz-compressed (NAME.ko.xz) and go into the image unpacked.
 KVM_MODULES = [
 	'kernel/virt/lib/irqbypass.ko',
 	'kernel/arch/x86/kvm/kvm.ko',
@@ -226,7 +228,7 @@ class Manifest:
 		self.files[dest] = ('file', src, mode)
 
 	def add_kmod(self, dest, src):
-		"""A kernel module, copied without its .BTF section."""
+		"""A kernel module, copied unpacked and without its .BTF section."""
 		self.files[dest] = ('kmod', src, 0o644)
 
 	def add_data(self, dest, data, mode=0o644):
@@ -287,6 +289,11 @@ class Manifest:
 			if kind == 'file':
 				shutil.copyfile(payload, path)
 			elif kind == 'kmod':
+				if payload.endswith('.xz'):
+					with lzma.open(payload) as f, \
+					     open(path, 'wb') as out:
+						shutil.copyfileobj(f, out)
+					payload = path
 				run(['objcopy', '--remove-section=.BTF',
 				     payload, path])
 			elif kind == 'data':
@@ -400,7 +407,10 @@ def make_manifest(spec):
 	moddir = os.path.join(spec.kernel_root, 'lib/modules', spec.kver)
 	dest = '/lib/modules/%s/' % spec.kver
 	for rel in KVM_MODULES:
-		m.add_kmod(dest + rel, os.path.join(moddir, rel))
+		src = os.path.join(moddir, rel)
+		if not os.path.exists(src) and os.path.exists(src + '.xz'):
+			src += '.xz'
+		m.add_kmod(dest + rel, src)
 	for rel in MODULE_INDEXES:
 		if os.path.exists(os.path.join(moddir, rel)):
 			m.add_file(dest + rel, os.path.join(moddir, rel), 0o644)
