@@ -199,7 +199,7 @@ int limits_pin_charge(struct vm *vm, unsigned long npages)
 	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
 	unsigned long cur;
 
-	/* Checked first, as io_uring does: capable() audits. */
+	/* The limit first: capable() is audited, ask it only when over. */
 	cur = atomic_long_add_return(npages, locked);
 	if (cur > limit && !capable(CAP_IPC_LOCK)) {
 		atomic_long_sub(npages, locked);
