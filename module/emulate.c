@@ -987,21 +987,6 @@ static u64 addr_mask(unsigned int addr_size)
 	return size_mask(addr_size);
 }
 
-/* Step past the instruction (whose length the decoder found). */
-static void skip_len(struct vcpu *vcpu, unsigned int len)
-{
-	unsigned long rip = vmcs_readl(GUEST_RIP) + len;
-	u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
-
-	if (!(vcpu->entry_ctls & VM_ENTRY_IA32E_MODE))
-		rip = (u32)rip;
-	vmcs_writel(GUEST_RIP, rip);
-	if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
-		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
-			     intr & ~(GUEST_INTR_STATE_STI |
-				      GUEST_INTR_STATE_MOV_SS));
-}
-
 /* ---- exits to userspace ----------------------------------------------- */
 
 static int mmio_exit(struct vcpu *vcpu, u64 gpa, unsigned int len,
@@ -1099,7 +1084,7 @@ static int emulate_string(struct vcpu *vcpu, struct emul_insn *in,
 	if (in->rep)
 		add_index(vcpu, R_RCX, -1, amask);
 	if (!in->rep || !(vcpu->regs[R_RCX] & amask))
-		skip_len(vcpu, in->len);
+		vcpu_advance_rip(vcpu, in->len);
 
 	switch (st->op) {
 	case OP_STOS:
@@ -1150,10 +1135,10 @@ int emulate_mmio(struct vcpu *vcpu, u64 gpa)
 		return emulate_string(vcpu, &in, insn, n);
 	case OP_MOV_ST:
 		val = st->has_imm ? st->imm : get_reg(vcpu, st->reg, st->high8);
-		skip_len(vcpu, in.len);
+		vcpu_advance_rip(vcpu, in.len);
 		return mmio_exit(vcpu, gpa, st->size, true, val);
 	}
-	skip_len(vcpu, in.len);
+	vcpu_advance_rip(vcpu, in.len);
 	return mmio_read(vcpu, st);
 }
 

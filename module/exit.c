@@ -92,17 +92,17 @@ static void vcpu_debug_trap(struct vcpu *vcpu)
 }
 
 /**
- * vcpu_skip_insn() - step over the instruction that exited
+ * vcpu_advance_rip() - step over an instruction the module emulated
  * @vcpu: the vCPU
+ * @len: the instruction's length
  *
  * Stepping over an instruction also ends an STI or MOV-SS shadow, and
  * raises the single-step or I/O breakpoint #DB the CPU would raise after
  * it.
  */
-void vcpu_skip_insn(struct vcpu *vcpu)
+void vcpu_advance_rip(struct vcpu *vcpu, unsigned int len)
 {
-	unsigned long rip = vmcs_readl(GUEST_RIP) +
-			    vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+	unsigned long rip = vmcs_readl(GUEST_RIP) + len;
 	u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
 
 	if (!guest_long_mode(vcpu))
@@ -113,6 +113,15 @@ void vcpu_skip_insn(struct vcpu *vcpu)
 			     intr & ~(GUEST_INTR_STATE_STI |
 				      GUEST_INTR_STATE_MOV_SS));
 	vcpu_debug_trap(vcpu);
+}
+
+/**
+ * vcpu_skip_insn() - step over the instruction that exited
+ * @vcpu: the vCPU
+ */
+void vcpu_skip_insn(struct vcpu *vcpu)
+{
+	vcpu_advance_rip(vcpu, vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
 }
 
 /* Exception classes of the SDM's double-fault table. */

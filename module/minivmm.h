@@ -442,6 +442,7 @@ void vcpu_inject_exception(struct vcpu *vcpu, u8 vector, bool has_err,
 			   u32 err);
 void vcpu_inject_page_fault(struct vcpu *vcpu, unsigned long addr, u32 err);
 void vcpu_inject_db(struct vcpu *vcpu, unsigned long dr6);
+void vcpu_advance_rip(struct vcpu *vcpu, unsigned int len);
 void vcpu_skip_insn(struct vcpu *vcpu);
 int vcpu_complete_userspace(struct vcpu *vcpu);
 

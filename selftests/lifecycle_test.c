@@ -63,34 +63,6 @@ static long mem_available_kib(void)
 	return kib;
 }
 
-/* Kernel threads named minivmm/VM:VCPU that exist now. */
-static int vcpu_threads(void)
-{
-	char path[300], comm[32];
-	struct dirent *d;
-	int n = 0;
-	DIR *dir;
-	FILE *f;
-
-	dir = opendir("/proc");
-	if (!dir)
-		return -1;
-	while ((d = readdir(dir))) {
-		if (d->d_name[0] < '1' || d->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof(comm), f) &&
-		    !strncmp(comm, "minivmm/", 8))
-			n++;
-		fclose(f);
-	}
-	closedir(dir);
-	return n;
-}
-
 /* Is @pid inside ioctl(fd, MINIVMM_RUN, ...) now? */
 static bool in_run(pid_t pid)
 {
@@ -266,7 +238,7 @@ TEST_F_TIMEOUT(life, kill9_during_run_100_times_leaves_nothing, 600)
 			       i, now.vms, now.vcpus, now.pinned_pages);
 		}
 	}
-	EXPECT_EQ(0, vcpu_threads());
+	EXPECT_EQ(0, count_vcpu_threads());
 }
 
 TEST_F_TIMEOUT(life, create_run_destroy_1000_cycles_keep_memavailable, 900)
@@ -326,7 +298,7 @@ TEST_F(life, unload_refused_while_a_vm_runs_and_clean_after)
 
 	EXPECT_EQ(-1, unload());
 	EXPECT_EQ(EWOULDBLOCK, errno);
-	EXPECT_EQ(2, vcpu_threads());
+	EXPECT_EQ(2, count_vcpu_threads());
 
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
@@ -336,7 +308,7 @@ TEST_F(life, unload_refused_while_a_vm_runs_and_clean_after)
 	ASSERT_NE(0, access("/sys/module/minivmm", F_OK)) {
 		TH_LOG("the module is still loaded");
 	}
-	EXPECT_EQ(0, vcpu_threads());
+	EXPECT_EQ(0, count_vcpu_threads());
 	ASSERT_EQ(0, system("modprobe minivmm"));
 	ASSERT_EQ(0, live_counts(&now));
 	EXPECT_EQ(0, now.vms);

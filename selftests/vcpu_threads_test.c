@@ -192,34 +192,6 @@ static uint64_t guest_u64(struct test_vm *vm, uint64_t gpa)
 	return *(volatile uint64_t *)(vm->mem + gpa);
 }
 
-/* How many tasks in /proc are named "minivmm/..." (vCPU threads). */
-static int count_vcpu_threads(void)
-{
-	char path[300], comm[32];
-	struct dirent *d;
-	int n = 0;
-	DIR *dir;
-	FILE *f;
-
-	dir = opendir("/proc");
-	if (!dir)
-		return -1;
-	while ((d = readdir(dir))) {
-		if (d->d_name[0] < '1' || d->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof(comm), f) &&
-		    !strncmp(comm, "minivmm/", 8))
-			n++;
-		fclose(f);
-	}
-	closedir(dir);
-	return n;
-}
-
 /* Is task @pid still there (and not a zombie)? */
 static bool task_alive(pid_t pid)
 {

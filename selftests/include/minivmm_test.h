@@ -40,6 +40,9 @@ bool cpuinfo_has_vmx_flag(const char *flag);
 /* True when /proc/cpuinfo's "flags" line has the named flag. */
 bool cpuinfo_has_flag(const char *flag);
 
+/* How many tasks are named "minivmm/..." (vCPU threads) now, or -1. */
+int count_vcpu_threads(void);
+
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t monotonic_ns(void);
 

@@ -2,6 +2,7 @@
 /*
  * The minivmm selftest library: see include/minivmm_test.h.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
@@ -278,4 +279,32 @@ int slow_pin_join(struct slow_pin *p)
 	pthread_join(p->thread, NULL);
 	munmap(p->mem, p->size);
 	return p->ret;
+}
+
+/* How many tasks in /proc are named "minivmm/..." (vCPU threads). */
+int count_vcpu_threads(void)
+{
+	char path[300], comm[32];
+	struct dirent *d;
+	int n = 0;
+	DIR *dir;
+	FILE *f;
+
+	dir = opendir("/proc");
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) &&
+		    !strncmp(comm, "minivmm/", 8))
+			n++;
+		fclose(f);
+	}
+	closedir(dir);
+	return n;
 }
