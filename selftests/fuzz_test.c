@@ -111,8 +111,9 @@ static void fill(struct rng *r, void *buf, size_t len)
 #define END	0
 static const int errs_api_version[] = { EINVAL, END };
 static const int errs_caps[] = { EFAULT, ENOMEM, END };
+/* EAGAIN: the per-user limits of module/limits.c. */
 static const int errs_create_vm[] = {
-	EINVAL, ENOMEM, EOPNOTSUPP, EBUSY, EMFILE, ENFILE, END
+	EINVAL, ENOMEM, EOPNOTSUPP, EBUSY, EIO, EAGAIN, EMFILE, ENFILE, END
 };
 
 static const int errs_set_region[] = {
@@ -120,7 +121,7 @@ static const int errs_set_region[] = {
 };
 
 static const int errs_create_vcpu[] = {
-	EINVAL, EEXIST, EINTR, ENOMEM, EMFILE, ENFILE, END
+	EINVAL, EEXIST, EINTR, EAGAIN, ENOMEM, EMFILE, ENFILE, END
 };
 
 static const int errs_run[] = { EINTR, EINVAL, EBUSY, END };
