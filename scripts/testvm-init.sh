@@ -59,6 +59,10 @@ if [ "${scale:-1}" -gt 1 ] && [ -r /kselftest/kselftest-list.txt ]; then
 	done
 fi
 
+# The selftest library divides the rounds of its stress tests by this.
+MINIVMM_STRESS_DIVISOR=$(cat /etc/testvm/stress-divisor 2>/dev/null)
+export MINIVMM_STRESS_DIVISOR
+
 # Nothing may wait for console input: the serial port has none.
 case "$(cat /etc/testvm/mode)" in
 suite)

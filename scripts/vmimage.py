@@ -377,6 +377,8 @@ class ImageSpec:
 		self.command = ''
 		# Multiplies the kselftest timeouts, for slow (debug) kernels.
 		self.timeout_scale = 1
+		# Divides the rounds of the stress tests, for the same kernels.
+		self.stress_divisor = 1
 
 
 def busybox_applets():
@@ -401,6 +403,7 @@ def make_manifest(spec):
 	m.add_data('/etc/testvm/mode', spec.mode + '\n')
 	m.add_data('/etc/testvm/command', spec.command + '\n')
 	m.add_data('/etc/testvm/timeout-scale', '%d\n' % spec.timeout_scale)
+	m.add_data('/etc/testvm/stress-divisor', '%d\n' % spec.stress_divisor)
 	m.add_data('/etc/passwd', 'root:x:0:0:root:/root:/bin/sh\n')
 	m.add_data('/etc/group', 'root:x:0:\n')
 

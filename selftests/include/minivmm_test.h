@@ -40,6 +40,13 @@ bool cpuinfo_has_vmx_flag(const char *flag);
 /* True when /proc/cpuinfo's "flags" line has the named flag. */
 bool cpuinfo_has_flag(const char *flag);
 
+/*
+ * The rounds a stress test makes: @rounds, divided by the environment's
+ * MINIVMM_STRESS_DIVISOR (set on slow debug kernels), at least 1. Says so
+ * on stdout when it divides.
+ */
+unsigned int stress_rounds(unsigned int rounds);
+
 /* How many tasks are named "minivmm/..." (vCPU threads) now, or -1. */
 int count_vcpu_threads(void);
 

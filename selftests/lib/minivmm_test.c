@@ -308,3 +308,18 @@ int count_vcpu_threads(void)
 	closedir(dir);
 	return n;
 }
+
+unsigned int stress_rounds(unsigned int rounds)
+{
+	const char *env = getenv("MINIVMM_STRESS_DIVISOR");
+	unsigned long div = env ? strtoul(env, NULL, 10) : 1;
+	unsigned int n;
+
+	if (div <= 1)
+		return rounds;
+	n = rounds / div ? rounds / div : 1;
+	printf("# %u rounds instead of %u (MINIVMM_STRESS_DIVISOR=%lu)\n",
+	       n, rounds, div);
+	fflush(stdout);
+	return n;
+}
