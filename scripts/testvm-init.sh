@@ -59,9 +59,11 @@ if [ "${scale:-1}" -gt 1 ] && [ -r /kselftest/kselftest-list.txt ]; then
 	done
 fi
 
-# The selftest library divides the rounds of its stress tests by this.
+# The selftest library divides the rounds of its stress tests by this,
+# and multiplies its own wall-clock waits by the timeout scale.
 MINIVMM_STRESS_DIVISOR=$(cat /etc/testvm/stress-divisor 2>/dev/null)
-export MINIVMM_STRESS_DIVISOR
+MINIVMM_TIMEOUT_SCALE=$scale
+export MINIVMM_STRESS_DIVISOR MINIVMM_TIMEOUT_SCALE
 
 # Nothing may wait for console input: the serial port has none.
 case "$(cat /etc/testvm/mode)" in

@@ -54,7 +54,8 @@ extern char **environ;
 #define MEM_BYTES	"2097152"
 /* For images refused before anything is loaded. */
 #define MEM_SMALL	"64K"
-#define WAIT_MS		20000	/* for anything a child should do */
+/* For anything a child should do; longer on slow (debug) kernels. */
+#define WAIT_MS		(20000 * timeout_scale())
 #define BUF_MAX		(128 << 10)
 #define MAX_KIDS	8
 

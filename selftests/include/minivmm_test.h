@@ -47,6 +47,13 @@ bool cpuinfo_has_flag(const char *flag);
  */
 unsigned int stress_rounds(unsigned int rounds);
 
+/*
+ * How many times longer than on Debian's kernels a wall-clock wait may
+ * take: the environment's MINIVMM_TIMEOUT_SCALE (set on slow debug
+ * kernels), at least 1.
+ */
+int timeout_scale(void);
+
 /* How many tasks are named "minivmm/..." (vCPU threads) now, or -1. */
 int count_vcpu_threads(void);
 

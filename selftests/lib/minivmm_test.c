@@ -323,3 +323,11 @@ unsigned int stress_rounds(unsigned int rounds)
 	fflush(stdout);
 	return n;
 }
+
+int timeout_scale(void)
+{
+	const char *env = getenv("MINIVMM_TIMEOUT_SCALE");
+	int scale = env ? atoi(env) : 1;
+
+	return scale > 1 ? scale : 1;
+}
