@@ -133,12 +133,15 @@ static const int errs_cpuid[] = {
 
 static const int errs_inject[] = { EINVAL, EBUSY, END };
 static const int errs_nmi[] = { EINVAL, EOPNOTSUPP, END };
+
 static const int errs_msrs[] = {
 	EFAULT, EINVAL, E2BIG, ENOMEM, EBUSY, EINTR, END
 };
+
 static const int errs_events[] = {
 	EFAULT, EINVAL, EOPNOTSUPP, EBUSY, EINTR, END
 };
+
 static const int errs_fpu[] = { EFAULT, EINVAL, ENOMEM, EBUSY, EINTR, END };
 static const int errs_unknown[] = { ENOTTY, END };
 static const int errs_mmap[] = {
