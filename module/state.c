@@ -233,16 +233,15 @@ static int set_dr_on_thread(struct vcpu *vcpu, void *arg)
  * @uarg: struct minivmm_debugregs
  * @set: MINIVMM_SET_DEBUGREGS
  *
- * DR0-DR3 reach the CPU's own debug registers around entries: a
- * non-canonical address would fault the host there, so it is refused.
+ * DR0-DR3 take any value, as the guest's MOV to them does: the CPU
+ * checks none when they are loaded.
  *
- * Return: 0, -EFAULT, or -EINVAL for a non-canonical DR0-DR3, a reserved
- * DR6 or DR7 bit, or non-zero flags, pad or reserved fields.
+ * Return: 0, -EFAULT, or -EINVAL for a reserved DR6 or DR7 bit, or
+ * non-zero flags, pad or reserved fields.
  */
 int vcpu_debugregs_ioctl(struct vcpu *vcpu, void __user *uarg, bool set)
 {
 	struct minivmm_debugregs d;
-	int i;
 
 	if (!set) {
 		memset(&d, 0, sizeof(d));
@@ -255,9 +254,6 @@ int vcpu_debugregs_ioctl(struct vcpu *vcpu, void __user *uarg, bool set)
 		return -EFAULT;
 	if (d.flags || d.pad || memchr_inv(d.reserved, 0, sizeof(d.reserved)))
 		return -EINVAL;
-	for (i = 0; i < 4; i++)
-		if (!guest_canonical(d.db[i]))
-			return -EINVAL;
 	if ((d.dr6 & ~(u64)DR6_STATUS) != DR6_RESERVED ||
 	    (d.dr7 >> 32) || (d.dr7 & DR7_RESERVED0) || !(d.dr7 & DR7_FIXED1))
 		return -EINVAL;

@@ -233,9 +233,11 @@ static void vcpu_set_nmi_window(struct vcpu *vcpu, bool on)
  *
  * NMIs wait for virtual-NMI blocking (set by the CPU when it delivers one,
  * cleared by the guest's IRET) and for a MOV-SS shadow, which the
- * NMI-window exit respects. An STI shadow blocks them too here, as some
- * CPUs refuse an NMI injected into one; the interrupt window ends with
- * that shadow (STI left IF set), so it takes the NMI's turn.
+ * NMI-window exit respects. An STI shadow holds them too, as some CPUs
+ * refuse an NMI injected into one; those CPUs also hold the NMI-window
+ * exit until the shadow ends. A CPU that exits inside the shadow would
+ * itself deliver an NMI there: the NMI goes in and, as on that CPU, its
+ * delivery ends the shadow.
  */
 static void vcpu_inject_events(struct vcpu *vcpu)
 {
@@ -273,11 +275,15 @@ static void vcpu_inject_events(struct vcpu *vcpu)
 
 	/* Queued from any context while the guest runs; taken only here. */
 	if (READ_ONCE(vcpu->nmi_pending)) {
+		if ((intr & GUEST_INTR_STATE_STI) &&
+		    (u16)vcpu->exit_reason == EXIT_REASON_NMI_WINDOW) {
+			intr &= ~GUEST_INTR_STATE_STI;
+			vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, intr);
+		}
 		if (vcpu->event_injected ||
-		    (intr & (GUEST_INTR_STATE_NMI | GUEST_INTR_STATE_MOV_SS))) {
+		    (intr & (GUEST_INTR_STATE_NMI | GUEST_INTR_STATE_MOV_SS |
+			     GUEST_INTR_STATE_STI))) {
 			nmi_window = true;
-		} else if (intr & GUEST_INTR_STATE_STI) {
-			irq_window = true;
 		} else if (xchg(&vcpu->nmi_pending, false)) {
 			/* One queued after the xchg waits for the IRET. */
 			vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, X86_TRAP_NMI |

@@ -312,7 +312,7 @@ struct minivmm_fpu {
 
 /**
  * struct minivmm_debugregs - the debug registers
- * @db:		DR0-DR3: canonical addresses
+ * @db:		DR0-DR3
  * @dr6:	DR6: bits 63:32 zero, the other non-status bits as they read
  *		(DR6_RESERVED of asm/debugreg.h, bit 12 clear)
  * @dr7:	DR7: bits 63:32, 15, 14, 12 and 11 zero, bit 10 set
