@@ -180,6 +180,13 @@ static int exception_merge(struct vcpu *vcpu, u8 vector)
 		if (vcpu->pending_irq < 0)
 			vcpu->pending_irq = pv;
 		break;
+	case INTR_TYPE_NMI_INTR:
+		/* Not taken: it waits again, and blocks nothing yet. */
+		WRITE_ONCE(vcpu->nmi_pending, true);
+		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
+			     vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
+			     ~GUEST_INTR_STATE_NMI);
+		break;
 	}
 	return vector;
 }
@@ -403,6 +410,24 @@ static int handle_db(struct vcpu *vcpu, u32 info)
 	return 1;
 }
 
+/*
+ * The exit came from a fault in an IRET that had already unblocked NMIs
+ * (@unblocked: bit 12 of the exit's interruption information, or of an
+ * EPT violation's qualification). The IRET runs again after the fault is
+ * dealt with: until then NMIs stay blocked, as they were before it
+ * (SDM 27.2.3). The bit means nothing when the exit interrupted the
+ * delivery of an event.
+ */
+static void nmi_iret_reblock(struct vcpu *vcpu, bool unblocked)
+{
+	if (!unblocked || !(vmx_config.features & MINIVMM_CAP_VIRTUAL_NMI) ||
+	    (vcpu->reinject_info & VECTORING_INFO_VALID_MASK))
+		return;
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
+		     vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) |
+		     GUEST_INTR_STATE_NMI);
+}
+
 static int handle_exception_nmi(struct vcpu *vcpu)
 {
 	u32 info = vmcs_read32(VM_EXIT_INTR_INFO);
@@ -411,11 +436,21 @@ static int handle_exception_nmi(struct vcpu *vcpu)
 		raise_host_nmi();
 		return 1;
 	}
+	nmi_iret_reblock(vcpu, info & INTR_INFO_UNBLOCK_NMI);
 	/* #DB is the only exception in the exception bitmap. */
 	if ((info & INTR_INFO_VECTOR_MASK) == X86_TRAP_DB)
 		return handle_db(vcpu, info);
 	return internal_error(vcpu, MINIVMM_INTERNAL_UNHANDLED_EXIT,
 			      vcpu->exit_reason, info);
+}
+
+/*
+ * The guest can take NMIs again (its IRET unblocked them): the next entry
+ * injects the pending one and turns the window off.
+ */
+static int handle_nmi_window(struct vcpu *vcpu)
+{
+	return 1;
 }
 
 static int handle_triple_fault(struct vcpu *vcpu)
@@ -434,8 +469,15 @@ static int handle_cpuid(struct vcpu *vcpu)
 static int handle_hlt(struct vcpu *vcpu)
 {
 	vcpu_skip_insn(vcpu);
-	/* Stepping over HLT raised a #DB: deliver it instead of halting. */
-	if (vcpu->event_injected)
+	/*
+	 * Stepping over HLT raised a #DB, or an NMI waits and is not
+	 * blocked (an NMI handler halting before its IRET stays halted):
+	 * deliver it instead of halting.
+	 */
+	if (vcpu->event_injected ||
+	    (vcpu_nmi_pending(vcpu) &&
+	     !(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
+	       GUEST_INTR_STATE_NMI)))
 		return 1;
 	/*
 	 * With interrupts enabled the vCPU sleeps in the kernel, in
@@ -649,6 +691,9 @@ static int handle_ept_violation(struct vcpu *vcpu)
 	struct mem_slot *slot;
 	bool ram;
 
+	/* The qualification's bit 12 is the same "NMI unblocking" bit. */
+	nmi_iret_reblock(vcpu, vcpu->exit_qual & INTR_INFO_UNBLOCK_NMI);
+
 	/* The IDT, GDT or stack of an event being delivered is not RAM. */
 	if (vcpu->reinject_info & VECTORING_INFO_VALID_MASK)
 		return internal_error(vcpu, MINIVMM_INTERNAL_DELIVERY, gpa,
@@ -682,6 +727,7 @@ static const exit_handler_t exit_handlers[] = {
 	[EXIT_REASON_EXTERNAL_INTERRUPT]	= handle_resume,
 	[EXIT_REASON_TRIPLE_FAULT]		= handle_triple_fault,
 	[EXIT_REASON_INTERRUPT_WINDOW]		= handle_resume,
+	[EXIT_REASON_NMI_WINDOW]		= handle_nmi_window,
 	[EXIT_REASON_CPUID]			= handle_cpuid,
 	[EXIT_REASON_HLT]			= handle_hlt,
 	[EXIT_REASON_INVD]			= handle_skip,

@@ -8,6 +8,7 @@
  * vm.c		the VM file descriptor: memory slots, vCPU creation
  * ept.c	the EPT tables that map guest physical memory
  * vcpu.c	the vCPU file descriptor and the vCPU's kernel thread
+ * state.c	MSR, FPU, debug register and event state for userspace
  * vmcs.c	VMCS set-up and the guest state behind GET/SET_(S)REGS
  * vmenter.S	entering the guest and coming back
  * exit.c	the exit handlers, one per basic exit reason
@@ -344,6 +345,8 @@ struct emul_state {
  * @pending_irq:	vector from MINIVMM_INJECT_INTERRUPT, or -1; set by
  *			cmpxchg from -1 (also while the guest runs), taken
  *			by the thread
+ * @nmi_pending:	an NMI waits for the guest to unblock NMIs; set from
+ *			any context (vcpu_queue_nmi()), taken by the thread
  * @event_injected:	this entry already delivers an event
  * @reinject_info:	IDT-vectoring information of an event to deliver again
  * @reinject_err:	its error code
@@ -411,6 +414,7 @@ struct vcpu {
 	enum vcpu_mp_state mp_state;
 
 	int pending_irq;
+	bool nmi_pending;
 	bool event_injected;
 	u32 reinject_info;
 	u32 reinject_err, reinject_len;
@@ -483,6 +487,20 @@ void ept_flush_all_cpus(struct ept *ept);
 /* vcpu.c */
 int vcpu_create(struct vm *vm, unsigned long id);
 void vcpu_read_host_state(void);
+int vcpu_call_on_thread(struct vcpu *vcpu, int (*fn)(struct vcpu *, void *),
+			void *arg);
+void vcpu_queue_nmi(struct vcpu *vcpu);
+bool vcpu_nmi_pending(struct vcpu *vcpu);
+
+/* merge_stubs.c, until the lapic branch provides it */
+void vcpu_wake(struct vcpu *vcpu);
+
+/* state.c */
+int vcpu_msrs_ioctl(struct vcpu *vcpu, void __user *uarg, bool set);
+int vcpu_msr_list_ioctl(struct vcpu *vcpu, void __user *uarg);
+int vcpu_fpu_ioctl(struct vcpu *vcpu, void __user *uarg, bool set);
+int vcpu_debugregs_ioctl(struct vcpu *vcpu, void __user *uarg, bool set);
+int vcpu_events_ioctl(struct vcpu *vcpu, void __user *uarg, bool set);
 
 /* vmenter.S; minivmm_vmexit is where the CPU lands on VM exit */
 void minivmm_vmexit(void);
@@ -561,6 +579,9 @@ void cpuid_guest_leaf(struct vcpu *vcpu, u32 fn, u32 idx, u32 *r);
 /* msr.c */
 bool msr_read(struct vcpu *vcpu, u32 msr, u64 *val);
 bool msr_write(struct vcpu *vcpu, u32 msr, u64 val);
+bool msr_get(struct vcpu *vcpu, u32 msr, u64 *val);
+bool msr_set(struct vcpu *vcpu, u32 msr, u64 val);
+unsigned int msr_list(struct vcpu *vcpu, u32 *idx, unsigned int max);
 void msr_reset(struct vcpu *vcpu);
 
 /* netlink.c */

@@ -481,3 +481,80 @@ void msr_reset(struct vcpu *vcpu)
 	vcpu->tsc_aux = 0;
 	vcpu->tsc_adjust = 0;
 }
+
+/**
+ * msr_get() - read an MSR for userspace (MINIVMM_GET_MSRS)
+ * @vcpu: the vCPU, idle, its VMCS loaded
+ * @msr: the MSR
+ * @val: the value read
+ *
+ * Return: false when the guest could not read it either.
+ */
+bool msr_get(struct vcpu *vcpu, u32 msr, u64 *val)
+{
+	const struct msr_def *d = msr_find(vcpu, msr);
+
+	if (!d)
+		return false;
+	*val = msr_value(vcpu, d, msr);
+	return true;
+}
+
+/**
+ * msr_set() - write an MSR for userspace (MINIVMM_SET_MSRS)
+ * @vcpu: the vCPU, idle, its VMCS loaded
+ * @msr: the MSR
+ * @val: the value
+ *
+ * The checks of a guest's WRMSR apply: a read-only MSR takes only the
+ * value it has. A restorer sets IA32_TSC and IA32_TSC_ADJUST each to
+ * its saved value, in either order, so unlike the guest's writes
+ * neither moves the other.
+ *
+ * Return: false when the guest's WRMSR would raise #GP; the MSR is then
+ * unchanged.
+ */
+bool msr_set(struct vcpu *vcpu, u32 msr, u64 val)
+{
+	const struct msr_def *d = msr_find(vcpu, msr);
+
+	if (!d)
+		return false;
+	switch (msr) {
+	case MSR_IA32_TSC:
+		if (!tsc_offsetting())
+			return false;
+		set_tsc_offset(vcpu, val - rdtsc());
+		return true;
+	case MSR_IA32_TSC_ADJUST:
+		vcpu->tsc_adjust = val;
+		return true;
+	}
+	return msr_write(vcpu, msr, val);
+}
+
+/**
+ * msr_list() - the MSRs the guest can use, with its CPUID now
+ * @vcpu: the vCPU
+ * @idx: filled with up to @max MSR numbers
+ * @max: room at @idx
+ *
+ * Return: how many there are (also those beyond @max).
+ */
+unsigned int msr_list(struct vcpu *vcpu, u32 *idx, unsigned int max)
+{
+	const struct msr_def *d;
+	unsigned int n = 0;
+	u32 i;
+
+	for (d = msr_table; d < msr_table + ARRAY_SIZE(msr_table); d++) {
+		for (i = 0; i < d->count; i++) {
+			if (msr_find(vcpu, d->index + i) != d)
+				continue;
+			if (n < max)
+				idx[n] = d->index + i;
+			n++;
+		}
+	}
+	return n;
+}

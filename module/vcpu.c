@@ -41,6 +41,7 @@
 #include <asm/msr.h>
 #include <asm/special_insns.h>
 #include <asm/tlbflush.h>
+#include <asm/trapnr.h>
 
 #include "minivmm.h"
 #include "vmx_ops.h"
@@ -213,18 +214,38 @@ static void vcpu_set_intr_window(struct vcpu *vcpu, bool on)
 	}
 }
 
+static void vcpu_set_nmi_window(struct vcpu *vcpu, bool on)
+{
+	u32 ctl = on ? vcpu->cpu_based | CPU_BASED_NMI_WINDOW_EXITING :
+		       vcpu->cpu_based & ~CPU_BASED_NMI_WINDOW_EXITING;
+
+	if (ctl != vcpu->cpu_based) {
+		vcpu->cpu_based = ctl;
+		vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, ctl);
+	}
+}
+
 /*
  * Deliver what must go in with this entry: an event whose delivery an exit
- * interrupted, then an interrupt once the guest can take it: first one
- * from MINIVMM_INJECT_INTERRUPT (it bypasses the APIC, like an ExtINT),
- * then the local APIC's highest deliverable vector, which moves from the
- * IRR to the ISR as it goes in. Until the guest can take it, ask for an
- * interrupt-window exit.
+ * interrupted, then a pending NMI once the guest can take it, then an
+ * interrupt: first one from MINIVMM_INJECT_INTERRUPT (it bypasses the
+ * APIC, like an ExtINT), then the local APIC's highest deliverable vector,
+ * which moves from the IRR to the ISR as it goes in. Until the guest can
+ * take them, ask for an NMI-window or interrupt-window exit.
+ *
+ * NMIs wait for virtual-NMI blocking (set by the CPU when it delivers one,
+ * cleared by the guest's IRET) and for a MOV-SS shadow, which the
+ * NMI-window exit respects. An STI shadow holds them too, as some CPUs
+ * refuse an NMI injected into one; those CPUs also hold the NMI-window
+ * exit until the shadow ends. A CPU that exits inside the shadow would
+ * itself deliver an NMI there: the NMI goes in and, as on that CPU, its
+ * delivery ends the shadow.
  */
 static void vcpu_inject_events(struct vcpu *vcpu)
 {
 	u32 info = vcpu->reinject_info;
-	bool can, want = false;
+	u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	bool can, irq_window = false, nmi_window = false;
 	int irq;
 
 	if (info & VECTORING_INFO_VALID_MASK) {
@@ -240,14 +261,42 @@ static void vcpu_inject_events(struct vcpu *vcpu)
 		    type == INTR_TYPE_PRIV_SW_EXCEPTION)
 			vmcs_write32(VM_ENTRY_INSTRUCTION_LEN,
 				     vcpu->reinject_len);
+		/*
+		 * An NMI whose delivery an exit cut short was never taken:
+		 * it does not block NMIs yet, and entry refuses to inject
+		 * one while they are blocked.
+		 */
+		if (type == INTR_TYPE_NMI_INTR &&
+		    (intr & GUEST_INTR_STATE_NMI)) {
+			intr &= ~GUEST_INTR_STATE_NMI;
+			vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, intr);
+		}
 		vcpu->reinject_info = 0;
 		vcpu->event_injected = true;
 	}
 
+	/* Queued from any context while the guest runs; taken only here. */
+	if (READ_ONCE(vcpu->nmi_pending)) {
+		if ((intr & GUEST_INTR_STATE_STI) &&
+		    (u16)vcpu->exit_reason == EXIT_REASON_NMI_WINDOW) {
+			intr &= ~GUEST_INTR_STATE_STI;
+			vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, intr);
+		}
+		if (vcpu->event_injected ||
+		    (intr & (GUEST_INTR_STATE_NMI | GUEST_INTR_STATE_MOV_SS |
+			     GUEST_INTR_STATE_STI))) {
+			nmi_window = true;
+		} else if (xchg(&vcpu->nmi_pending, false)) {
+			/* One queued after the xchg waits for the IRET. */
+			vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, X86_TRAP_NMI |
+				     INTR_TYPE_NMI_INTR | INTR_INFO_VALID_MASK);
+			vcpu->event_injected = true;
+		}
+	}
+
 	can = !vcpu->event_injected &&
 	      (vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_IF) &&
-	      !(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
-		(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+	      !(intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
 
 	/* Set from other threads while the guest runs; only taken here. */
 	irq = READ_ONCE(vcpu->pending_irq);
@@ -258,7 +307,7 @@ static void vcpu_inject_events(struct vcpu *vcpu)
 		can = false;
 		vcpu->event_injected = true;
 	} else if (irq >= 0) {
-		want = true;
+		irq_window = true;
 	}
 
 	irq = lapic_take_interrupt(vcpu, can);
@@ -267,10 +316,11 @@ static void vcpu_inject_events(struct vcpu *vcpu)
 			     INTR_TYPE_EXT_INTR | INTR_INFO_VALID_MASK);
 		vcpu->event_injected = true;
 	} else if (irq >= 0) {
-		want = true;
+		irq_window = true;
 	}
 	/* Another interrupt waits behind the one going in now. */
-	vcpu_set_intr_window(vcpu, want);
+	vcpu_set_intr_window(vcpu, irq_window);
+	vcpu_set_nmi_window(vcpu, nmi_window);
 	lapic_update_tpr_threshold(vcpu);
 }
 
@@ -395,7 +445,8 @@ static bool vcpu_should_wake(struct vcpu *vcpu)
 		return true;
 	if (vcpu->mp_state == MP_WAIT_SIPI)
 		return READ_ONCE(vcpu->lapic.sipi_pending);
-	return READ_ONCE(vcpu->pending_irq) >= 0 || lapic_interrupt_due(vcpu);
+	return READ_ONCE(vcpu->pending_irq) >= 0 || vcpu_nmi_pending(vcpu) ||
+	       lapic_interrupt_due(vcpu);
 }
 
 /* INIT and start-up IPIs, on the vCPU's thread. */
@@ -447,7 +498,8 @@ static void vcpu_block(struct vcpu *vcpu)
 {
 	wait_event_idle_timeout(vcpu->wq, vcpu_should_wake(vcpu), HZ);
 	if (vcpu->mp_state == MP_HALTED &&
-	    (READ_ONCE(vcpu->pending_irq) >= 0 || lapic_interrupt_due(vcpu)))
+	    (READ_ONCE(vcpu->pending_irq) >= 0 || vcpu_nmi_pending(vcpu) ||
+	     lapic_interrupt_due(vcpu)))
 		vcpu->mp_state = MP_RUNNABLE;
 }
 
@@ -543,8 +595,8 @@ static void vcpu_request_start(struct vcpu *vcpu, enum vcpu_request req)
  *
  * Return: what @fn returned.
  */
-static int vcpu_call_on_thread(struct vcpu *vcpu,
-			       int (*fn)(struct vcpu *, void *), void *arg)
+int vcpu_call_on_thread(struct vcpu *vcpu, int (*fn)(struct vcpu *, void *),
+			void *arg)
 {
 	vcpu->call_fn = fn;
 	vcpu->call_arg = arg;
@@ -661,6 +713,48 @@ static int vcpu_inject(struct vcpu *vcpu, unsigned long vector)
 	return 0;
 }
 
+/**
+ * vcpu_nmi_pending() - whether an NMI waits for @vcpu
+ * @vcpu: the vCPU
+ *
+ * An NMI wakes a halted vCPU whatever its interrupt flag says.
+ *
+ * Return: true while an NMI is queued and not yet injected.
+ */
+bool vcpu_nmi_pending(struct vcpu *vcpu)
+{
+	return READ_ONCE(vcpu->nmi_pending);
+}
+
+/**
+ * vcpu_queue_nmi() - make an NMI pending for @vcpu
+ * @vcpu: the vCPU
+ *
+ * Any context. NMIs queued before the guest takes one collapse into one,
+ * as the CPU's NMI latch does. Without virtual NMIs nothing could tell
+ * when the guest unblocks NMIs: the NMI is dropped.
+ */
+void vcpu_queue_nmi(struct vcpu *vcpu)
+{
+	if (!(vmx_config.features & MINIVMM_CAP_VIRTUAL_NMI))
+		return;
+	WRITE_ONCE(vcpu->nmi_pending, true);
+	/* Order the NMI before vcpu_wake()'s test of a running RUN. */
+	smp_mb();
+	vcpu_wake(vcpu);
+}
+
+/* MINIVMM_NMI: no lock, like MINIVMM_INJECT_INTERRUPT. */
+static int vcpu_nmi(struct vcpu *vcpu, unsigned long arg)
+{
+	if (arg)
+		return -EINVAL;
+	if (!(vmx_config.features & MINIVMM_CAP_VIRTUAL_NMI))
+		return -EOPNOTSUPP;
+	vcpu_queue_nmi(vcpu);
+	return 0;
+}
+
 /* Copy a register structure in or out around a call on the thread. */
 static int vcpu_regs_ioctl(struct vcpu *vcpu, void __user *uarg, size_t size,
 			   int (*fn)(struct vcpu *, void *), bool set)
@@ -686,18 +780,23 @@ static int vcpu_regs_ioctl(struct vcpu *vcpu, void __user *uarg, size_t size,
  * vcpu_ioctl() - ioctls of a vCPU fd
  * @filp: the vCPU fd
  * @cmd: MINIVMM_RUN, MINIVMM_GET/SET_REGS, MINIVMM_GET/SET_SREGS,
- *	 MINIVMM_SET_CPUID or MINIVMM_INJECT_INTERRUPT
+ *	 MINIVMM_SET_CPUID, MINIVMM_INJECT_INTERRUPT, MINIVMM_NMI,
+ *	 MINIVMM_GET/SET_MSRS, MINIVMM_GET_MSR_INDEX_LIST,
+ *	 MINIVMM_GET/SET_FPU, MINIVMM_GET/SET_DEBUGREGS or
+ *	 MINIVMM_GET/SET_VCPU_EVENTS
  * @arg: its argument
  *
- * MINIVMM_INJECT_INTERRUPT acts on a running vCPU; the other commands fail
- * with -EBUSY while a MINIVMM_RUN of the vCPU is in flight.
+ * MINIVMM_INJECT_INTERRUPT and MINIVMM_NMI act on a running vCPU; the
+ * other commands fail with -EBUSY while a MINIVMM_RUN of the vCPU is in
+ * flight.
  *
- * Return: 0 or a negative errno: -EINTR when a signal interrupted RUN or
- * a fatal signal the wait for another ioctl, -EFAULT for a bad pointer,
- * -EINVAL for invalid values or non-zero reserved fields, -E2BIG for too
- * many CPUID entries, -EBUSY when an interrupt is already pending or the
- * vCPU is running, -EIO from a process that did not create the VM,
- * -ENOTTY for an unknown command.
+ * Return: 0, the number of MSRs processed for MINIVMM_GET/SET_MSRS, or a
+ * negative errno: -EINTR when a signal interrupted RUN or a fatal signal
+ * the wait for another ioctl, -EFAULT for a bad pointer, -EINVAL for
+ * invalid values or non-zero reserved fields, -E2BIG for too many CPUID
+ * or MSR entries, -EBUSY when an interrupt is already pending or the
+ * vCPU is running, -EOPNOTSUPP for NMIs without virtual NMIs, -EIO from
+ * a process that did not create the VM, -ENOTTY for an unknown command.
  */
 static long vcpu_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 {
@@ -713,11 +812,22 @@ static long vcpu_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 		return arg ? -EINVAL : vcpu_ioctl_run(vcpu);
 	case MINIVMM_INJECT_INTERRUPT:
 		return vcpu_inject(vcpu, arg);
+	case MINIVMM_NMI:
+		return vcpu_nmi(vcpu, arg);
 	case MINIVMM_GET_REGS:
 	case MINIVMM_SET_REGS:
 	case MINIVMM_GET_SREGS:
 	case MINIVMM_SET_SREGS:
 	case MINIVMM_SET_CPUID:
+	case MINIVMM_GET_MSRS:
+	case MINIVMM_SET_MSRS:
+	case MINIVMM_GET_MSR_INDEX_LIST:
+	case MINIVMM_GET_FPU:
+	case MINIVMM_SET_FPU:
+	case MINIVMM_GET_DEBUGREGS:
+	case MINIVMM_SET_DEBUGREGS:
+	case MINIVMM_GET_VCPU_EVENTS:
+	case MINIVMM_SET_VCPU_EVENTS:
 		break;
 	default:
 		return -ENOTTY;
@@ -746,6 +856,27 @@ static long vcpu_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	case MINIVMM_SET_SREGS:
 		ret = vcpu_regs_ioctl(vcpu, uarg, sizeof(struct minivmm_sregs),
 				      vcpu_set_sregs, true);
+		break;
+	case MINIVMM_GET_MSRS:
+	case MINIVMM_SET_MSRS:
+		ret = vcpu_msrs_ioctl(vcpu, uarg, cmd == MINIVMM_SET_MSRS);
+		break;
+	case MINIVMM_GET_MSR_INDEX_LIST:
+		ret = vcpu_msr_list_ioctl(vcpu, uarg);
+		break;
+	case MINIVMM_GET_FPU:
+	case MINIVMM_SET_FPU:
+		ret = vcpu_fpu_ioctl(vcpu, uarg, cmd == MINIVMM_SET_FPU);
+		break;
+	case MINIVMM_GET_DEBUGREGS:
+	case MINIVMM_SET_DEBUGREGS:
+		ret = vcpu_debugregs_ioctl(vcpu, uarg,
+					   cmd == MINIVMM_SET_DEBUGREGS);
+		break;
+	case MINIVMM_GET_VCPU_EVENTS:
+	case MINIVMM_SET_VCPU_EVENTS:
+		ret = vcpu_events_ioctl(vcpu, uarg,
+					cmd == MINIVMM_SET_VCPU_EVENTS);
 		break;
 	default:
 		ret = vcpu_set_cpuid(vcpu, uarg);

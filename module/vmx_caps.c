@@ -236,6 +236,17 @@ int vmx_check_features(void)
 	ret = vmx_check_cr8(c, must1[VC_CPU]);
 	if (ret)
 		return ret;
+	/*
+	 * Virtual NMIs are only of use with NMI-window exiting, which the
+	 * vCPU turns on while an NMI waits; without both, NMIs are not
+	 * offered (MINIVMM_NMI fails) and the plain NMI-exiting model stays.
+	 */
+	if ((c->pin_based & PIN_BASED_VIRTUAL_NMIS) &&
+	    !(may1[VC_CPU] & CPU_BASED_NMI_WINDOW_EXITING)) {
+		pr_info("virtual NMIs unused: no NMI-window exiting\n");
+		c->pin_based &= ~PIN_BASED_VIRTUAL_NMIS | must1[VC_PIN];
+		c->features &= ~MINIVMM_CAP_VIRTUAL_NMI;
+	}
 
 	ret = rdmsr_cap(MSR_IA32_VMX_EPT_VPID_CAP, &c->ept_vpid_cap);
 	if (ret)

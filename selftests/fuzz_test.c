@@ -132,6 +132,17 @@ static const int errs_cpuid[] = {
 };
 
 static const int errs_inject[] = { EINVAL, EBUSY, END };
+static const int errs_nmi[] = { EINVAL, EOPNOTSUPP, END };
+
+static const int errs_msrs[] = {
+	EFAULT, EINVAL, E2BIG, ENOMEM, EBUSY, EINTR, END
+};
+
+static const int errs_events[] = {
+	EFAULT, EINVAL, EOPNOTSUPP, EBUSY, EINTR, END
+};
+
+static const int errs_fpu[] = { EFAULT, EINVAL, ENOMEM, EBUSY, EINTR, END };
 static const int errs_unknown[] = { ENOTTY, END };
 static const int errs_mmap[] = {
 	EINVAL, ENODEV, EACCES, ENOMEM, EPERM, EOVERFLOW, END
@@ -174,6 +185,22 @@ static const int *ioctl_errs(enum fd_type type, unsigned long cmd)
 			return errs_cpuid;
 		case MINIVMM_INJECT_INTERRUPT:
 			return errs_inject;
+		case MINIVMM_NMI:
+			return errs_nmi;
+		case MINIVMM_GET_MSRS:
+		case MINIVMM_SET_MSRS:
+		case MINIVMM_GET_MSR_INDEX_LIST:
+			return errs_msrs;
+		case MINIVMM_GET_FPU:
+		case MINIVMM_SET_FPU:
+			return errs_fpu;
+		case MINIVMM_GET_DEBUGREGS:
+			return errs_get;
+		case MINIVMM_SET_DEBUGREGS:
+			return errs_set;
+		case MINIVMM_GET_VCPU_EVENTS:
+		case MINIVMM_SET_VCPU_EVENTS:
+			return errs_events;
 		}
 		return errs_unknown;
 	default:
@@ -521,12 +548,19 @@ static void op_vcpu(struct thread_ctx *t)
 	static const unsigned long cmds[] = {
 		MINIVMM_RUN, MINIVMM_GET_REGS, MINIVMM_SET_REGS,
 		MINIVMM_GET_SREGS, MINIVMM_SET_SREGS, MINIVMM_SET_CPUID,
-		MINIVMM_INJECT_INTERRUPT,
+		MINIVMM_INJECT_INTERRUPT, MINIVMM_NMI, MINIVMM_GET_MSRS,
+		MINIVMM_SET_MSRS, MINIVMM_GET_MSR_INDEX_LIST, MINIVMM_GET_FPU,
+		MINIVMM_SET_FPU, MINIVMM_GET_DEBUGREGS, MINIVMM_SET_DEBUGREGS,
+		MINIVMM_GET_VCPU_EVENTS, MINIVMM_SET_VCPU_EVENTS,
 	};
 	union {
 		struct minivmm_regs regs;
 		struct minivmm_sregs sregs;
 		struct minivmm_cpuid cpuid;
+		struct minivmm_msrs msrs;
+		struct minivmm_fpu fpu;
+		struct minivmm_debugregs dr;
+		struct minivmm_vcpu_events ev;
 	} u;
 	struct rng *r = &t->rng;
 	struct pool_entry e;
@@ -537,7 +571,7 @@ static void op_vcpu(struct thread_ctx *t)
 
 	if (!pool_pick(r, &e, &index, FD_VCPU))
 		return;
-	cmd = cmds[below(r, 7)];
+	cmd = cmds[below(r, ARRAY_SIZE(cmds))];
 	if (one_in(r, 16))
 		cmd = _IOC(below(r, 4), MINIVMM_IO, below(r, 256), below(r, 512));
 	buf = arena + ARENA_SIZE - PAGE * 8 + t->id * 1024;
@@ -584,13 +618,44 @@ static void op_vcpu(struct thread_ctx *t)
 	case MINIVMM_INJECT_INTERRUPT:
 		arg = one_in(r, 8) ? next(r) : below(r, 300);
 		break;
+	case MINIVMM_NMI:
+		arg = one_in(r, 8) ? next(r) : 0;
+		break;
+	case MINIVMM_GET_MSRS:
+	case MINIVMM_SET_MSRS:
+		u.msrs.nmsrs = one_in(r, 4) ? next(r) : below(r, 300);
+		u.msrs.flags = one_in(r, 8) ? next(r) : 0;
+		u.msrs.entries = (uintptr_t)any_ptr(r, 64, false);
+		if (one_in(r, 2)) {
+			fill(r, arena + ARENA_SIZE - PAGE * 16, PAGE * 8);
+			u.msrs.entries = (uintptr_t)(arena + ARENA_SIZE -
+						     PAGE * 16);
+		}
+		memcpy(buf, &u, sizeof(u.msrs));
+		arg = (uintptr_t)buf;
+		break;
+	case MINIVMM_SET_FPU:
+	case MINIVMM_SET_DEBUGREGS:
+	case MINIVMM_SET_VCPU_EVENTS:
+		/* Mostly a valid state with a bit flipped, else noise. */
+		if (ioctl(e.fd, cmd == MINIVMM_SET_FPU ? MINIVMM_GET_FPU :
+			  cmd == MINIVMM_SET_DEBUGREGS ? MINIVMM_GET_DEBUGREGS :
+			  MINIVMM_GET_VCPU_EVENTS, &u) || one_in(r, 3))
+			fill(r, &u, sizeof(u));
+		else
+			((uint8_t *)&u)[below(r, _IOC_SIZE(cmd))] ^=
+				1 << below(r, 8);
+		memcpy(buf, &u, _IOC_SIZE(cmd));
+		arg = (uintptr_t)buf;
+		break;
 	default:
 		arg = (uintptr_t)any_ptr(r, sizeof(u), cmd == MINIVMM_GET_REGS ||
 					 cmd == MINIVMM_GET_SREGS);
 		if (one_in(r, 3))
 			arg = (uintptr_t)buf;
 	}
-	if (one_in(r, 8) && cmd != MINIVMM_INJECT_INTERRUPT)
+	if (one_in(r, 8) && cmd != MINIVMM_INJECT_INTERRUPT &&
+	    cmd != MINIVMM_NMI)
 		arg = (uintptr_t)any_ptr(r, sizeof(u), true);
 	ret = do_ioctl(e.fd, cmd, arg, &err);
 	check(t, "vcpu ioctl", &e, index, cmd, ret, err, false);

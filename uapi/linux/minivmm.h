@@ -243,6 +243,179 @@ struct minivmm_cpuid {
 #define MINIVMM_INJECT_INTERRUPT _IO(MINIVMM_IO, 0x25)
 #define MINIVMM_RUN		_IO(MINIVMM_IO, 0x26)
 
+/*
+ * The argument must be 0. Makes an NMI pending; fails with -EOPNOTSUPP
+ * without MINIVMM_CAP_VIRTUAL_NMI.
+ */
+#define MINIVMM_NMI		_IO(MINIVMM_IO, 0x48)
+
+/**
+ * struct minivmm_msr_entry - one MSR in a MINIVMM_GET/SET_MSRS list
+ * @index:	the MSR number
+ * @reserved:	zero
+ * @data:	its value
+ */
+struct minivmm_msr_entry {
+	__u32 index;
+	__u32 reserved;
+	__u64 data;
+};
+
+#define MINIVMM_MAX_MSRS	256
+
+/**
+ * struct minivmm_msrs - a list of MSRs to read or write
+ * @nmsrs:	entries at @entries, at most MINIVMM_MAX_MSRS (else -E2BIG)
+ * @flags:	zero
+ * @entries:	user pointer to an array of struct minivmm_msr_entry
+ */
+struct minivmm_msrs {
+	__u32 nmsrs;
+	__u32 flags;
+	__u64 entries;
+};
+
+/**
+ * struct minivmm_msr_list - the MSRs the guest can use
+ * @nmsrs:	in: room at @indices; out: how many there are
+ * @flags:	zero
+ * @indices:	user pointer to an array of __u32 MSR numbers
+ */
+struct minivmm_msr_list {
+	__u32 nmsrs;
+	__u32 flags;
+	__u64 indices;
+};
+
+/* Both return the number of entries processed (see api.rst). */
+#define MINIVMM_GET_MSRS	_IOW(MINIVMM_IO, 0x49, struct minivmm_msrs)
+#define MINIVMM_SET_MSRS	_IOW(MINIVMM_IO, 0x4a, struct minivmm_msrs)
+#define MINIVMM_GET_MSR_INDEX_LIST \
+	_IOWR(MINIVMM_IO, 0x4b, struct minivmm_msr_list)
+
+/**
+ * struct minivmm_fpu - x87, SSE and XCR0 state
+ * @fxsave:	the 512-byte FXSAVE image (64-bit format) of the x87 and SSE
+ *		state; MXCSR bits the CPU reserves must be 0 (else -EINVAL)
+ * @xcr0:	XCR0: XFEATURE FP, or FP | SSE (the values XSETBV accepts)
+ * @flags:	zero
+ * @pad:	zero
+ * @reserved:	zero
+ */
+struct minivmm_fpu {
+	__u8 fxsave[512];
+	__u64 xcr0;
+	__u32 flags;
+	__u32 pad;
+	__u64 reserved[6];
+};
+
+/**
+ * struct minivmm_debugregs - the debug registers
+ * @db:		DR0-DR3
+ * @dr6:	DR6: bits 63:32 zero, the other non-status bits as they read
+ *		(DR6_RESERVED of asm/debugreg.h, bit 12 clear)
+ * @dr7:	DR7: bits 63:32, 15, 14, 12 and 11 zero, bit 10 set
+ * @flags:	zero
+ * @pad:	zero
+ * @reserved:	zero
+ */
+struct minivmm_debugregs {
+	__u64 db[4];
+	__u64 dr6;
+	__u64 dr7;
+	__u32 flags;
+	__u32 pad;
+	__u64 reserved[5];
+};
+
+/* struct minivmm_vcpu_events.flags: the parts MINIVMM_SET_VCPU_EVENTS sets. */
+#define MINIVMM_EVENTS_INJECTED	_BITUL(0)	/* the event of the next entry */
+#define MINIVMM_EVENTS_QUEUED	_BITUL(1)	/* queued interrupt and NMI */
+#define MINIVMM_EVENTS_NMI_MASK	_BITUL(2)	/* nmi.masked */
+#define MINIVMM_EVENTS_SHADOW	_BITUL(3)	/* shadow */
+
+/* struct minivmm_vcpu_events.exception.type */
+#define MINIVMM_EXC_HARD	0	/* a fault, trap or abort */
+#define MINIVMM_EXC_SOFT	1	/* INT3 (#BP) or INTO (#OF) */
+#define MINIVMM_EXC_PRIV_SOFT	2	/* ICEBP (#DB) */
+
+/* struct minivmm_vcpu_events.shadow */
+#define MINIVMM_SHADOW_STI	_BITUL(0)
+#define MINIVMM_SHADOW_MOV_SS	_BITUL(1)
+
+/**
+ * struct minivmm_vcpu_events - events on their way into the guest
+ * @flags:		GET: every MINIVMM_EVENTS_* bit; SET: the parts to set
+ * @insn_len:		bytes of the instruction behind an injected software
+ *			event (INT n, INT3, INTO, ICEBP): 1-15; 0 otherwise
+ * @shadow:		MINIVMM_SHADOW_* bits: STI or MOV SS blocks events
+ *			for one instruction
+ * @pad:		zero
+ * @exception:		an exception delivered with the next entry
+ * @exception.injected:	1 when there is one
+ * @exception.vector:	0-31, not 2 (an NMI is @nmi.injected)
+ * @exception.type:	MINIVMM_EXC_*
+ * @exception.has_error_code: it pushes @exception.error_code
+ * @exception.error_code: the error code
+ * @interrupt:		interrupts
+ * @interrupt.injected:	1 when an interrupt is delivered with the next entry
+ * @interrupt.vector:	its vector
+ * @interrupt.soft:	it is an INT n (else an external interrupt)
+ * @interrupt.queued:	1 when a MINIVMM_INJECT_INTERRUPT vector waits
+ *			for the guest to take interrupts
+ * @interrupt.queued_vector: that vector, 32-255
+ * @interrupt.pad:	zero
+ * @nmi:		NMIs
+ * @nmi.injected:	an NMI is delivered with the next entry
+ * @nmi.pending:	an NMI waits for the guest to unblock NMIs
+ * @nmi.masked:		NMIs are blocked (an NMI handler runs, until IRET)
+ * @nmi.pad:		zero
+ * @reserved:		zero
+ *
+ * At most one of @exception.injected, @interrupt.injected and
+ * @nmi.injected is 1: the one event of the next entry.
+ */
+struct minivmm_vcpu_events {
+	__u32 flags;
+	__u8 insn_len;
+	__u8 shadow;
+	__u8 pad[2];
+	struct {
+		__u8 injected;
+		__u8 vector;
+		__u8 type;
+		__u8 has_error_code;
+		__u32 error_code;
+	} exception;
+	struct {
+		__u8 injected;
+		__u8 vector;
+		__u8 soft;
+		__u8 queued;
+		__u8 queued_vector;
+		__u8 pad[3];
+	} interrupt;
+	struct {
+		__u8 injected;
+		__u8 pending;
+		__u8 masked;
+		__u8 pad;
+	} nmi;
+	__u32 reserved[5];
+};
+
+/*
+ * Each GET/SET pair below shares one number: the direction bits of the
+ * ioctl code tell them apart.
+ */
+#define MINIVMM_GET_FPU		_IOR(MINIVMM_IO, 0x4c, struct minivmm_fpu)
+#define MINIVMM_SET_FPU		_IOW(MINIVMM_IO, 0x4c, struct minivmm_fpu)
+#define MINIVMM_GET_DEBUGREGS	_IOR(MINIVMM_IO, 0x4d, struct minivmm_debugregs)
+#define MINIVMM_SET_DEBUGREGS	_IOW(MINIVMM_IO, 0x4d, struct minivmm_debugregs)
+#define MINIVMM_GET_VCPU_EVENTS	_IOR(MINIVMM_IO, 0x4e, struct minivmm_vcpu_events)
+#define MINIVMM_SET_VCPU_EVENTS	_IOW(MINIVMM_IO, 0x4e, struct minivmm_vcpu_events)
+
 /* ---- the shared run structure (mmap of a vCPU fd) ------------------ */
 
 /*
