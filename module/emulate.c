@@ -989,11 +989,23 @@ static u64 addr_mask(unsigned int addr_size)
 
 /* ---- exits to userspace ----------------------------------------------- */
 
+/*
+ * Devices the module emulates itself: true when one of them took the
+ * access (a read's value in *@val), so that no exit is needed.
+ */
+static bool kernel_mmio(struct vcpu *vcpu, u64 gpa, unsigned int len,
+			bool write, u64 *val)
+{
+	return ioapic_mmio(vcpu, gpa, len, write, val);
+}
+
 static int mmio_exit(struct vcpu *vcpu, u64 gpa, unsigned int len,
 		     bool write, u64 val)
 {
 	struct minivmm_run *run = vcpu->run;
 
+	if (write && kernel_mmio(vcpu, gpa, len, true, &val))
+		return 1;
 	run->exit_reason = MINIVMM_EXIT_MMIO;
 	memset(&run->mmio, 0, sizeof(run->mmio));
 	run->mmio.phys_addr = gpa;
@@ -1020,10 +1032,16 @@ static int emulation_failed(struct vcpu *vcpu, const u8 *insn, int n,
 	return 0;
 }
 
+static int complete_mmio_read(struct vcpu *vcpu, u64 data);
+
 /* A read exit: the rest of @st runs in emulate_complete(). */
 static int mmio_read(struct vcpu *vcpu, const struct emul_state *st)
 {
+	u64 val;
+
 	vcpu->emul = *st;
+	if (kernel_mmio(vcpu, st->gpa, st->size, false, &val))
+		return complete_mmio_read(vcpu, val);
 	vcpu->pending = MMIO_READ;
 	return mmio_exit(vcpu, st->gpa, st->size, false, 0);
 }
@@ -1142,12 +1160,12 @@ int emulate_mmio(struct vcpu *vcpu, u64 gpa)
 	return mmio_read(vcpu, st);
 }
 
-/* The value an MMIO read returned, in the instruction it belongs to. */
-static int complete_mmio_read(struct vcpu *vcpu)
+/* The value @data an MMIO read returned, in the instruction it belongs to. */
+static int complete_mmio_read(struct vcpu *vcpu, u64 data)
 {
 	struct emul_state *st = &vcpu->emul;
 	unsigned long rflags;
-	u64 val = vcpu->run->mmio.data & size_mask(st->size), src, res;
+	u64 val = data & size_mask(st->size), src, res;
 	struct xlate x;
 
 	switch (st->op) {
@@ -1231,7 +1249,7 @@ int emulate_complete(struct vcpu *vcpu)
 
 	vcpu->pending = DONE;
 	if (p == MMIO_READ)
-		return complete_mmio_read(vcpu);
+		return complete_mmio_read(vcpu, vcpu->run->mmio.data);
 	if (p == PIO_INS)
 		return complete_ins(vcpu);
 	return 1;

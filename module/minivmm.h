@@ -16,6 +16,7 @@
  * msr.c	the MSRs a guest sees: one table
  * netlink.c	the generic netlink family: statistics and events
  * limits.c	per-user limits, memory pinning charges, live counts
+ * ioapic.c	the I/O APIC, interrupt lines, MSIs and irqfds
  */
 #ifndef MINIVMM_H
 #define MINIVMM_H
@@ -136,6 +137,7 @@ struct ept {
 
 struct vcpu;
 struct vmm_user;
+struct ioapic;
 
 /**
  * struct vm - a virtual machine
@@ -157,6 +159,7 @@ struct vmm_user;
  * @vcpus:	by id; changed under vm->lock, read under rcu_read_lock()
  * @nr_vcpus:	vCPUs that exist now; vm->lock
  * @node:	on the list of all VMs
+ * @ioapic:	the I/O APIC (ioapic.c), from creation to destruction
  */
 struct vm {
 	unsigned int id;
@@ -174,6 +177,7 @@ struct vm {
 	struct vcpu __rcu *vcpus[MINIVMM_MAX_VCPUS];
 	unsigned int nr_vcpus;
 	struct list_head node;
+	struct ioapic *ioapic;
 };
 
 /* A vCPU's pending work for its thread. */
@@ -472,5 +476,37 @@ void minivmm_event(enum minivmm_event event, struct vm *vm, int vcpu_id,
 
 /* main.c */
 int minivmm_fill_caps(struct minivmm_caps *caps);
+
+/**
+ * struct apic_irq - a message to local APICs: from an ICR write, an I/O
+ *		     APIC pin or an MSI
+ * @dest:	APIC ID, or logical destination
+ * @vector:	the vector
+ * @delivery_mode: APIC_DM_FIXED ... APIC_DM_EXTINT of asm/apicdef.h,
+ *		shifted down to bits 2:0 (the ICR's bits 10:8)
+ * @logical:	logical destination mode
+ * @level:	level-triggered (sets TMR)
+ * @shorthand:	APIC_DEST_NOSHORT/SELF/ALLINC/ALLBUT, shifted down to bits
+ *		1:0 (the ICR's bits 19:18)
+ */
+struct apic_irq {
+	u32 dest;
+	u8 vector;
+	u8 delivery_mode;
+	bool logical;
+	bool level;
+	u8 shorthand;
+};
+
+/* lapic.c */
+int apic_deliver(struct vm *vm, struct vcpu *src, const struct apic_irq *irq);
+
+/* ioapic.c */
+int ioapic_create(struct vm *vm);
+void ioapic_destroy(struct vm *vm);
+long ioapic_ioctl(struct vm *vm, unsigned int cmd, void __user *uarg);
+bool ioapic_mmio(struct vcpu *vcpu, u64 gpa, unsigned int len, bool write,
+		 u64 *val);
+void ioapic_eoi(struct vm *vm, u8 vector);
 
 #endif /* MINIVMM_H */
