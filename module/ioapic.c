@@ -120,11 +120,10 @@ static void rte_to_irq(u64 rte, struct apic_irq *irq)
 	e.w2 = upper_32_bits(rte);
 	memset(irq, 0, sizeof(*irq));
 	irq->vector = e.vector;
-	irq->delivery_mode = e.delivery_mode;
+	irq->delivery_mode = e.delivery_mode << 8;	/* APIC_DM_* */
 	irq->logical = e.dest_mode_logical;
 	irq->level = e.is_level;
 	irq->dest = e.destid_0_7;
-	irq->shorthand = 0;		/* APIC_DEST_NOSHORT */
 }
 
 static bool rte_level(u64 rte)
@@ -417,7 +416,7 @@ static int msi_decode(u64 address, u32 data, struct apic_irq *irq)
 	}
 	memset(irq, 0, sizeof(*irq));
 	irq->vector = d.f.vector;
-	irq->delivery_mode = d.f.delivery_mode;
+	irq->delivery_mode = d.f.delivery_mode << 8;	/* APIC_DM_* */
 	irq->level = d.f.is_level;
 	irq->dest = a.f.destid_0_7;
 	/*
@@ -427,10 +426,9 @@ static int msi_decode(u64 address, u32 data, struct apic_irq *irq)
 	 */
 	if (a.f.redirect_hint) {
 		irq->logical = a.f.dest_mode_logical;
-		if (irq->delivery_mode == APIC_DM_FIXED >> 8)
-			irq->delivery_mode = APIC_DM_LOWEST >> 8;
+		if (irq->delivery_mode == APIC_DM_FIXED)
+			irq->delivery_mode = APIC_DM_LOWEST;
 	}
-	irq->shorthand = 0;		/* APIC_DEST_NOSHORT */
 	return 0;
 }
 

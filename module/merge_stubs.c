@@ -24,8 +24,8 @@ int apic_deliver(struct vm *vm, struct vcpu *src, const struct apic_irq *irq)
 {
 	int i, n = 0;
 
-	if (irq->delivery_mode != APIC_DM_FIXED >> 8 &&
-	    irq->delivery_mode != APIC_DM_LOWEST >> 8)
+	if (irq->delivery_mode != APIC_DM_FIXED &&
+	    irq->delivery_mode != APIC_DM_LOWEST)
 		return 0;
 	rcu_read_lock();
 	for (i = 0; i < MINIVMM_MAX_VCPUS; i++) {
@@ -38,7 +38,7 @@ int apic_deliver(struct vm *vm, struct vcpu *src, const struct apic_irq *irq)
 		if (READ_ONCE(vcpu->in_run))
 			kick_process(vcpu->thread);
 		n++;
-		if (irq->delivery_mode == APIC_DM_LOWEST >> 8)
+		if (irq->delivery_mode == APIC_DM_LOWEST)
 			break;
 	}
 	rcu_read_unlock();

@@ -478,24 +478,26 @@ void minivmm_event(enum minivmm_event event, struct vm *vm, int vcpu_id,
 int minivmm_fill_caps(struct minivmm_caps *caps);
 
 /**
- * struct apic_irq - a message to local APICs: from an ICR write, an I/O
- *		     APIC pin or an MSI
- * @dest:	APIC ID, or logical destination
- * @vector:	the vector
- * @delivery_mode: APIC_DM_FIXED ... APIC_DM_EXTINT of asm/apicdef.h,
- *		shifted down to bits 2:0 (the ICR's bits 10:8)
- * @logical:	logical destination mode
- * @level:	level-triggered (sets TMR)
- * @shorthand:	APIC_DEST_NOSHORT/SELF/ALLINC/ALLBUT, shifted down to bits
- *		1:0 (the ICR's bits 19:18)
+ * struct apic_irq - a message to local APICs: an ICR write, an I/O APIC
+ *		     pin or an MSI
+ * @dest:		APIC ID, or logical destination
+ * @vector:		the vector
+ * @delivery_mode:	APIC_DM_FIXED ... APIC_DM_EXTINT, as in the ICR
+ * @logical:		logical destination mode
+ * @level:		level-triggered (sets the TMR bit)
+ * @shorthand:		APIC_DEST_NOSHORT, _SELF, _ALLINC or _ALLBUT
+ *
+ * The APIC_DM_* and APIC_DEST_* values are the ICR's bits in place
+ * (0x100-0x700, 0x40000-0xc0000): @delivery_mode and @shorthand are
+ * wide enough to hold them.
  */
 struct apic_irq {
 	u32 dest;
 	u8 vector;
-	u8 delivery_mode;
+	u32 delivery_mode;
 	bool logical;
 	bool level;
-	u8 shorthand;
+	u32 shorthand;
 };
 
 /* lapic.c */
