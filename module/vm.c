@@ -61,6 +61,8 @@ static void vm_destroy(struct vm *vm)
 	mutex_unlock(&vm_list_lock);
 	if (vm->announced)
 		minivmm_event(MINIVMM_EVENT_VM_DESTROYED, vm, -1, 0);
+	/* First: an eventfd write may interrupt the VM until its irqfd goes. */
+	ioapic_destroy(vm);
 
 	/* No vCPU is left; drop every cached translation before freeing. */
 	ept_flush_all_cpus(&vm->ept);
@@ -73,7 +75,6 @@ static void vm_destroy(struct vm *vm)
 			slot_release(vm, slot);
 	}
 	ept_destroy(&vm->ept);
-	ioapic_destroy(vm);
 	limits_vm_uncharge(vm);
 	mmdrop(vm->mm);
 	put_pid(vm->owner);
