@@ -572,8 +572,8 @@ static int irqfd_assign(struct vm *vm, const struct minivmm_irqfd *a)
 	struct ioapic *io = vm->ioapic;
 	struct eventfd_ctx *ctx;
 	struct irqfd *f;
+	struct file *file;
 	__poll_t events;
-	struct fd fd;
 	int ret;
 	u64 cnt;
 
@@ -592,12 +592,12 @@ static int irqfd_assign(struct vm *vm, const struct minivmm_irqfd *a)
 	init_waitqueue_func_entry(&f->wait, irqfd_wakeup);
 	init_poll_funcptr(&f->pt, irqfd_queue);
 
-	fd = fdget(a->fd);
-	if (!fd.file) {
+	file = fget(a->fd);
+	if (!file) {
 		ret = -EBADF;
 		goto free;
 	}
-	ctx = eventfd_ctx_fileget(fd.file);
+	ctx = eventfd_ctx_fileget(file);
 	if (IS_ERR(ctx)) {
 		ret = PTR_ERR(ctx);
 		goto put_fd;
@@ -627,7 +627,7 @@ static int irqfd_assign(struct vm *vm, const struct minivmm_irqfd *a)
 	 * We hold the file, so its release (EPOLLHUP) cannot come before
 	 * the entry is on its wait queue.
 	 */
-	events = vfs_poll(fd.file, &f->pt);
+	events = vfs_poll(file, &f->pt);
 	/* A write before the registration counts too. */
 	if (events & EPOLLIN) {
 		spin_lock_irq(&f->wqh->lock);
@@ -637,11 +637,11 @@ static int irqfd_assign(struct vm *vm, const struct minivmm_irqfd *a)
 			irqfd_fire(f);
 	}
 	mutex_unlock(&io->irqfd_mutex);
-	fdput(fd);
+	fput(file);
 	return 0;
 
 put_fd:
-	fdput(fd);
+	fput(file);
 free:
 	kfree(f);
 	return ret;
