@@ -857,6 +857,60 @@ TEST(irqfd_eventfd_closed_before_its_vm)
 	test_vm_destroy(vm);
 }
 
+struct writer {
+	pthread_t thread;
+	int fd;
+	volatile bool stop;
+	unsigned long writes;
+};
+
+static void *writer_fn(void *arg)
+{
+	struct writer *w = arg;
+	uint64_t one = 1;
+
+	while (!w->stop)
+		if (write(w->fd, &one, sizeof(one)) == sizeof(one))
+			w->writes++;
+	return NULL;
+}
+
+/* The VM goes while another thread keeps writing its irqfds. */
+TEST(irqfd_writes_race_vm_destruction)
+{
+	unsigned int round, rounds = stress_rounds(20);
+	struct writer w[2];
+	struct test_vcpu *vcpu;
+	struct test_vm *vm;
+	int i;
+
+	REQUIRE_VMX();
+	for (round = 0; round < rounds; round++) {
+		vm = test_vm_create(GUEST_MEM_SIZE);
+		vcpu = test_vcpu_add(vm, 0);
+		for (i = 0; i < 2; i++) {
+			memset(&w[i], 0, sizeof(w[i]));
+			w[i].fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+			ASSERT_LE(0, w[i].fd);
+		}
+		ASSERT_EQ(0, irqfd_msi(vm, w[0].fd, 0xfee00000, VEC_A));
+		ASSERT_EQ(0, irqfd(vm, w[1].fd, 1, 0));
+		for (i = 0; i < 2; i++)
+			ASSERT_EQ(0, pthread_create(&w[i].thread, NULL,
+						    writer_fn, &w[i]));
+		usleep(2000);
+		test_vcpu_destroy(vcpu);
+		test_vm_destroy(vm);
+		usleep(2000);
+		for (i = 0; i < 2; i++) {
+			w[i].stop = true;
+			pthread_join(w[i].thread, NULL);
+			EXPECT_LT(0, w[i].writes);
+			close(w[i].fd);
+		}
+	}
+}
+
 /* ---- state ------------------------------------------------------------- */
 
 TEST_F(ioapic, state_set_then_get_returns_it)
