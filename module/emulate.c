@@ -996,9 +996,8 @@ static u64 addr_mask(unsigned int addr_size)
 static bool kernel_mmio(struct vcpu *vcpu, u64 gpa, unsigned int len,
 			bool write, u64 *val)
 {
-	if (lapic_mmio(vcpu, gpa, len, write, val))
-		return true;
-	return false;
+	return lapic_mmio(vcpu, gpa, len, write, val) ||
+	       ioapic_mmio(vcpu, gpa, len, write, val);
 }
 
 static int mmio_exit(struct vcpu *vcpu, u64 gpa, unsigned int len,

@@ -18,6 +18,7 @@
  * lapic.c	the local APIC of each vCPU, and IPI delivery
  * netlink.c	the generic netlink family: statistics and events
  * limits.c	per-user limits, memory pinning charges, live counts
+ * ioapic.c	the I/O APIC, interrupt lines, MSIs and irqfds
  */
 #ifndef MINIVMM_H
 #define MINIVMM_H
@@ -140,6 +141,7 @@ struct ept {
 
 struct vcpu;
 struct vmm_user;
+struct ioapic;
 
 /**
  * struct vm - a virtual machine
@@ -161,6 +163,7 @@ struct vmm_user;
  * @vcpus:	by id; changed under vm->lock, read under rcu_read_lock()
  * @nr_vcpus:	vCPUs that exist now; vm->lock
  * @node:	on the list of all VMs
+ * @ioapic:	the I/O APIC (ioapic.c), from creation to destruction
  */
 struct vm {
 	unsigned int id;
@@ -178,6 +181,7 @@ struct vm {
 	struct vcpu __rcu *vcpus[MINIVMM_MAX_VCPUS];
 	unsigned int nr_vcpus;
 	struct list_head node;
+	struct ioapic *ioapic;
 };
 
 /*
@@ -492,9 +496,6 @@ int vcpu_call_on_thread(struct vcpu *vcpu, int (*fn)(struct vcpu *, void *),
 void vcpu_queue_nmi(struct vcpu *vcpu);
 bool vcpu_nmi_pending(struct vcpu *vcpu);
 
-/* merge_stubs.c, until the lapic branch provides it */
-void vcpu_wake(struct vcpu *vcpu);
-
 /* state.c */
 int vcpu_msrs_ioctl(struct vcpu *vcpu, void __user *uarg, bool set);
 int vcpu_msr_list_ioctl(struct vcpu *vcpu, void __user *uarg);
@@ -568,10 +569,6 @@ int apic_deliver(struct vm *vm, struct vcpu *src, const struct apic_irq *irq);
 /* vcpu.c: an event became due for @vcpu; any context */
 void vcpu_wake(struct vcpu *vcpu);
 
-/* ioapic.c (the ioapic branch) and the NMI code (the events branch) */
-void ioapic_eoi(struct vm *vm, u8 vector);
-void vcpu_queue_nmi(struct vcpu *vcpu);
-
 /* cpuid.c */
 void cpuid_emulate(struct vcpu *vcpu);
 void cpuid_guest_leaf(struct vcpu *vcpu, u32 fn, u32 idx, u32 *r);
@@ -592,5 +589,13 @@ void minivmm_event(enum minivmm_event event, struct vm *vm, int vcpu_id,
 
 /* main.c */
 int minivmm_fill_caps(struct minivmm_caps *caps);
+
+/* ioapic.c */
+int ioapic_create(struct vm *vm);
+void ioapic_destroy(struct vm *vm);
+long ioapic_ioctl(struct vm *vm, unsigned int cmd, void __user *uarg);
+bool ioapic_mmio(struct vcpu *vcpu, u64 gpa, unsigned int len, bool write,
+		 u64 *val);
+void ioapic_eoi(struct vm *vm, u8 vector);
 
 #endif /* MINIVMM_H */

@@ -61,6 +61,8 @@ static void vm_destroy(struct vm *vm)
 	mutex_unlock(&vm_list_lock);
 	if (vm->announced)
 		minivmm_event(MINIVMM_EVENT_VM_DESTROYED, vm, -1, 0);
+	/* First: an eventfd write may interrupt the VM until its irqfd goes. */
+	ioapic_destroy(vm);
 
 	/* No vCPU is left; drop every cached translation before freeing. */
 	ept_flush_all_cpus(&vm->ept);
@@ -370,11 +372,12 @@ static int vm_release(struct inode *inode, struct file *filp)
 /**
  * vm_ioctl() - ioctls of a VM fd
  * @filp: the VM fd
- * @cmd: MINIVMM_SET_MEMORY_REGION or MINIVMM_CREATE_VCPU
+ * @cmd: MINIVMM_SET_MEMORY_REGION, MINIVMM_CREATE_VCPU or one of the
+ *	 interrupt ioctls of ioapic_ioctl()
  * @arg: its argument
  *
- * Return: see vm_set_memory_region() and vcpu_create(); -ENOTTY for an
- * unknown command.
+ * Return: see vm_set_memory_region(), vcpu_create() and ioapic_ioctl();
+ * -ENOTTY for an unknown command.
  */
 static long vm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 {
@@ -385,6 +388,12 @@ static long vm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 		return vm_set_memory_region(vm, (void __user *)arg);
 	case MINIVMM_CREATE_VCPU:
 		return vcpu_create(vm, arg);
+	case MINIVMM_IRQ_LINE:
+	case MINIVMM_SIGNAL_MSI:
+	case MINIVMM_IRQFD:
+	case MINIVMM_GET_IOAPIC:
+	case MINIVMM_SET_IOAPIC:
+		return ioapic_ioctl(vm, cmd, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}
@@ -422,9 +431,12 @@ int vm_create(unsigned long flags)
 	ret = ept_init(&vm->ept);
 	if (ret)
 		goto uncharge;
-	ret = vmx_get();
+	ret = ioapic_create(vm);
 	if (ret)
 		goto free_ept;
+	ret = vmx_get();
+	if (ret)
+		goto free_ioapic;
 
 	refcount_set(&vm->refs, 1);
 	mutex_init(&vm->lock);
@@ -455,6 +467,8 @@ int vm_create(unsigned long flags)
 	fd_install(fd, file);
 	return fd;
 
+free_ioapic:
+	ioapic_destroy(vm);
 free_ept:
 	ept_destroy(&vm->ept);
 uncharge:

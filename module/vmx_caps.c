@@ -303,6 +303,9 @@ void vmx_fill_caps(struct minivmm_caps *caps)
 	caps->vmcs_revision = vmx_config.revision_id;
 	caps->vmcs_size = vmx_config.vmcs_size;
 	caps->features = vmx_config.features;
+	/* A VM has an I/O APIC whenever a VM can exist at all. */
+	if (vmx_config.features & MINIVMM_CAP_EPT)
+		caps->features |= MINIVMM_CAP_IOAPIC;
 	caps->preemption_timer_shift = vmx_config.preemption_timer_shift;
 	caps->tsc_khz = tsc_khz;
 	caps->max_vcpus = MINIVMM_MAX_VCPUS;

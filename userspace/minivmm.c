@@ -283,6 +283,7 @@ const struct cap_name cap_names[] = {
 	{ MINIVMM_CAP_IO_BITMAP, "io_bitmap" },
 	{ MINIVMM_CAP_VIRTUAL_NMI, "virtual_nmi" },
 	{ MINIVMM_CAP_TRUE_CTLS, "true_ctls" },
+	{ MINIVMM_CAP_IOAPIC, "ioapic" },
 	{ 0, NULL },
 };
 

@@ -35,6 +35,8 @@
 #define MINIVMM_CAP_TRUE_CTLS		_BITULL(10)
 #define MINIVMM_CAP_INVEPT_CONTEXT	_BITULL(11)
 #define MINIVMM_CAP_INVVPID_CONTEXT	_BITULL(12)
+/* The in-kernel I/O APIC, MINIVMM_IRQ_LINE, _SIGNAL_MSI, _IRQFD, _GET/SET_IOAPIC */
+#define MINIVMM_CAP_IOAPIC		_BITULL(18)
 
 #define MINIVMM_MAX_CPUS	256	/* CPUs described by vmx_cpus[] */
 
@@ -113,6 +115,91 @@ struct minivmm_memory_region {
 	_IOW(MINIVMM_IO, 0x10, struct minivmm_memory_region)
 /* The argument is the vCPU id, below max_vcpus; returns a vCPU fd. */
 #define MINIVMM_CREATE_VCPU	_IO(MINIVMM_IO, 0x11)
+
+/* The I/O APIC every VM has (Documentation/design.rst). */
+#define MINIVMM_IOAPIC_ADDR	0xfec00000ULL	/* guest physical, one page */
+#define MINIVMM_IOAPIC_PINS	24
+
+/**
+ * struct minivmm_irq_line - raise or lower an I/O APIC input pin
+ * @pin:	the pin, below MINIVMM_IOAPIC_PINS
+ * @level:	1 asserts the line, 0 deasserts it (the device's view: the
+ *		entry's polarity bit does not invert it)
+ */
+struct minivmm_irq_line {
+	__u32 pin;
+	__u32 level;
+};
+
+/**
+ * struct minivmm_msi - a message signalled interrupt, as a device writes it
+ * @address:	the x86 MSI address: 0xfee in bits 31:20, destination ID in
+ *		19:12, redirection hint in bit 3, destination mode in bit 2;
+ *		bits 63:32, 11:4 and 1:0 zero
+ * @data:	the x86 MSI data: vector in bits 7:0, delivery mode in 10:8
+ *		(fixed, lowest priority, SMI, NMI, INIT or ExtINT), level in
+ *		bit 14, trigger mode in bit 15; the other bits zero
+ * @flags:	zero
+ * @pad:	zero
+ */
+struct minivmm_msi {
+	__u64 address;
+	__u32 data;
+	__u32 flags;
+	__u64 pad;
+};
+
+/* struct minivmm_irqfd.flags */
+#define MINIVMM_IRQFD_DEASSIGN	_BITUL(0)	/* remove the irqfd of @fd */
+#define MINIVMM_IRQFD_MSI	_BITUL(1)	/* send @msi_*, not a pin pulse */
+
+/* irqfds one VM may have at a time; one more is -ENOSPC */
+#define MINIVMM_MAX_IRQFDS	64
+
+/**
+ * struct minivmm_irqfd - an eventfd that interrupts the guest when written
+ * @fd:		the eventfd
+ * @pin:	without MINIVMM_IRQFD_MSI: the I/O APIC pin it pulses (raises
+ *		and lowers); zero with MINIVMM_IRQFD_MSI or _DEASSIGN
+ * @flags:	MINIVMM_IRQFD_* bits
+ * @msi_data:	with MINIVMM_IRQFD_MSI: struct minivmm_msi's data; else zero
+ * @msi_address: with MINIVMM_IRQFD_MSI: struct minivmm_msi's address; else
+ *		zero
+ * @reserved:	zero
+ */
+struct minivmm_irqfd {
+	__s32 fd;
+	__u32 pin;
+	__u32 flags;
+	__u32 msi_data;
+	__u64 msi_address;
+	__u64 reserved[2];
+};
+
+/**
+ * struct minivmm_ioapic_state - the I/O APIC's registers and input lines
+ * @id:		the ID register's APIC ID (bits 27:24 of register 0), 0-15
+ * @ioregsel:	the register IOREGSEL selects, 0-255
+ * @lines:	bit n: pin n's line is asserted now
+ * @pad:	zero
+ * @redir:	the redirection table; bits the hardware keeps at zero must
+ *		be zero, remote IRR (bit 14) is restored as given
+ * @reserved:	zero
+ */
+struct minivmm_ioapic_state {
+	__u32 id;
+	__u32 ioregsel;
+	__u32 lines;
+	__u32 pad;
+	__u64 redir[MINIVMM_IOAPIC_PINS];
+	__u64 reserved[4];
+};
+
+#define MINIVMM_IRQ_LINE	_IOW(MINIVMM_IO, 0x50, struct minivmm_irq_line)
+#define MINIVMM_SIGNAL_MSI	_IOW(MINIVMM_IO, 0x51, struct minivmm_msi)
+#define MINIVMM_IRQFD		_IOW(MINIVMM_IO, 0x52, struct minivmm_irqfd)
+#define MINIVMM_GET_IOAPIC	_IOR(MINIVMM_IO, 0x53, struct minivmm_ioapic_state)
+#define MINIVMM_SET_IOAPIC	_IOW(MINIVMM_IO, 0x54, struct minivmm_ioapic_state)
 
 /* ---- vCPU file descriptor ------------------------------------------- */
 
