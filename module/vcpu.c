@@ -299,8 +299,12 @@ static int vcpu_enter_exit(struct vcpu *vcpu)
 	if (loaded_vmcs_load(&vcpu->vmcs))
 		vmcs_refresh_host_percpu(vcpu);
 	asm volatile("sldt %0" : "=rm" (host_ldt));
-	/* Per CPU, and the thread stays on this one for the batch. */
-	if (vcpu->cpu_based2 & SECONDARY_EXEC_ENABLE_RDTSCP)
+	/*
+	 * Per CPU, and the thread stays on this one for the batch. Read even
+	 * while the guest has no RDTSCP: a CPUID change may give it one at
+	 * the first entry.
+	 */
+	if (vmx_config.cpu_based2 & SECONDARY_EXEC_ENABLE_RDTSCP)
 		rdmsrl(MSR_TSC_AUX, vcpu->host_tsc_aux);
 	kernel_fpu_begin_mask(0);
 	fpu_load(vcpu->fpu);
@@ -350,7 +354,9 @@ static int vcpu_enter_exit(struct vcpu *vcpu)
 	fpu_save(vcpu->fpu);
 	kernel_fpu_end();
 	preempt_enable();
-	vcpu->guest_ns += mul_u64_u32_div(guest_tsc, NSEC_PER_MSEC, tsc_khz);
+	if (likely(tsc_khz))
+		vcpu->guest_ns += mul_u64_u32_div(guest_tsc, NSEC_PER_MSEC,
+						  tsc_khz);
 	return ret;
 }
 
@@ -496,7 +502,7 @@ static void vcpu_poll_end(struct vcpu_poll *p, u64 start)
 	u32 max = READ_ONCE(poll_ns);
 	u64 waited;
 
-	if (!start)
+	if (!start || !tsc_khz)
 		return;
 	waited = mul_u64_u32_div(rdtsc() - start, NSEC_PER_MSEC, tsc_khz);
 	if (waited <= max && waited > p->ns)
