@@ -418,9 +418,9 @@ static int vcpu_call(struct vcpu *vcpu)
 /*
  * Hand-off polling: before it sleeps, the RUN caller polls for the guest's
  * exit and the thread for the next request. With the other side on
- * another CPU it spins; on this CPU it hands the CPU over with
- * yield_to(), both sides staying runnable, which costs a context switch
- * but neither a wake-up nor a dequeue. Each side of each vCPU keeps its own
+ * another CPU it spins; on a machine with one CPU it hands the CPU over
+ * with yield_to(), both sides staying runnable, which costs a context
+ * switch but neither a wake-up nor a dequeue. Each side of each vCPU keeps its own
  * window: a poll that ends without the answer halves it, down to nothing;
  * a sleep shorter than poll_ns, or a hit of the full-length probe made
  * every POLL_PROBE_EVERY waits without polling, opens it again.
@@ -482,7 +482,13 @@ static __always_inline u64 vcpu_poll(struct vcpu *vcpu, struct vcpu_poll *p,
 		if (signal_pending(current))
 			break;
 		if (task_cpu(other) == raw_smp_processor_id()) {
-			if (yield_to(other, false) <= 0)
+			/*
+			 * With other CPUs, sleep instead: the wake-up may
+			 * place the sleeper on an idle one, while a pair
+			 * handing one CPU back and forth stays together.
+			 */
+			if (num_online_cpus() > 1 ||
+			    yield_to(other, false) <= 0)
 				break;
 		} else {
 			if (need_resched())
