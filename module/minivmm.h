@@ -30,6 +30,7 @@
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
+#include <linux/rcuwait.h>
 #include <linux/refcount.h>
 #include <linux/spinlock.h>
 #include <linux/uidgid.h>
@@ -297,6 +298,16 @@ struct emul_state {
 };
 
 /**
+ * struct vcpu_poll - one side's spin before it sleeps in a hand-off
+ * @ns:		how long it spins now (at most the poll_ns parameter)
+ * @idle:	waits without a spin since the last probe
+ */
+struct vcpu_poll {
+	u32 ns;
+	u32 idle;
+};
+
+/**
  * struct vcpu - a virtual CPU and the kernel thread that runs it
  * @vm:			the VM
  * @id:			vCPU id
@@ -305,8 +316,14 @@ struct emul_state {
  * @in_run:		a MINIVMM_RUN is in flight: other thread-bound ioctls
  *			are -EBUSY; set under ioctl_lock, cleared by RUN
  * @thread:		the kernel thread
- * @wq:			where the thread waits for work
- * @done_wq:		where ioctls wait for the thread's answer
+ * @req_wait:		where the thread sleeps for work
+ * @done_wait:		where the one ioctl that handed it work sleeps for
+ *			the answer
+ * @run_caller:		the task in MINIVMM_RUN; valid while it is there
+ * @run_poll:		the RUN caller's polling for the guest's exit
+ * @req_poll:		the thread's polling for the next request
+ * @poll_hits:		waits that polling ended (either side)
+ * @poll_misses:	waits that polled, then slept
  * @request:		the work handed to the thread
  * @call_fn:		for REQ_CALL: the function to call
  * @call_arg:		for REQ_CALL: its argument
@@ -383,8 +400,11 @@ struct vcpu {
 	bool in_run;
 
 	struct task_struct *thread;
-	wait_queue_head_t wq;
-	wait_queue_head_t done_wq;
+	struct rcuwait req_wait;
+	struct rcuwait done_wait;
+	struct task_struct *run_caller;
+	struct vcpu_poll run_poll, req_poll;
+	u64 poll_hits, poll_misses;
 	enum vcpu_request request;
 	int (*call_fn)(struct vcpu *vcpu, void *arg);
 	void *call_arg;

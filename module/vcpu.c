@@ -42,6 +42,7 @@
 #include <asm/special_insns.h>
 #include <asm/tlbflush.h>
 #include <asm/trapnr.h>
+#include <asm/tsc.h>
 
 #include "minivmm.h"
 #include "vmx_ops.h"
@@ -114,13 +115,11 @@ static void vcpu_update_rdtscp(struct vcpu *vcpu)
 /*
  * Swap in the guest's view of what VMX does not switch; interrupts are off
  * from here until vcpu_put_guest_state(), so nothing on this CPU can take
- * a syscall or use the FPU with the guest's values live.
+ * a syscall with the guest's values live. The guest's FPU registers stay
+ * in the CPU across a whole batch of entries (vcpu_enter_exit()).
  */
-static void vcpu_load_guest_state(struct vcpu *vcpu, u64 *host_kgs,
-				  u16 *host_ldt)
+static void vcpu_load_guest_state(struct vcpu *vcpu, u64 *host_kgs)
 {
-	asm volatile("sldt %0" : "=rm" (*host_ldt));
-	fpu_load(vcpu->fpu);
 	if ((vcpu->cr4 & X86_CR4_OSXSAVE) && vcpu->xcr0 != host_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
 	/* SWAPGS never exits: a 64-bit guest always needs its own. */
@@ -140,7 +139,6 @@ static void vcpu_load_guest_state(struct vcpu *vcpu, u64 *host_kgs,
 	if (unlikely(vcpu->cpuid_changed))
 		vcpu_update_rdtscp(vcpu);
 	if (vcpu->cpu_based2 & SECONDARY_EXEC_ENABLE_RDTSCP) {
-		rdmsrl(MSR_TSC_AUX, vcpu->host_tsc_aux);
 		if (vcpu->host_tsc_aux != vcpu->tsc_aux)
 			wrmsrl(MSR_TSC_AUX, vcpu->tsc_aux);
 	}
@@ -161,8 +159,7 @@ static void vcpu_load_guest_state(struct vcpu *vcpu, u64 *host_kgs,
 	}
 }
 
-static void vcpu_put_guest_state(struct vcpu *vcpu, u64 host_kgs,
-				 u16 host_ldt)
+static void vcpu_put_guest_state(struct vcpu *vcpu, u64 host_kgs)
 {
 	/*
 	 * VM exit left DR7 at 0x400: give the host its breakpoints (perf,
@@ -173,16 +170,6 @@ static void vcpu_put_guest_state(struct vcpu *vcpu, u64 host_kgs,
 	if ((vcpu->cpu_based2 & SECONDARY_EXEC_ENABLE_RDTSCP) &&
 	    vcpu->host_tsc_aux != vcpu->tsc_aux)
 		wrmsrl(MSR_TSC_AUX, vcpu->host_tsc_aux);
-	/*
-	 * VM exit leaves LDTR null, the GDTR limit at 0xffff and the TR limit
-	 * at 0x67: give back the LDT of the mm this thread borrows, the real
-	 * GDT limit, and make the next task with an I/O bitmap reload TR.
-	 */
-	if (host_ldt)
-		asm volatile("lldt %0" : : "rm" (host_ldt));
-	load_fixmap_gdt(smp_processor_id());
-	invalidate_tss_limit();
-
 	vcpu->cr2 = native_read_cr2();
 	if (vcpu->syscall_msrs) {
 		wrmsrl(MSR_STAR, host_star);
@@ -197,7 +184,6 @@ static void vcpu_put_guest_state(struct vcpu *vcpu, u64 host_kgs,
 	}
 	if ((vcpu->cr4 & X86_CR4_OSXSAVE) && vcpu->xcr0 != host_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
-	fpu_save(vcpu->fpu);
 	/* VM exit clears DEBUGCTL. */
 	if (vcpu->host_debugctl)
 		update_debugctlmsr(vcpu->host_debugctl);
@@ -354,51 +340,88 @@ static void vcpu_entry_failed(struct vcpu *vcpu)
 }
 
 /*
- * One trip into the guest and back, with the exit handled.
+ * Entries in one batch at most: the loop in vcpu_run() then gets its turn
+ * (cond_resched()) even with no other task asking for the CPU.
+ */
+#define ENTRY_BATCH	64
+
+/*
+ * Trips into the guest and back, each exit handled, for as long as exits
+ * are handled here: the guest's FPU registers are loaded once for the
+ * batch, inside kernel_fpu_begin() (interrupt handlers meanwhile see the
+ * FPU as unusable, as during any kernel FPU section). Interrupts are taken
+ * between entries, and the batch ends when this CPU is wanted elsewhere.
  * Return: >0 to enter again, 0 to return to userspace, <0 an error.
  */
 static int vcpu_enter_exit(struct vcpu *vcpu)
 {
-	u64 host_kgs = 0, t0;
+	unsigned int budget = ENTRY_BATCH;
+	u64 host_kgs = 0, t0, guest_tsc = 0;
 	u16 host_ldt;
 	int failed, ret;
 
 	preempt_disable();
 	if (loaded_vmcs_load(&vcpu->vmcs))
 		vmcs_refresh_host_percpu(vcpu);
-
-	local_irq_disable();
-	if (need_resched() || READ_ONCE(vcpu->kick) ||
-	    READ_ONCE(vmx_rebooting)) {
-		local_irq_enable();
-		preempt_enable();
-		return 1;
-	}
-	vcpu_inject_events(vcpu);
-	vcpu_refresh_host_task_state(vcpu);
-
+	asm volatile("sldt %0" : "=rm" (host_ldt));
+	/*
+	 * Per CPU, and the thread stays on this one for the batch. Read even
+	 * while the guest has no RDTSCP: a CPUID change may give it one at
+	 * the first entry.
+	 */
+	if (vmx_config.cpu_based2 & SECONDARY_EXEC_ENABLE_RDTSCP)
+		rdmsrl(MSR_TSC_AUX, vcpu->host_tsc_aux);
 	kernel_fpu_begin_mask(0);
-	vcpu_load_guest_state(vcpu, &host_kgs, &host_ldt);
-	trace_minivmm_entry(vcpu->vm->id, vcpu->id);
-	t0 = local_clock();
+	fpu_load(vcpu->fpu);
 
-	failed = minivmm_vmenter(vcpu->regs, vcpu->vmcs.launched,
-				 &vcpu->host_rsp, HOST_RSP);
+	do {
+		local_irq_disable();
+		if (need_resched() || READ_ONCE(vcpu->kick) ||
+		    READ_ONCE(vmx_rebooting)) {
+			local_irq_enable();
+			ret = 1;
+			break;
+		}
+		vcpu_inject_events(vcpu);
+		vcpu_refresh_host_task_state(vcpu);
 
-	vcpu->guest_ns += local_clock() - t0;
-	vcpu_put_guest_state(vcpu, host_kgs, host_ldt);
+		vcpu_load_guest_state(vcpu, &host_kgs);
+		trace_minivmm_entry(vcpu->vm->id, vcpu->id);
+		t0 = rdtsc();
+		failed = minivmm_vmenter(vcpu->regs, vcpu->vmcs.launched,
+					 &vcpu->host_rsp, HOST_RSP);
+
+		guest_tsc += rdtsc() - t0;
+		vcpu_put_guest_state(vcpu, host_kgs);
+		vcpu->nr_entries++;
+		vcpu->event_injected = false;
+
+		if (failed) {
+			vcpu_entry_failed(vcpu);
+			ret = 0;
+		} else {
+			ret = vcpu_handle_exit(vcpu);
+		}
+		local_irq_enable();
+	} while (ret > 0 && --budget);
+
+	/*
+	 * VM exit leaves LDTR null, the GDTR limit at 0xffff and the TR limit
+	 * at 0x67, none of which the kernel itself uses: give back the LDT
+	 * of the mm this thread borrows, the real GDT limit, and make the
+	 * next task with an I/O bitmap reload TR before any task can need
+	 * them.
+	 */
+	if (host_ldt)
+		asm volatile("lldt %0" : : "rm" (host_ldt));
+	load_fixmap_gdt(smp_processor_id());
+	invalidate_tss_limit();
+	fpu_save(vcpu->fpu);
 	kernel_fpu_end();
-	vcpu->nr_entries++;
-	vcpu->event_injected = false;
-
-	if (failed) {
-		vcpu_entry_failed(vcpu);
-		ret = 0;
-	} else {
-		ret = vcpu_handle_exit(vcpu);
-	}
-	local_irq_enable();
 	preempt_enable();
+	if (likely(tsc_khz))
+		vcpu->guest_ns += mul_u64_u32_div(guest_tsc, NSEC_PER_MSEC,
+						  tsc_khz);
 	return ret;
 }
 
@@ -433,7 +456,7 @@ static void vcpu_fill_run_state(struct vcpu *vcpu)
  */
 void vcpu_wake(struct vcpu *vcpu)
 {
-	wake_up(&vcpu->wq);
+	rcuwait_wake_up(&vcpu->req_wait);
 	kick_process(vcpu->thread);
 }
 
@@ -496,7 +519,18 @@ static void vcpu_check_init_sipi(struct vcpu *vcpu)
  */
 static void vcpu_block(struct vcpu *vcpu)
 {
-	wait_event_idle_timeout(vcpu->wq, vcpu_should_wake(vcpu), HZ);
+	long left = HZ;
+
+	/* The thread is the only waiter: vcpu_wake() finds it here. */
+	prepare_to_rcuwait(&vcpu->req_wait);
+	for (;;) {
+		/* Pairs with the barrier in rcuwait_wake_up(). */
+		set_current_state(TASK_IDLE);
+		if (vcpu_should_wake(vcpu) || !left)
+			break;
+		left = schedule_timeout(left);
+	}
+	finish_rcuwait(&vcpu->req_wait);
 	if (vcpu->mp_state == MP_HALTED &&
 	    (READ_ONCE(vcpu->pending_irq) >= 0 || vcpu_nmi_pending(vcpu) ||
 	     lapic_interrupt_due(vcpu)))
@@ -550,24 +584,27 @@ static int vcpu_call(struct vcpu *vcpu)
 	return ret;
 }
 
-static int vcpu_thread(void *data)
-{
-	struct vcpu *vcpu = data;
-	enum vcpu_request req;
+/*
+ * Hand-off polling: before it sleeps, the RUN caller polls for the guest's
+ * exit and the thread for the next request. With the other side on
+ * another CPU it spins; on a machine with one CPU it hands the CPU over
+ * with yield_to(), both sides staying runnable, which costs a context
+ * switch but neither a wake-up nor a dequeue. Each side of each vCPU keeps its own
+ * window: a poll that ends without the answer halves it, down to nothing;
+ * a sleep shorter than poll_ns, or a hit of the full-length probe made
+ * every POLL_PROBE_EVERY waits without polling, opens it again.
+ */
+static unsigned int poll_ns = 200000;
+module_param(poll_ns, uint, 0644);
+MODULE_PARM_DESC(poll_ns,
+		 "ns the RUN caller and the vCPU thread poll for each other before sleeping, 0 never (default 200000)");
 
-	for (;;) {
-		wait_event_idle(vcpu->wq, READ_ONCE(vcpu->request) != REQ_NONE ||
-				kthread_should_stop());
-		if (kthread_should_stop())
-			break;
-		req = READ_ONCE(vcpu->request);
-		vcpu->result = req == REQ_RUN ? vcpu_run(vcpu) : vcpu_call(vcpu);
-		/* The result must be visible before the request is done. */
-		smp_store_release(&vcpu->request, REQ_NONE);
-		wake_up(&vcpu->done_wq);
-	}
-	loaded_vmcs_clear(&vcpu->vmcs);
-	return 0;
+#define POLL_MIN_NS		10000
+#define POLL_PROBE_EVERY	16
+
+static bool vcpu_request_pending(struct vcpu *vcpu)
+{
+	return READ_ONCE(vcpu->request) != REQ_NONE;
 }
 
 static bool vcpu_request_done(struct vcpu *vcpu)
@@ -576,10 +613,133 @@ static bool vcpu_request_done(struct vcpu *vcpu)
 	return smp_load_acquire(&vcpu->request) == REQ_NONE;
 }
 
+/*
+ * Poll until @done or the window ends; @other is the task that makes
+ * @done true. The poll ends early on a signal, when this CPU is wanted
+ * elsewhere, or when @other cannot run here now (asleep: only the sleep
+ * waits for it).
+ * Return: the TSC when the wait began, or 0 when not polling at all;
+ * *@hit tells whether @done came true.
+ */
+static __always_inline u64 vcpu_poll(struct vcpu *vcpu, struct vcpu_poll *p,
+				     bool (*done)(struct vcpu *),
+				     struct task_struct *other, bool *hit)
+{
+	u32 max = READ_ONCE(poll_ns), win = min(p->ns, max);
+	u64 start, now, limit;
+
+	*hit = false;
+	if (!max || !other)
+		return 0;
+	/* The TSC: cheaper to read than local_clock(), and enough here. */
+	start = rdtsc();
+	if (!win) {
+		if (++p->idle < POLL_PROBE_EVERY)
+			return start;
+		p->idle = 0;
+		win = max;
+	}
+	limit = mul_u64_u32_div(win, tsc_khz, NSEC_PER_MSEC);
+	now = start;
+	while (now - start < limit) {
+		if (done(vcpu)) {
+			vcpu->poll_hits++;
+			p->ns = win;
+			*hit = true;
+			return start;
+		}
+		if (signal_pending(current))
+			break;
+		if (task_cpu(other) == raw_smp_processor_id()) {
+			/*
+			 * With other CPUs, sleep instead: the wake-up may
+			 * place the sleeper on an idle one, while a pair
+			 * handing one CPU back and forth stays together.
+			 */
+			if (num_online_cpus() > 1 ||
+			    yield_to(other, false) <= 0)
+				break;
+		} else {
+			if (need_resched())
+				break;
+			cpu_relax();
+		}
+		now = rdtsc();
+	}
+	vcpu->poll_misses++;
+	p->ns = win / 2 < POLL_MIN_NS ? 0 : win / 2;
+	return start;
+}
+
+/* After a sleep that vcpu_poll() began: a short one opens the window. */
+static void vcpu_poll_end(struct vcpu_poll *p, u64 start)
+{
+	u32 max = READ_ONCE(poll_ns);
+	u64 waited;
+
+	if (!start || !tsc_khz)
+		return;
+	waited = mul_u64_u32_div(rdtsc() - start, NSEC_PER_MSEC, tsc_khz);
+	if (waited <= max && waited > p->ns)
+		p->ns = min_t(u32, max, max_t(u32, POLL_MIN_NS, p->ns * 2));
+}
+
+/*
+ * Sleep until an ioctl hands the thread work, or the vCPU goes away;
+ * @caller: the task whose RUN ended last, to poll for, or NULL.
+ */
+static void vcpu_wait_request(struct vcpu *vcpu, struct task_struct *caller)
+{
+	bool hit;
+	u64 start;
+
+	start = vcpu_poll(vcpu, &vcpu->req_poll, vcpu_request_pending, caller,
+			  &hit);
+	if (hit)
+		return;
+	rcuwait_wait_event(&vcpu->req_wait, vcpu_request_pending(vcpu) ||
+			   kthread_should_stop(), TASK_IDLE);
+	vcpu_poll_end(&vcpu->req_poll, start);
+}
+
+static int vcpu_thread(void *data)
+{
+	struct vcpu *vcpu = data;
+	struct task_struct *caller = NULL;
+	enum vcpu_request req;
+
+	for (;;) {
+		vcpu_wait_request(vcpu, caller);
+		if (caller) {
+			put_task_struct(caller);
+			caller = NULL;
+		}
+		if (kthread_should_stop())
+			break;
+		/* Pairs with the release in vcpu_request_start(). */
+		req = smp_load_acquire(&vcpu->request);
+		if (req == REQ_NONE)
+			continue;
+		vcpu->result = req == REQ_RUN ? vcpu_run(vcpu) : vcpu_call(vcpu);
+		/* Still inside RUN, so still there: hold it while polling. */
+		if (req == REQ_RUN) {
+			caller = vcpu->run_caller;
+			get_task_struct(caller);
+		}
+		/* The result must be visible before the request is done. */
+		smp_store_release(&vcpu->request, REQ_NONE);
+		/* Its full barrier orders the store before the waiter test. */
+		rcuwait_wake_up(&vcpu->done_wait);
+	}
+	loaded_vmcs_clear(&vcpu->vmcs);
+	return 0;
+}
+
 static void vcpu_request_start(struct vcpu *vcpu, enum vcpu_request req)
 {
-	WRITE_ONCE(vcpu->request, req);
-	wake_up(&vcpu->wq);
+	/* What the request reads (call_fn, kick, ...) is visible first. */
+	smp_store_release(&vcpu->request, req);
+	rcuwait_wake_up(&vcpu->req_wait);
 }
 
 /**
@@ -601,27 +761,52 @@ int vcpu_call_on_thread(struct vcpu *vcpu, int (*fn)(struct vcpu *, void *),
 	vcpu->call_fn = fn;
 	vcpu->call_arg = arg;
 	vcpu_request_start(vcpu, REQ_CALL);
-	wait_event(vcpu->done_wq, vcpu_request_done(vcpu));
+	rcuwait_wait_event(&vcpu->done_wait, vcpu_request_done(vcpu),
+			   TASK_UNINTERRUPTIBLE);
 	return vcpu->result;
+}
+
+/*
+ * After a kick: the thread tests the kick with interrupts off before every
+ * entry and exit handlers never sleep, so the answer comes within one
+ * exit; kicking again now and then keeps the wait bounded whatever the
+ * thread was doing when the IPI came.
+ */
+static void vcpu_wait_kicked(struct vcpu *vcpu)
+{
+	prepare_to_rcuwait(&vcpu->done_wait);
+	for (;;) {
+		/* Pairs with the barrier in rcuwait_wake_up(). */
+		set_current_state(TASK_UNINTERRUPTIBLE);
+		if (vcpu_request_done(vcpu))
+			break;
+		if (!schedule_timeout(HZ / 10))
+			vcpu_wake(vcpu);
+	}
+	finish_rcuwait(&vcpu->done_wait);
 }
 
 /* Wait for the thread to end a RUN: until the guest exits, or a signal. */
 static int vcpu_wait_run(struct vcpu *vcpu)
 {
-	if (wait_event_interruptible(vcpu->done_wq, vcpu_request_done(vcpu))) {
+	bool hit;
+	u64 start;
+	int ret;
+
+	start = vcpu_poll(vcpu, &vcpu->run_poll, vcpu_request_done,
+			  vcpu->thread, &hit);
+	if (hit)
+		return vcpu->result;
+	ret = rcuwait_wait_event(&vcpu->done_wait, vcpu_request_done(vcpu),
+				 TASK_INTERRUPTIBLE);
+	if (ret) {
 		WRITE_ONCE(vcpu->kick, true);
 		/* An IPI to the thread's CPU forces a VM exit; a HLT wakes. */
 		vcpu_wake(vcpu);
-		/*
-		 * The thread tests the kick with interrupts off before every
-		 * entry and exit handlers never sleep, so the answer comes
-		 * within one exit; kicking again now and then keeps the wait
-		 * bounded whatever the thread was doing when the IPI came.
-		 */
-		while (!wait_event_timeout(vcpu->done_wq,
-					   vcpu_request_done(vcpu), HZ / 10))
-			vcpu_wake(vcpu);
+		vcpu_wait_kicked(vcpu);
+		start = 0;
 	}
+	vcpu_poll_end(&vcpu->run_poll, start);
 	return vcpu->result;
 }
 
@@ -652,6 +837,7 @@ static int vcpu_ioctl_run(struct vcpu *vcpu)
 
 	WRITE_ONCE(vcpu->in_run, true);
 	WRITE_ONCE(vcpu->kick, false);
+	vcpu->run_caller = current;
 	vcpu_request_start(vcpu, REQ_RUN);
 	mutex_unlock(&vcpu->ioctl_lock);
 
@@ -975,10 +1161,13 @@ static struct vcpu *vcpu_alloc(struct vm *vm, unsigned int id)
 	/* Like an AP on a PC: only the first vCPU runs from reset. */
 	vcpu->mp_state = id ? MP_WAIT_SIPI : MP_RUNNABLE;
 	vcpu->vmcs.cpu = -1;
+	/* Poll from the start: a window that does not pay soon closes. */
+	vcpu->run_poll.ns = poll_ns;
+	vcpu->req_poll.ns = poll_ns;
 	INIT_LIST_HEAD(&vcpu->vmcs.node);
 	mutex_init(&vcpu->ioctl_lock);
-	init_waitqueue_head(&vcpu->wq);
-	init_waitqueue_head(&vcpu->done_wq);
+	rcuwait_init(&vcpu->req_wait);
+	rcuwait_init(&vcpu->done_wait);
 
 	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	vcpu->run_data = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);

@@ -4,10 +4,12 @@
  * the family and its group, capabilities equal to the ioctl's, the VM
  * list and per-vCPU statistics against what guests did and what the run
  * structure says, the errors (no VM id: EINVAL; unknown VM: ENOENT),
- * visibility of VMs across users, the events of the multicast group, and
- * answers that never wait for a VM busy pinning its memory.
+ * visibility of VMs across users, the events of the multicast group,
+ * answers that never wait for a VM busy pinning its memory, and the
+ * counters of the RUN hand-off's polling (module parameter poll_ns).
  */
 #include <grp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -34,6 +36,8 @@
 struct vcpu_stats {
 	uint32_t id;
 	uint64_t entries, exits, guest_ns;
+	uint64_t poll_hits, poll_misses;
+	bool has_poll;
 	uint64_t reasons[NR_REASONS];
 };
 
@@ -116,6 +120,10 @@ static void parse_vcpu(struct nlattr *nest, struct vcpu_stats *v)
 	v->entries = u64_of(tb, MINIVMM_A_VCPU_ENTRIES);
 	v->exits = u64_of(tb, MINIVMM_A_VCPU_EXITS);
 	v->guest_ns = u64_of(tb, MINIVMM_A_VCPU_GUEST_NS);
+	v->poll_hits = u64_of(tb, MINIVMM_A_VCPU_POLL_HITS);
+	v->poll_misses = u64_of(tb, MINIVMM_A_VCPU_POLL_MISSES);
+	v->has_poll = tb[MINIVMM_A_VCPU_POLL_HITS] &&
+		      tb[MINIVMM_A_VCPU_POLL_MISSES];
 	if (!tb[MINIVMM_A_VCPU_EXIT_REASONS])
 		return;
 	nla_for_each_nested(a, tb[MINIVMM_A_VCPU_EXIT_REASONS], rem)
@@ -482,6 +490,81 @@ TEST_F(nl, stats_match_the_guest_and_the_run_structure)
 		sum += v->reasons[i];
 	EXPECT_EQ(v->exits, sum);
 	test_vm_destroy(vm);
+}
+
+#define POLL_NS_PARAM	"/sys/module/minivmm/parameters/poll_ns"
+
+/* Set the poll_ns module parameter; its old value, or -1 on failure. */
+static long set_poll_ns(long ns)
+{
+	long old = -1;
+	FILE *f = fopen(POLL_NS_PARAM, "r+");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &old) != 1 || fseek(f, 0, SEEK_SET) ||
+	    fprintf(f, "%ld\n", ns) < 0)
+		old = -1;
+	if (fclose(f))
+		old = -1;
+	return old;
+}
+
+/* 100 OUT round trips and a HLT; the vCPU's statistics in *v. */
+static void run_outs100(struct __test_metadata *_metadata, struct nl *nl,
+			struct reply *r, struct vcpu_stats *v)
+{
+	struct test_vcpu *vcpu;
+	struct test_vm *vm;
+	long id;
+	int i;
+
+	vm = test_vm_create(GUEST_MEM_SIZE);
+	vcpu = test_vcpu_add(vm, 0);
+	test_vcpu_load(vcpu, MODE_REAL, guest_outs100,
+		       GUEST_CODE_SIZE(guest_outs100));
+	for (i = 0; i < 100; i++)
+		test_run_expect(vcpu, MINIVMM_EXIT_IO);
+	test_run_expect(vcpu, MINIVMM_EXIT_HLT);
+	id = my_vm(nl, r);
+	ASSERT_LT(0, id);
+	ASSERT_EQ(0, request(nl, MINIVMM_CMD_GET_STATS, 0, id, r));
+	ASSERT_EQ(1, r->vms[0].nr_stats);
+	*v = r->vms[0].vcpus[0];
+	test_vm_destroy(vm);
+}
+
+TEST_F(nl, hand_off_polls_are_counted)
+{
+	struct vcpu_stats v;
+	long old;
+
+	REQUIRE_FAMILY();
+	old = set_poll_ns(200000);
+	if (old < 0)
+		SKIP(return, "cannot write " POLL_NS_PARAM);
+	run_outs100(_metadata, &self->nl, self->r, &v);
+	set_poll_ns(old);
+	ASSERT_TRUE(v.has_poll);
+	/* The first wait polls; no wait counts twice (two per RUN). */
+	EXPECT_LE(1, v.poll_hits + v.poll_misses);
+	EXPECT_GE(2 * 101, v.poll_hits + v.poll_misses);
+}
+
+TEST_F(nl, no_polls_with_poll_ns_zero)
+{
+	struct vcpu_stats v;
+	long old;
+
+	REQUIRE_FAMILY();
+	old = set_poll_ns(0);
+	if (old < 0)
+		SKIP(return, "cannot write " POLL_NS_PARAM);
+	run_outs100(_metadata, &self->nl, self->r, &v);
+	set_poll_ns(old);
+	ASSERT_TRUE(v.has_poll);
+	EXPECT_EQ(0, v.poll_hits);
+	EXPECT_EQ(0, v.poll_misses);
 }
 
 /* In a child: drop every privilege, become nobody. 0 or an errno. */

@@ -694,6 +694,9 @@ enum minivmm_genl_attr {
 	MINIVMM_A_EXIT_REASON,		/* u32: hardware reason of an event */
 	MINIVMM_A_VM_EPT_4K,		/* u64: EPT leaves mapping 4 KiB */
 	MINIVMM_A_VM_EPT_2M,		/* u64: EPT leaves mapping 2 MiB */
+	/* u64: hand-off waits that polling ended (module parameter poll_ns) */
+	MINIVMM_A_VCPU_POLL_HITS,
+	MINIVMM_A_VCPU_POLL_MISSES,	/* u64: waits that polled, then slept */
 	__MINIVMM_A_MAX,
 };
 
