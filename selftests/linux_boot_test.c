@@ -39,9 +39,9 @@ extern char **environ;
 #define ST_TOOL		125
 /* Guest RAM for the boot: the vmlinux ends at 74 MiB. */
 #define BOOT_MEM	"96M"
-#define BOOT_TIMEOUT	"60"
+#define BOOT_TIMEOUT	"200"
 /* The bzImage decompresses itself first: about a minute here. */
-#define BZIMAGE_TIMEOUT	"300"
+#define BZIMAGE_TIMEOUT	"250"
 #define OUT_MAX		(256 << 10)
 /* The early serial console, and a parameter to find in the echo. */
 #define BOOT_CMDLINE	"console=ttyS0 earlyprintk=serial,ttyS0,115200 " \
