@@ -261,6 +261,72 @@ def fast_bzimage(vmlinuz, cache_dir):
 	return out
 
 
+def compact_vmlinux(elf):
+	"""The vmlinux ELF with only what a loader needs: the ELF header,
+	the program headers and each PT_LOAD segment's bytes up to its last
+	non-zero one (the zeros after it, .bss and .brk among them, become
+	memsz beyond filesz, so memory holds the very same bytes); the
+	PT_NOTE segments point into the copied bytes.  No section headers.
+	"""
+	if elf[:4] != b'\x7fELF' or elf[4] != 2:
+		raise FastbootError('not an ELF64 file')
+	phoff = struct.unpack_from('<Q', elf, 32)[0]
+	phentsize, phnum = struct.unpack_from('<HH', elf, 54)
+	phdrs = [list(struct.unpack_from('<IIQQQQQQ', elf, phoff + i * phentsize))
+		 for i in range(phnum)]
+	out = bytearray(elf[:64])
+	struct.pack_into('<QHHHHHH', out, 32, 64, 64, 64, 56, phnum, 64, 0)
+	struct.pack_into('<Q', out, 40, 0)		# e_shoff
+	struct.pack_into('<HH', out, 60, 0, 0)		# e_shnum, e_shstrndx
+	data = bytearray()
+	base = PAGE * ((64 + 56 * phnum + PAGE - 1) // PAGE)
+	moved = []					# (old off, old end, new off)
+	for ph in phdrs:
+		if ph[0] != 1:				# PT_LOAD
+			continue
+		seg = elf[ph[2]:ph[2] + ph[5]].rstrip(b'\0')
+		# Keep the offset congruent to the address modulo a page.
+		pad = (ph[3] - (base + len(data))) % PAGE
+		data += bytes(pad)
+		moved.append((ph[2], ph[2] + len(seg), base + len(data)))
+		ph[2] = base + len(data)
+		ph[5] = len(seg)
+		data += seg
+	for ph in phdrs:
+		if ph[0] == 1:
+			continue
+		for old, end, new in moved:
+			if old <= ph[2] and ph[2] + ph[5] <= end:
+				ph[2] = new + ph[2] - old
+				break
+		else:
+			ph[0] = 0			# PT_NULL: its bytes are gone
+	for ph in phdrs:
+		out += struct.pack('<IIQQQQQQ', *ph)
+	out += bytes(base - len(out))
+	return bytes(out + data)
+
+
+def guest_vmlinux(vmlinuz, cache_dir):
+	"""Path of the cached compact vmlinux of `vmlinuz`, built if needed."""
+	out = os.path.join(cache_dir, 'vmlinux-%s' % cache_key(vmlinuz))
+	if os.path.exists(out):
+		return out
+	with open(vmlinuz, 'rb') as f:
+		data = compact_vmlinux(extract_vmlinux(f.read()))
+	os.makedirs(cache_dir, exist_ok=True)
+	fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix='.vmlinux-')
+	try:
+		with os.fdopen(fd, 'wb') as f:
+			f.write(data)
+		os.chmod(tmp, 0o644)
+		os.replace(tmp, out)
+	except BaseException:
+		os.unlink(tmp)
+		raise
+	return out
+
+
 def main(argv):
 	if len(argv) != 3:
 		print('usage: %s VMLINUZ OUT' % argv[0], file=sys.stderr)

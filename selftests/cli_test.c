@@ -958,8 +958,8 @@ TEST_F(cli, man_page_documents_every_option)
 			}
 		}
 	}
-	/* run's nine, --json of four commands, --watch, --help of each. */
-	EXPECT_EQ(9 + 4 + 1 + 5, options);
+	/* run's eleven, --json of four commands, --watch, --help of each. */
+	EXPECT_EQ(11 + 4 + 1 + 5, options);
 	free(man);
 }
 

@@ -34,6 +34,7 @@
 #include "minivmm.h"
 #include "ktrace.h"
 #include "nl.h"
+#include "run_linux.h"
 #include "stat.h"
 #include "uart.h"
 
@@ -57,8 +58,11 @@
 
 enum {
 	OPT_MEM = 256, OPT_VCPUS, OPT_ENTRY, OPT_FORMAT, OPT_CMDLINE,
-	OPT_MODULE, OPT_TIMEOUT, OPT_TRACE, OPT_STATS,
+	OPT_MODULE, OPT_TIMEOUT, OPT_TRACE, OPT_STATS, OPT_KERNEL, OPT_INITRD,
 };
+
+/* Guest RAM of --kernel when --mem is not given. */
+#define DEFAULT_KERNEL_MEM	(128ULL << 20)
 
 static const struct cli_option run_options[] = {
 	{ "mem", "SIZE", OPT_MEM,
@@ -70,7 +74,7 @@ static const struct cli_option run_options[] = {
 	{ "format", "FMT", OPT_FORMAT,
 	  "flat, elf, multiboot or auto (default: auto-detect)" },
 	{ "cmdline", "STRING", OPT_CMDLINE,
-	  "multiboot: the kernel command line" },
+	  "multiboot and --kernel: the kernel command line" },
 	{ "module", "'FILE [ARGS]'", OPT_MODULE,
 	  "multiboot: a boot module, repeatable" },
 	{ "timeout", "SECONDS", OPT_TIMEOUT,
@@ -79,6 +83,10 @@ static const struct cli_option run_options[] = {
 	  "print every exit, and the exceptions the kernel raises, on stderr" },
 	{ "stats", NULL, OPT_STATS,
 	  "print the exit statistics on stderr at the end" },
+	{ "kernel", "FILE", OPT_KERNEL,
+	  "boot a Linux bzImage or vmlinux instead of IMAGE (default --mem 128M)" },
+	{ "initrd", "FILE", OPT_INITRD,
+	  "--kernel: its initrd (initramfs)" },
 	{ }
 };
 
@@ -95,6 +103,8 @@ struct run_opts {
 	bool trace;
 	bool stats;
 	const char *image;
+	bool mem_set;
+	struct run_linux lk;	/* --kernel and its options */
 };
 
 struct machine {
@@ -104,6 +114,7 @@ struct machine {
 	struct uart uart;
 	bool trace;
 	uint8_t sysctl_a;		/* port 0x92 as last written */
+	bool acpi;			/* --kernel: the ACPI sleep ports */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -301,8 +312,12 @@ static const char *port_name(uint16_t port)
 /* A byte the guest reads from @port. */
 static uint8_t port_in(struct machine *m, uint16_t port)
 {
+	uint8_t v;
+
 	if (port >= UART_BASE && port < UART_BASE + UART_PORTS)
 		return uart_in(&m->uart, port - UART_BASE);
+	if (m->acpi && !run_linux_port_in(port, &v))
+		return v;
 	switch (port) {
 	case PORT_DEBUGCON:
 		return PORT_DEBUGCON;	/* how guests detect it */
@@ -320,9 +335,18 @@ static uint8_t port_in(struct machine *m, uint16_t port)
 /* A byte the guest writes to @port: -1 to go on, or the exit status. */
 static int port_out(struct machine *m, uint16_t port, uint8_t v)
 {
+	int ret;
+
 	if (port >= UART_BASE && port < UART_BASE + UART_PORTS) {
 		uart_out(&m->uart, port - UART_BASE, v);
 		return -1;
+	}
+	if (m->acpi) {
+		ret = run_linux_port_out(port, v);
+		if (ret >= 0) {
+			tracef(m, "ACPI power-off (S5)");
+			return ret;
+		}
 	}
 	switch (port) {
 	case PORT_DEBUGCON:
@@ -561,6 +585,27 @@ static void start_ktrace(void)
 	}
 }
 
+/* --kernel: what goes with it, and what does not. */
+static void parse_linux_options(int argc, char **argv, struct run_opts *o)
+{
+	if (optind < argc)
+		die_usage(&cmd_run, "unexpected argument '%s' with --kernel",
+			  argv[optind]);
+	if (o->nr_modules || o->entry_set || o->format != MVM_FORMAT_AUTO)
+		die_usage(&cmd_run,
+			  "--module, --entry and --format do not go with --kernel");
+	/* Until the module starts application processors. */
+	if (o->vcpus > 1)
+		die_usage(&cmd_run,
+			  "--kernel with --vcpus %u: more than one vCPU is not yet supported",
+			  o->vcpus);
+	if (!o->mem_set)
+		o->mem = DEFAULT_KERNEL_MEM;
+	o->lk.cmdline = o->cmdline;
+	o->lk.nr_cpus = o->vcpus;
+	o->image = o->lk.kernel;
+}
+
 static void parse_options(int argc, char **argv, struct run_opts *o)
 {
 	const char *arg;
@@ -575,6 +620,7 @@ static void parse_options(int argc, char **argv, struct run_opts *o)
 				die_usage(&cmd_run,
 					  "bad memory size '%s' (a non-zero multiple of 4K, e.g. 64M)",
 					  arg);
+			o->mem_set = true;
 			break;
 		case OPT_VCPUS:
 			if (parse_u64(arg, 1, MINIVMM_MAX_CPUS, &v))
@@ -613,8 +659,20 @@ static void parse_options(int argc, char **argv, struct run_opts *o)
 		case OPT_STATS:
 			o->stats = true;
 			break;
+		case OPT_KERNEL:
+			o->lk.kernel = arg;
+			break;
+		case OPT_INITRD:
+			o->lk.initrd = arg;
+			break;
 		}
 	}
+	if (o->lk.kernel) {
+		parse_linux_options(argc, argv, o);
+		return;
+	}
+	if (o->lk.initrd)
+		die_usage(&cmd_run, "--initrd needs --kernel");
 	if (optind >= argc)
 		die_usage(&cmd_run, "no IMAGE given");
 	if (optind < argc - 1)
@@ -719,7 +777,7 @@ static int run_main(int argc, char **argv)
 	die_status = 125;
 	parse_options(argc, argv, &o);
 
-	if (mvm_read_file(o.image, &image, &size))
+	if (!o.lk.kernel && mvm_read_file(o.image, &image, &size))
 		die("%s", mvm_strerror(NULL));
 	if (o.vcpus > 1 && !mvm_get_caps(&caps) && o.vcpus > caps.max_vcpus)
 		die("--vcpus %u: a VM has at most %u vCPUs", o.vcpus,
@@ -737,8 +795,13 @@ static int run_main(int argc, char **argv)
 	if (m.trace)
 		start_ktrace();
 	uart_init(&m.uart, STDIN_FILENO, stdout, uart_raise, &m);
-	load(&m, &o, image, size);
-	free(image);
+	if (o.lk.kernel) {
+		m.acpi = true;
+		run_linux_load(m.vm, m.vcpu, &o.lk, o.trace);
+	} else {
+		load(&m, &o, image, size);
+		free(image);
+	}
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -759,16 +822,19 @@ static int run_main(int argc, char **argv)
 
 const struct command cmd_run = {
 	.name = "run",
-	.synopsis = "[OPTIONS] IMAGE",
+	.synopsis = "[OPTIONS] IMAGE | [OPTIONS] --kernel FILE",
 	.summary = "boot an image in a new VM",
 	.description =
 	"Boot IMAGE in a new VM: a flat binary (started in real mode), an ELF32\n"
 	"or ELF64 executable (started in protected or long mode at its entry\n"
-	"point) or a multiboot v1 kernel (booted as QEMU's -kernel does).\n"
+	"point) or a multiboot v1 kernel (booted as QEMU's -kernel does); or,\n"
+	"with --kernel, a Linux bzImage or vmlinux through the 64-bit boot\n"
+	"protocol, with ACPI tables describing the machine.\n"
 	"The console is a 16550 UART at 0x3f8 on stdin/stdout, and port 0xe9.\n\n"
 	"Exit status: 0 when the guest halts for good, (V << 1) | 1 when it\n"
 	"writes V to port 0xf4, 4 when it resets the machine (port 0x92 bit 0,\n"
-	"keyboard controller command 0xfe), 2 when it crashes (triple fault, entry failure,\n"
+	"keyboard controller command 0xfe, the ACPI reset register), 0 when a\n"
+	"--kernel guest powers off (ACPI S5), 2 when it crashes (triple fault, entry failure,\n"
 	"something minivmm cannot emulate), 124 on --timeout, 128 + N on\n"
 	"signal N (130 for Ctrl-C), 125 when minivmm itself fails.",
 	.options = run_options,

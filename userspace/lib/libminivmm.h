@@ -215,6 +215,168 @@ int mvm_load_multiboot(struct mvm *vm, struct mvm_vcpu *vcpu,
 		       const struct mvm_module *modules,
 		       unsigned int nr_modules);
 
+/* ---- Linux kernels and the platform they find ------------------- */
+
+/*
+ * What the guest finds instead of firmware (Documentation/linux-guest.rst):
+ * the boot parameters ("zero page"), the command line, the loader's GDT
+ * and page tables, and ACPI tables in the PC's BIOS area.
+ */
+#define MVM_LINUX_PARAMS_ADDR	0x7000		/* struct boot_params */
+#define MVM_LINUX_CMDLINE_ADDR	0x20000
+#define MVM_LINUX_CMDLINE_MAX	0x10000		/* bytes there, NUL included */
+#define MVM_LINUX_CPU_DATA_ADDR	0x30000		/* GDT, page tables */
+#define MVM_LINUX_LOW_END	0x9fc00		/* usable RAM below 1 MiB */
+#define MVM_ACPI_ADDR		0xe0000		/* RSDP, then the tables */
+#define MVM_ACPI_SIZE		0x10000
+#define MVM_BIOS_END		0x100000
+
+/* Devices the ACPI tables describe. */
+#define MVM_LAPIC_ADDR		0xfee00000ULL
+#define MVM_IOAPIC_ADDR		0xfec00000ULL
+#define MVM_ACPI_SLEEP_CONTROL	0x600	/* FADT SLEEP_CONTROL_REG (8 bits) */
+#define MVM_ACPI_SLEEP_STATUS	0x601	/* FADT SLEEP_STATUS_REG (8 bits) */
+#define MVM_ACPI_SLP_TYP_S5	5	/* \_S5's SLP_TYP */
+#define MVM_ACPI_SLP_TYP(v)	(((v) >> 2) & 7)
+#define MVM_ACPI_SLP_EN		0x20
+#define MVM_ACPI_RESET_PORT	0x64	/* FADT RESET_REG: the keyboard */
+#define MVM_ACPI_RESET_VALUE	0xfe	/* controller's reset command */
+
+/* The e820 types the memory map uses. */
+#define MVM_E820_RAM		1
+#define MVM_E820_RESERVED	2
+
+/**
+ * struct mvm_e820_entry - one range of the BIOS memory map (e820)
+ * @addr:	its first byte
+ * @size:	its length in bytes
+ * @type:	MVM_E820_RAM or MVM_E820_RESERVED
+ */
+struct mvm_e820_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+} __attribute__((packed));
+
+enum mvm_linux_kind {
+	MVM_LINUX_BZIMAGE = 1,	/* the x86 boot protocol's bzImage */
+	MVM_LINUX_VMLINUX,	/* an uncompressed ELF64 vmlinux */
+};
+
+/**
+ * struct mvm_linux_kernel - what mvm_linux_probe() found in a kernel
+ * @kind:	a bzImage or a vmlinux
+ * @version:	bzImage: its boot protocol version (0x20f is 2.15)
+ * @load_addr:	where it goes in guest memory (its preferred address)
+ * @mem_size:	bytes from @load_addr it needs (bzImage: init_size, for
+ *		decompressing in place; vmlinux: its segments, bss included)
+ * @entry:	the 64-bit entry point (guest physical)
+ * @initrd_max:	the highest address an initrd may use
+ * @cmdline_max: the longest command line it takes, NUL excluded
+ * @setup_size:	bzImage: bytes of real-mode setup before the
+ *		protected-mode kernel in the file
+ */
+struct mvm_linux_kernel {
+	enum mvm_linux_kind kind;
+	unsigned int version;
+	uint64_t load_addr;
+	uint64_t mem_size;
+	uint64_t entry;
+	uint64_t initrd_max;
+	uint32_t cmdline_max;
+	uint64_t setup_size;
+};
+
+/*
+ * Check that @image is a Linux kernel this loader boots: a bzImage with
+ * boot protocol 2.12 or later, loaded high, with a 64-bit entry point;
+ * or an x86-64 ELF executable with Linux's or Xen's ELF notes (a
+ * vmlinux). 0 with @k filled, or -EINVAL and one line for mvm_strerror().
+ */
+int mvm_linux_probe(const void *image, size_t size,
+		    struct mvm_linux_kernel *k);
+
+/*
+ * The e820 memory map of a VM with @mem_size bytes of RAM (laid out as
+ * mvm_create() does): at most @max entries in @map; their count.
+ */
+unsigned int mvm_linux_e820(uint64_t mem_size, struct mvm_e820_entry *map,
+			    unsigned int max);
+
+/**
+ * struct mvm_linux_params - where the loader put what the kernel needs
+ * @mem_size:	bytes of guest RAM
+ * @cmdline_addr: guest physical address of the command line
+ * @cmdline_len: its length, NUL excluded
+ * @initrd_addr: guest physical address of the initrd (0: none)
+ * @initrd_size: its size in bytes
+ * @rsdp_addr:	the ACPI RSDP (0: none)
+ */
+struct mvm_linux_params {
+	uint64_t mem_size;
+	uint64_t cmdline_addr;
+	uint32_t cmdline_len;
+	uint64_t initrd_addr, initrd_size;
+	uint64_t rsdp_addr;
+};
+
+/*
+ * Fill the 4 KiB at @zero_page as the boot_params of @image (probed into
+ * @k): its setup header (a bzImage's own, or one made for a vmlinux),
+ * the loader type 0xff, the command line, initrd, e820 map and RSDP of
+ * @p. 0, or -errno with the message set.
+ */
+int mvm_linux_boot_params(void *zero_page, const void *image, size_t size,
+			  const struct mvm_linux_kernel *k,
+			  const struct mvm_linux_params *p);
+
+/*
+ * ACPI tables for a PC with @nr_cpus CPUs, written to @buf for guest
+ * physical @gpa (16-byte aligned): the RSDP at @gpa, then an XSDT, an
+ * RSDT, a hardware-reduced FADT, a DSDT with \_S5 and a MADT (the CPUs'
+ * local APICs, the I/O APIC, IRQ 0 -> GSI 2). Their size in bytes, or
+ * -E2BIG (@len too small) or -EINVAL with the message set.
+ */
+int mvm_acpi_tables(void *buf, size_t len, uint64_t gpa,
+		    unsigned int nr_cpus);
+
+/**
+ * struct mvm_linux_boot - what to boot with a Linux kernel; what was done
+ * @cmdline:	the kernel command line, or NULL
+ * @initrd:	the initrd (initramfs) contents, or NULL
+ * @initrd_size: bytes at @initrd
+ * @nr_cpus:	CPUs the ACPI tables describe (0: 1)
+ *
+ * Filled in by mvm_load_linux():
+ * @kernel:	what mvm_linux_probe() found
+ * @params:	where everything went
+ * @params_addr: the boot_params (RSI at the entry)
+ * @acpi_addr:	the ACPI tables, @acpi_size bytes
+ * @acpi_size:	see @acpi_addr
+ */
+struct mvm_linux_boot {
+	const char *cmdline;
+	const void *initrd;
+	size_t initrd_size;
+	unsigned int nr_cpus;
+
+	struct mvm_linux_kernel kernel;
+	struct mvm_linux_params params;
+	uint64_t params_addr;
+	uint64_t acpi_addr, acpi_size;
+};
+
+/*
+ * Boot a Linux kernel (bzImage or vmlinux) through the 64-bit boot
+ * protocol: the kernel at its preferred address, the initrd as high as
+ * its limits allow, the boot_params, command line and ACPI tables at the
+ * addresses above; @vcpu in long mode at the entry point with the first
+ * 4 GiB identity mapped, CS = 0x10 and the data segments 0x18 (flat),
+ * RSI = the boot_params and interrupts off.
+ */
+int mvm_load_linux(struct mvm *vm, struct mvm_vcpu *vcpu, const void *image,
+		   size_t size, struct mvm_linux_boot *boot);
+
 /* Read a whole file into a malloc()ed buffer. */
 int mvm_read_file(const char *path, void **data, size_t *size);
 

@@ -1,0 +1,846 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Booting Linux: libminivmm's Linux loader and the tables it makes,
+ * called directly (they need no /dev/minivmm: these run on any host),
+ * and 'minivmm run --kernel' in a VM.
+ *
+ * The guest kernel is $MINIVMM_GUEST_VMLINUX, else the compact vmlinux
+ * of the machine's own kernel that scripts/testvm puts in the image
+ * (/usr/share/minivmm/vmlinux); the tests that boot it skip without it.
+ * Until minivmm has a local APIC and timers the guest kernel stops
+ * after its early console lines: the boot test checks those only.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "minivmm_test.h"
+#include "libminivmm.h"
+
+extern char **environ;
+
+#define GUEST_VMLINUX	"/usr/share/minivmm/vmlinux"
+/* Only with scripts/testvm --guest-bzimage: it costs a minute. */
+#define GUEST_BZIMAGE	"/usr/share/minivmm/bzImage"
+#define MIB		(1ULL << 20)
+#define GIB		(1ULL << 30)
+#define ACPI_BUF	4096
+/* Exit statuses of 'minivmm run'. */
+#define ST_TIMEOUT	124
+#define ST_TOOL		125
+/* Guest RAM for the boot: the vmlinux ends at 74 MiB. */
+#define BOOT_MEM	"96M"
+#define BOOT_TIMEOUT	"200"
+/* The bzImage decompresses itself first: about a minute here. */
+#define BZIMAGE_TIMEOUT	"250"
+#define OUT_MAX		(256 << 10)
+/* The early serial console, and a parameter to find in the echo. */
+#define BOOT_CMDLINE	"console=ttyS0 earlyprintk=serial,ttyS0,115200 " \
+			"minivmm_test_marker=42"
+
+/* ---- reading the tables ---------------------------------------------- */
+
+static uint8_t sum(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint8_t s = 0;
+
+	while (len--)
+		s += *b++;
+	return s;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* The table at guest address @addr of tables built at @gpa in @buf. */
+static const uint8_t *table_at(const uint8_t *buf, uint64_t gpa, int len,
+			       uint64_t addr)
+{
+	if (addr < gpa || addr - gpa + 36 > (uint64_t)len)
+		return NULL;
+	if (addr - gpa + get32(buf + addr - gpa + 4) > (uint64_t)len)
+		return NULL;
+	return buf + addr - gpa;
+}
+
+/* The table with @sig that the XSDT lists, or NULL. */
+static const uint8_t *find_table(const uint8_t *buf, uint64_t gpa, int len,
+				 const char *sig)
+{
+	const uint8_t *xsdt = table_at(buf, gpa, len, get64(buf + 24));
+	const uint8_t *t;
+	uint32_t i;
+
+	if (!xsdt)
+		return NULL;
+	for (i = 36; i + 8 <= get32(xsdt + 4); i += 8) {
+		t = table_at(buf, gpa, len, get64(xsdt + i));
+		if (t && !memcmp(t, sig, 4))
+			return t;
+	}
+	return NULL;
+}
+
+struct madt_count {
+	unsigned int lapics, enabled, ioapics, overrides, nmis;
+	unsigned int bad;		/* entries past the end, zero length */
+	uint32_t ioapic_addr, ioapic_gsi;
+	uint8_t ioapic_id;
+	uint8_t irq0_gsi;
+	bool ids_in_order;
+};
+
+static void count_madt(const uint8_t *madt, struct madt_count *c)
+{
+	uint32_t len = get32(madt + 4), off = 44;
+
+	memset(c, 0, sizeof(*c));
+	c->ids_in_order = true;
+	while (off + 2 <= len) {
+		const uint8_t *e = madt + off;
+
+		if (e[1] < 2 || off + e[1] > len) {
+			c->bad++;
+			break;
+		}
+		switch (e[0]) {
+		case 0:
+			if (e[3] != c->lapics || e[2] != c->lapics)
+				c->ids_in_order = false;
+			c->lapics++;
+			c->enabled += get32(e + 4) & 1;
+			break;
+		case 1:
+			c->ioapics++;
+			c->ioapic_id = e[2];
+			c->ioapic_addr = get32(e + 4);
+			c->ioapic_gsi = get32(e + 8);
+			break;
+		case 2:
+			c->overrides++;
+			if (e[3] == 0)
+				c->irq0_gsi = get32(e + 4);
+			break;
+		case 4:
+			c->nmis++;
+			break;
+		}
+		off += e[1];
+	}
+}
+
+/* ---- ACPI -------------------------------------------------------------- */
+
+TEST(acpi_rsdp_found_and_checksums_right)
+{
+	uint8_t buf[ACPI_BUF];
+	const uint8_t *t;
+	const char *const sigs[] = { "FACP", "APIC" };
+	unsigned int i;
+	int len;
+
+	len = mvm_acpi_tables(buf, sizeof(buf), MVM_ACPI_ADDR, 2);
+	ASSERT_LT(0, len);
+	ASSERT_EQ(0, memcmp(buf, "RSD PTR ", 8));
+	EXPECT_EQ(0, sum(buf, 20));
+	EXPECT_EQ(2, buf[15]);			/* revision */
+	EXPECT_EQ(36, get32(buf + 20));		/* length */
+	EXPECT_EQ(0, sum(buf, 36));
+
+	t = table_at(buf, MVM_ACPI_ADDR, len, get64(buf + 24));
+	ASSERT_NE(NULL, t);
+	EXPECT_EQ(0, memcmp(t, "XSDT", 4));
+	EXPECT_EQ(0, sum(t, get32(t + 4)));
+	t = table_at(buf, MVM_ACPI_ADDR, len, get32(buf + 16));
+	ASSERT_NE(NULL, t);
+	EXPECT_EQ(0, memcmp(t, "RSDT", 4));
+	EXPECT_EQ(0, sum(t, get32(t + 4)));
+
+	for (i = 0; i < 2; i++) {
+		t = find_table(buf, MVM_ACPI_ADDR, len, sigs[i]);
+		ASSERT_NE(NULL, t) TH_LOG("no %s in the XSDT", sigs[i]);
+		EXPECT_EQ(0, sum(t, get32(t + 4)))
+			TH_LOG("%s checksum", sigs[i]);
+	}
+	/* The DSDT, through the FADT's X_DSDT (and its 32-bit DSDT). */
+	t = find_table(buf, MVM_ACPI_ADDR, len, "FACP");
+	ASSERT_NE(NULL, t);
+	EXPECT_EQ(get32(t + 40), get64(t + 140));
+	t = table_at(buf, MVM_ACPI_ADDR, len, get64(t + 140));
+	ASSERT_NE(NULL, t);
+	EXPECT_EQ(0, memcmp(t, "DSDT", 4));
+	EXPECT_EQ(0, sum(t, get32(t + 4)));
+	EXPECT_NE(NULL, memmem(t + 36, get32(t + 4) - 36, "_S5_", 4));
+}
+
+TEST(acpi_madt_describes_cpus_ioapic_and_irq0)
+{
+	const unsigned int cpus[] = { 1, 2, 16, 255 };
+	static uint8_t buf[ACPI_BUF];
+	struct madt_count c;
+	const uint8_t *madt;
+	unsigned int i;
+	int len;
+
+	for (i = 0; i < ARRAY_SIZE(cpus); i++) {
+		len = mvm_acpi_tables(buf, sizeof(buf), MVM_ACPI_ADDR,
+				      cpus[i]);
+		ASSERT_LT(0, len);
+		madt = find_table(buf, MVM_ACPI_ADDR, len, "APIC");
+		ASSERT_NE(NULL, madt);
+		EXPECT_EQ(0, sum(madt, get32(madt + 4)));
+		EXPECT_EQ(MVM_LAPIC_ADDR, get32(madt + 36));
+		count_madt(madt, &c);
+		EXPECT_EQ(0, c.bad);
+		EXPECT_EQ(cpus[i], c.lapics);
+		EXPECT_EQ(cpus[i], c.enabled);
+		EXPECT_TRUE(c.ids_in_order);
+		EXPECT_EQ(1, c.ioapics);
+		EXPECT_EQ(MVM_IOAPIC_ADDR, c.ioapic_addr);
+		EXPECT_EQ(0, c.ioapic_gsi);
+		/* Its ID is none of the CPUs'. */
+		EXPECT_LE(cpus[i], c.ioapic_id);
+		EXPECT_EQ(1, c.overrides);
+		EXPECT_EQ(2, c.irq0_gsi);
+		EXPECT_EQ(1, c.nmis);
+	}
+}
+
+TEST(acpi_fadt_hardware_reduced_with_sleep_and_reset_registers)
+{
+	uint8_t buf[ACPI_BUF];
+	const uint8_t *f;
+	int len;
+
+	len = mvm_acpi_tables(buf, sizeof(buf), MVM_ACPI_ADDR, 1);
+	ASSERT_LT(0, len);
+	f = find_table(buf, MVM_ACPI_ADDR, len, "FACP");
+	ASSERT_NE(NULL, f);
+	EXPECT_EQ(276, get32(f + 4));
+	EXPECT_EQ(6, f[8]);
+	EXPECT_TRUE(get32(f + 112) & (1U << 20));	/* HW_REDUCED_ACPI */
+	EXPECT_TRUE(get32(f + 112) & (1U << 10));	/* RESET_REG_SUP */
+	/* RESET_REG: system I/O, 8 bits, the port; RESET_VALUE. */
+	EXPECT_EQ(1, f[116]);
+	EXPECT_EQ(8, f[117]);
+	EXPECT_EQ(MVM_ACPI_RESET_PORT, get64(f + 120));
+	EXPECT_EQ(MVM_ACPI_RESET_VALUE, f[128]);
+	/* SLEEP_CONTROL_REG and SLEEP_STATUS_REG. */
+	EXPECT_EQ(1, f[244]);
+	EXPECT_EQ(8, f[245]);
+	EXPECT_EQ(MVM_ACPI_SLEEP_CONTROL, get64(f + 248));
+	EXPECT_EQ(1, f[256]);
+	EXPECT_EQ(MVM_ACPI_SLEEP_STATUS, get64(f + 260));
+	/* No PM timer, no PM1 blocks, no SCI. */
+	EXPECT_EQ(0, get32(f + 76));
+	EXPECT_EQ(0, get32(f + 64));
+	EXPECT_EQ(0, f[46] | f[47] << 8);
+}
+
+TEST(acpi_bad_cpu_counts_and_small_buffer_refused)
+{
+	uint8_t buf[ACPI_BUF];
+
+	EXPECT_EQ(-EINVAL, mvm_acpi_tables(buf, sizeof(buf), MVM_ACPI_ADDR, 0));
+	EXPECT_NE(NULL, strstr(mvm_strerror(NULL), "0 CPUs"));
+	EXPECT_EQ(-EINVAL,
+		  mvm_acpi_tables(buf, sizeof(buf), MVM_ACPI_ADDR, 256));
+	EXPECT_EQ(-EINVAL,
+		  mvm_acpi_tables(buf, sizeof(buf), MVM_ACPI_ADDR + 8, 1));
+	EXPECT_EQ(-E2BIG, mvm_acpi_tables(buf, 100, MVM_ACPI_ADDR, 1));
+}
+
+/* ---- e820 ---------------------------------------------------------------- */
+
+static uint64_t ram_in(const struct mvm_e820_entry *map, unsigned int n)
+{
+	uint64_t ram = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (map[i].type == MVM_E820_RAM)
+			ram += map[i].size;
+	return ram;
+}
+
+TEST(e820_map_is_ram_with_the_bios_hole_reserved)
+{
+	struct mvm_e820_entry map[8];
+	unsigned int n, i;
+
+	n = mvm_linux_e820(96 * MIB, map, 8);
+	ASSERT_EQ(3, n);
+	EXPECT_EQ(0, map[0].addr);
+	EXPECT_EQ(MVM_LINUX_LOW_END, map[0].size);
+	EXPECT_EQ(MVM_E820_RAM, map[0].type);
+	EXPECT_EQ(MVM_LINUX_LOW_END, map[1].addr);
+	EXPECT_EQ(MVM_BIOS_END, map[1].addr + map[1].size);
+	EXPECT_EQ(MVM_E820_RESERVED, map[1].type);
+	/* The ACPI tables are in the reserved part. */
+	EXPECT_LE(map[1].addr, MVM_ACPI_ADDR);
+	EXPECT_GE(map[1].addr + map[1].size, MVM_ACPI_ADDR + MVM_ACPI_SIZE);
+	EXPECT_EQ(MVM_BIOS_END, map[2].addr);
+	EXPECT_EQ(96 * MIB, map[2].addr + map[2].size);
+	EXPECT_EQ(MVM_E820_RAM, map[2].type);
+	EXPECT_EQ(96 * MIB - (MVM_BIOS_END - MVM_LINUX_LOW_END),
+		  ram_in(map, n));
+	for (i = 1; i < n; i++)
+		EXPECT_EQ(map[i - 1].addr + map[i - 1].size, map[i].addr);
+}
+
+TEST(e820_map_continues_at_4g_above_3g)
+{
+	struct mvm_e820_entry map[8];
+	unsigned int n;
+
+	n = mvm_linux_e820(5 * GIB, map, 8);
+	ASSERT_EQ(4, n);
+	EXPECT_EQ(MVM_LOW_RAM_MAX, map[2].addr + map[2].size);
+	EXPECT_EQ(MVM_HIGH_RAM_BASE, map[3].addr);
+	EXPECT_EQ(2 * GIB, map[3].size);
+	EXPECT_EQ(MVM_E820_RAM, map[3].type);
+	/* Small RAM: one entry; and never more than asked for. */
+	EXPECT_EQ(1, mvm_linux_e820(512 << 10, map, 8));
+	EXPECT_EQ(512 << 10, map[0].size);
+	EXPECT_EQ(2, mvm_linux_e820(5 * GIB, map, 2));
+}
+
+/* ---- kernels ------------------------------------------------------------- */
+
+/* A bzImage's first sectors: the setup header of Debian's 6.1, no code. */
+#define FAKE_SETUP_SECTS	4
+#define FAKE_KERNEL		(64 << 10)
+#define FAKE_SIZE		((FAKE_SETUP_SECTS + 1) * 512 + FAKE_KERNEL)
+#define FAKE_INIT_SIZE		(32 * MIB)
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+static uint8_t *fake_bzimage(void)
+{
+	uint8_t *b = calloc(1, FAKE_SIZE);
+
+	if (!b)
+		return NULL;
+	b[0x1f1] = FAKE_SETUP_SECTS;
+	put32(b + 0x1f4, FAKE_KERNEL / 16);	/* syssize */
+	put16(b + 0x1fe, 0xaa55);
+	b[0x200] = 0xeb;			/* jmp to the header's end */
+	b[0x201] = 0x6a;
+	memcpy(b + 0x202, "HdrS", 4);
+	put16(b + 0x206, 0x020f);
+	b[0x211] = 0x01;			/* LOADED_HIGH */
+	put32(b + 0x214, 0x100000);
+	put32(b + 0x22c, 0x7fffffff);		/* initrd_addr_max */
+	put32(b + 0x230, 0x200000);		/* kernel_alignment */
+	b[0x234] = 1;				/* relocatable */
+	put16(b + 0x236, 0x7f);			/* xloadflags */
+	put32(b + 0x238, 2047);			/* cmdline_size */
+	put64(b + 0x258, 0x1000000);		/* pref_address */
+	put32(b + 0x260, FAKE_INIT_SIZE);
+	return b;
+}
+
+TEST(probe_finds_bzimage_layout)
+{
+	struct mvm_linux_kernel k;
+	uint8_t *b = fake_bzimage();
+
+	ASSERT_NE(NULL, b);
+	ASSERT_EQ(0, mvm_linux_probe(b, FAKE_SIZE, &k));
+	EXPECT_EQ(MVM_LINUX_BZIMAGE, k.kind);
+	EXPECT_EQ(0x020f, k.version);
+	EXPECT_EQ(0x1000000, k.load_addr);
+	EXPECT_EQ(0x1000200, k.entry);		/* the 64-bit entry */
+	EXPECT_EQ(FAKE_INIT_SIZE, k.mem_size);
+	EXPECT_EQ((FAKE_SETUP_SECTS + 1) * 512, k.setup_size);
+	EXPECT_EQ(0x7fffffff, k.initrd_max);
+	EXPECT_EQ(2047, k.cmdline_max);
+	free(b);
+}
+
+TEST(probe_refuses_empty_file)
+{
+	struct mvm_linux_kernel k;
+
+	EXPECT_EQ(-EINVAL, mvm_linux_probe("", 0, &k));
+	EXPECT_NE(NULL, strstr(mvm_strerror(NULL), "empty file"));
+}
+
+TEST(probe_refuses_elf_that_is_no_kernel)
+{
+	struct mvm_linux_kernel k;
+	struct stat st;
+	void *p;
+	int fd;
+
+	/* This test: an x86-64 ELF file with GNU's notes, not Linux's. */
+	fd = open("/proc/self/exe", O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fstat(fd, &st));
+	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(-EINVAL, mvm_linux_probe(p, st.st_size, &k));
+	EXPECT_NE(NULL, strstr(mvm_strerror(NULL), "not a Linux kernel"))
+		TH_LOG("%s", mvm_strerror(NULL));
+	munmap(p, st.st_size);
+}
+
+TEST(probe_refuses_file_that_is_no_kernel)
+{
+	struct mvm_linux_kernel k;
+	char text[1024];
+
+	memset(text, 'x', sizeof(text));
+	EXPECT_EQ(-EINVAL, mvm_linux_probe(text, sizeof(text), &k));
+	EXPECT_NE(NULL, strstr(mvm_strerror(NULL), "not a Linux kernel"));
+}
+
+TEST(probe_refuses_truncated_bzimage)
+{
+	struct mvm_linux_kernel k;
+	uint8_t *b = fake_bzimage();
+
+	ASSERT_NE(NULL, b);
+	/* The protected-mode kernel cut short, then the header itself. */
+	EXPECT_EQ(-EINVAL, mvm_linux_probe(b, FAKE_SIZE - 16, &k));
+	EXPECT_NE(NULL, strstr(mvm_strerror(NULL), "truncated bzImage"));
+	EXPECT_EQ(-EINVAL, mvm_linux_probe(b, 0x240, &k));
+	EXPECT_NE(NULL, strstr(mvm_strerror(NULL), "truncated bzImage"));
+	EXPECT_EQ(-EINVAL, mvm_linux_probe(b, 0x200, &k));
+	EXPECT_NE(NULL, strstr(mvm_strerror(NULL), "truncated bzImage"));
+	free(b);
+}
+
+TEST(probe_refuses_old_protocol_and_32_bit_only_bzimage)
+{
+	struct mvm_linux_kernel k;
+	uint8_t *b = fake_bzimage();
+
+	ASSERT_NE(NULL, b);
+	put16(b + 0x206, 0x020b);
+	EXPECT_EQ(-EINVAL, mvm_linux_probe(b, FAKE_SIZE, &k));
+	EXPECT_NE(NULL, strstr(mvm_strerror(NULL), "2.12 or later"));
+	put16(b + 0x206, 0x020f);
+	put16(b + 0x236, 0);
+	EXPECT_EQ(-EINVAL, mvm_linux_probe(b, FAKE_SIZE, &k));
+	EXPECT_NE(NULL, strstr(mvm_strerror(NULL), "64-bit entry"));
+	free(b);
+}
+
+TEST(boot_params_of_bzimage)
+{
+	struct mvm_linux_params p = {
+		.mem_size = 96 * MIB, .cmdline_addr = MVM_LINUX_CMDLINE_ADDR,
+		.cmdline_len = 12, .initrd_addr = 0x5000000,
+		.initrd_size = 0x123456, .rsdp_addr = MVM_ACPI_ADDR,
+	};
+	struct mvm_linux_kernel k;
+	struct mvm_e820_entry e;
+	uint8_t *b = fake_bzimage();
+	uint8_t bp[4096];
+
+	ASSERT_NE(NULL, b);
+	ASSERT_EQ(0, mvm_linux_probe(b, FAKE_SIZE, &k));
+	memset(bp, 0xcc, sizeof(bp));
+	ASSERT_EQ(0, mvm_linux_boot_params(bp, b, FAKE_SIZE, &k, &p));
+	/* The kernel's own header, with what the loader fills in. */
+	EXPECT_EQ(0, memcmp(bp + 0x1f1, b + 0x1f1, 0x1fa - 0x1f1));
+	EXPECT_EQ(0, memcmp(bp + 0x1fc, b + 0x1fc, 0x210 - 0x1fc));
+	EXPECT_EQ(0, memcmp(bp + 0x22c, b + 0x22c, 0x26c - 0x22c));
+	EXPECT_EQ(0xff, bp[0x210]);		/* type_of_loader */
+	EXPECT_EQ(0xffff, bp[0x1fa] | bp[0x1fb] << 8);	/* vid_mode */
+	EXPECT_EQ(MVM_LINUX_CMDLINE_ADDR, get32(bp + 0x228));
+	EXPECT_EQ(0x5000000, get32(bp + 0x218));
+	EXPECT_EQ(0x123456, get32(bp + 0x21c));
+	EXPECT_EQ(0, get32(bp + 0xc0));		/* ext_ramdisk_image */
+	EXPECT_EQ(MVM_ACPI_ADDR, get64(bp + 0x70));	/* acpi_rsdp_addr */
+	/* screen_info and the sentinel: zero. */
+	EXPECT_EQ(0, sum(bp, 0x40));
+	EXPECT_EQ(0, bp[0x1ef]);
+	EXPECT_EQ(3, bp[0x1e8]);
+	memcpy(&e, bp + 0x2d0 + 2 * sizeof(e), sizeof(e));
+	EXPECT_EQ(MVM_BIOS_END, e.addr);
+	EXPECT_EQ(96 * MIB, e.addr + e.size);
+	EXPECT_EQ(MVM_E820_RAM, e.type);
+	free(b);
+}
+
+TEST(boot_params_refuse_long_cmdline_and_high_initrd)
+{
+	struct mvm_linux_params p = {
+		.mem_size = 96 * MIB, .cmdline_addr = MVM_LINUX_CMDLINE_ADDR,
+		.cmdline_len = 2048,
+	};
+	struct mvm_linux_kernel k;
+	uint8_t *b = fake_bzimage();
+	uint8_t bp[4096];
+
+	ASSERT_NE(NULL, b);
+	ASSERT_EQ(0, mvm_linux_probe(b, FAKE_SIZE, &k));
+	EXPECT_EQ(-EINVAL, mvm_linux_boot_params(bp, b, FAKE_SIZE, &k, &p));
+	EXPECT_NE(NULL, strstr(mvm_strerror(NULL), "command line"));
+	p.cmdline_len = 0;
+	p.initrd_addr = 0x7ffff000;
+	p.initrd_size = 0x2000;
+	EXPECT_EQ(-EINVAL, mvm_linux_boot_params(bp, b, FAKE_SIZE, &k, &p));
+	EXPECT_NE(NULL, strstr(mvm_strerror(NULL), "initrd"));
+	free(b);
+}
+
+/* ---- the guest kernel ------------------------------------------------- */
+
+static const char *guest_file(const char *var, const char *path)
+{
+	const char *env = getenv(var);
+
+	if (env && *env)
+		return env;
+	return access(path, R_OK) ? NULL : path;
+}
+
+static const char *guest_vmlinux(void)
+{
+	return guest_file("MINIVMM_GUEST_VMLINUX", GUEST_VMLINUX);
+}
+
+static const char *guest_bzimage(void)
+{
+	return guest_file("MINIVMM_GUEST_BZIMAGE", GUEST_BZIMAGE);
+}
+
+TEST(vmlinux_probed_with_its_64_bit_entry_and_boot_params)
+{
+	struct mvm_linux_params p = { .mem_size = 96 * MIB };
+	const char *path = guest_vmlinux();
+	struct mvm_linux_kernel k;
+	uint8_t bp[4096];
+	size_t size;
+	void *img;
+
+	if (!path)
+		SKIP(return, "no guest vmlinux (%s)", GUEST_VMLINUX);
+	ASSERT_EQ(0, mvm_read_file(path, &img, &size));
+	ASSERT_EQ(0, mvm_linux_probe(img, size, &k))
+		TH_LOG("%s", mvm_strerror(NULL));
+	EXPECT_EQ(MVM_LINUX_VMLINUX, k.kind);
+	/* Debian's: LOAD_PHYSICAL_ADDR, startup_64 at its start. */
+	EXPECT_EQ(0x1000000, k.load_addr);
+	EXPECT_EQ(0x1000000, k.entry);
+	ASSERT_EQ(0, mvm_linux_boot_params(bp, img, size, &k, &p));
+	EXPECT_EQ(0xaa55, bp[0x1fe] | bp[0x1ff] << 8);
+	EXPECT_EQ(0, memcmp(bp + 0x202, "HdrS", 4));
+	EXPECT_EQ(0xff, bp[0x210]);
+	EXPECT_TRUE(bp[0x236] & 1);		/* XLF_KERNEL_64 */
+	free(img);
+}
+
+TEST(bzimage_probed_with_its_setup_header)
+{
+	struct mvm_linux_params p = { .mem_size = 96 * MIB };
+	const char *path = guest_bzimage();
+	struct mvm_linux_kernel k;
+	uint8_t bp[4096];
+	size_t size;
+	void *img;
+
+	if (!path)
+		SKIP(return, "no guest bzImage (%s)", GUEST_BZIMAGE);
+	ASSERT_EQ(0, mvm_read_file(path, &img, &size));
+	ASSERT_EQ(0, mvm_linux_probe(img, size, &k))
+		TH_LOG("%s", mvm_strerror(NULL));
+	EXPECT_EQ(MVM_LINUX_BZIMAGE, k.kind);
+	EXPECT_LE(0x020c, k.version);
+	EXPECT_EQ(0x1000000, k.load_addr);
+	EXPECT_EQ(0x1000200, k.entry);
+	/* Room to decompress the kernel in place: more than the file. */
+	EXPECT_LT(size, k.mem_size);
+	ASSERT_EQ(0, mvm_linux_boot_params(bp, img, size, &k, &p));
+	EXPECT_EQ(0, memcmp(bp + 0x202, "HdrS", 4));
+	EXPECT_EQ(0xff, bp[0x210]);
+	free(img);
+}
+
+/* ---- minivmm run --kernel -------------------------------------------- */
+
+struct run {
+	int status;
+	char out[OUT_MAX], err[4096];
+};
+
+static void slurp(int fd, char *buf, size_t max)
+{
+	ssize_t n = pread(fd, buf, max - 1, 0);
+
+	buf[n > 0 ? n : 0] = 0;
+	close(fd);
+}
+
+/* Run the tool (bounded by its own --timeout) with its output in @r. */
+static int tool(struct run *r, const char *const *args)
+{
+	const char *env = getenv("MINIVMM");
+	const char *prog = env && *env ? env : "minivmm";
+	posix_spawn_file_actions_t fa;
+	const char *argv[32];
+	int out, err, st, i;
+	pid_t pid;
+
+	out = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+	err = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+	if (out < 0 || err < 0)
+		return -errno;
+	argv[0] = prog;
+	for (i = 0; args[i] && i < 30; i++)
+		argv[i + 1] = args[i];
+	argv[i + 1] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, out, 1);
+	posix_spawn_file_actions_adddup2(&fa, err, 2);
+	i = posix_spawnp(&pid, prog, &fa, NULL, (char **)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (i)
+		return -i;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	slurp(out, r->out, sizeof(r->out));
+	slurp(err, r->err, sizeof(r->err));
+	return 0;
+}
+
+#define TOOL(r, ...)	tool(r, (const char *const []){ __VA_ARGS__, NULL })
+
+static unsigned int lines(const char *s)
+{
+	unsigned int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* One line on stderr saying @needle, status 125, nothing on stdout. */
+static void expect_tool_error(struct __test_metadata *_metadata,
+			      const struct run *r, const char *needle)
+{
+	EXPECT_EQ(ST_TOOL, r->status);
+	EXPECT_EQ(1, lines(r->err));
+	EXPECT_NE(NULL, strstr(r->err, needle))
+		TH_LOG("stderr: %s", r->err);
+	EXPECT_EQ(0, r->out[0]);
+}
+
+#define EXPECT_TOOL_ERROR(r, needle) expect_tool_error(_metadata, r, needle)
+
+static struct run r;
+
+TEST(run_kernel_refuses_empty_and_non_kernel_files)
+{
+	char empty[] = "/tmp/linux_boot_test.empty";
+	int fd;
+
+	REQUIRE_VMX();
+	fd = open(empty, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+	ASSERT_LE(0, fd);
+	close(fd);
+	ASSERT_EQ(0, TOOL(&r, "run", "--kernel", empty));
+	EXPECT_TOOL_ERROR(&r, "an empty file is not a Linux kernel");
+	unlink(empty);
+	ASSERT_EQ(0, TOOL(&r, "run", "--kernel", "/proc/self/exe"));
+	EXPECT_TOOL_ERROR(&r, "not a Linux kernel");
+}
+
+TEST(run_kernel_too_large_for_mem)
+{
+	const char *path = guest_vmlinux();
+
+	REQUIRE_VMX();
+	if (!path)
+		SKIP(return, "no guest vmlinux (%s)", GUEST_VMLINUX);
+	ASSERT_EQ(0, TOOL(&r, "run", "--mem", "32M", "--kernel", path));
+	EXPECT_TOOL_ERROR(&r, "more than the VM's 32 MiB");
+}
+
+TEST(run_kernel_missing_initrd)
+{
+	const char *path = guest_vmlinux();
+
+	REQUIRE_VMX();
+	if (!path)
+		SKIP(return, "no guest vmlinux (%s)", GUEST_VMLINUX);
+	ASSERT_EQ(0, TOOL(&r, "run", "--mem", BOOT_MEM, "--kernel", path,
+			  "--initrd", "/nonexistent/initrd"));
+	EXPECT_TOOL_ERROR(&r, "/nonexistent/initrd: No such file");
+}
+
+/* A whole line of @buf that starts with @what, or NULL. */
+static const char *whole_line(const char *buf, const char *what)
+{
+	const char *p = strstr(buf, what);
+
+	return p && strchr(p, '\n') ? p : NULL;
+}
+
+/*
+ * Run the tool until both lines were printed on its stdout, then stop
+ * it with SIGINT (or until it ends by itself, at its own --timeout).
+ */
+static int boot_until(struct run *r, const char *line1, const char *line2,
+		      const char *const *args)
+{
+	const char *env = getenv("MINIVMM");
+	const char *prog = env && *env ? env : "minivmm";
+	posix_spawn_file_actions_t fa;
+	size_t len = 0;
+	bool stopped = false;
+	int out[2], err, st, i;
+	const char *argv[32];
+	ssize_t n;
+	pid_t pid;
+
+	err = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+	if (err < 0 || pipe2(out, O_CLOEXEC))
+		return -errno;
+	argv[0] = prog;
+	for (i = 0; args[i] && i < 30; i++)
+		argv[i + 1] = args[i];
+	argv[i + 1] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, err, 2);
+	i = posix_spawnp(&pid, prog, &fa, NULL, (char **)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(out[1]);
+	if (i) {
+		close(out[0]);
+		return -i;
+	}
+	/* The tool's --timeout bounds this: its stdout ends when it does. */
+	for (;;) {
+		n = read(out[0], r->out + len, sizeof(r->out) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += n;
+		r->out[len] = 0;
+		if (!stopped && whole_line(r->out, line1) &&
+		    whole_line(r->out, line2)) {
+			kill(pid, SIGINT);
+			stopped = true;
+		}
+		if (len == sizeof(r->out) - 1)
+			len = 0;
+	}
+	close(out[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	slurp(err, r->err, sizeof(r->err));
+	return 0;
+}
+
+/*
+ * Debian's own kernel, unmodified, through the vmlinux path: its banner
+ * and the command line it was given reach the tool's stdout through the
+ * early serial console; the test stops it there (without a timer the
+ * guest would stop a little later anyway).
+ */
+TEST(run_vmlinux_prints_linux_banner_and_cmdline)
+{
+	const char *path = guest_vmlinux();
+	const char *echo;
+	char want[256];
+
+	REQUIRE_VMX();
+	if (!path)
+		SKIP(return, "no guest vmlinux (%s)", GUEST_VMLINUX);
+	snprintf(want, sizeof(want), "Command line: %s", BOOT_CMDLINE);
+	ASSERT_EQ(0, boot_until(&r, "Linux version 6.", "Command line: ",
+				(const char *const []){
+					"run", "--timeout", BOOT_TIMEOUT,
+					"--mem", BOOT_MEM, "--kernel", path,
+					"--cmdline", BOOT_CMDLINE, NULL }));
+	EXPECT_NE(NULL, strstr(r.out, "Linux version 6."))
+		TH_LOG("status %d, stdout: %.2000s\nstderr: %s", r.status,
+		       r.out, r.err);
+	/* The whole command line, as given: the line ends after it. */
+	echo = strstr(r.out, want);
+	ASSERT_NE(NULL, echo);
+	echo += strlen(want);
+	EXPECT_TRUE(*echo == '\r' || *echo == '\n');
+	/* Stopped by the test's SIGINT, not by a failure or a timeout. */
+	EXPECT_EQ(128 + SIGINT, r.status);
+}
+
+/*
+ * The same through the bzImage path: the kernel decompresses itself
+ * first, about a minute of the emulated machine's time, so the image
+ * carries the bzImage only with scripts/testvm --guest-bzimage.
+ */
+TEST(run_bzimage_prints_linux_banner_and_cmdline)
+{
+	const char *path = guest_bzimage();
+	const char *echo;
+	char want[256];
+
+	REQUIRE_VMX();
+	if (!path)
+		SKIP(return, "no guest bzImage (%s: testvm --guest-bzimage)",
+		     GUEST_BZIMAGE);
+	snprintf(want, sizeof(want), "Command line: %s", BOOT_CMDLINE);
+	ASSERT_EQ(0, boot_until(&r, "Linux version 6.", "Command line: ",
+				(const char *const []){
+					"run", "--timeout", BZIMAGE_TIMEOUT,
+					"--mem", BOOT_MEM, "--kernel", path,
+					"--cmdline", BOOT_CMDLINE, NULL }));
+	EXPECT_NE(NULL, strstr(r.out, "Linux version 6."))
+		TH_LOG("status %d, stdout: %.2000s\nstderr: %s", r.status,
+		       r.out, r.err);
+	echo = strstr(r.out, want);
+	ASSERT_NE(NULL, echo);
+	echo += strlen(want);
+	EXPECT_TRUE(*echo == '\r' || *echo == '\n');
+	EXPECT_EQ(128 + SIGINT, r.status);
+}
+
+TEST_HARNESS_MAIN
