@@ -340,6 +340,17 @@ static void vcpu_entry_failed(struct vcpu *vcpu)
 }
 
 /*
+ * vcpu_run() must see the vCPU first: it halted in the kernel, or an INIT
+ * or start-up IPI came for it.
+ */
+static bool vcpu_must_leave_batch(struct vcpu *vcpu)
+{
+	return vcpu->mp_state != MP_RUNNABLE ||
+	       READ_ONCE(vcpu->lapic.init_pending) ||
+	       READ_ONCE(vcpu->lapic.sipi_pending);
+}
+
+/*
  * Entries in one batch at most: the loop in vcpu_run() then gets its turn
  * (cond_resched()) even with no other task asking for the CPU.
  */
@@ -377,7 +388,7 @@ static int vcpu_enter_exit(struct vcpu *vcpu)
 	do {
 		local_irq_disable();
 		if (need_resched() || READ_ONCE(vcpu->kick) ||
-		    READ_ONCE(vmx_rebooting)) {
+		    READ_ONCE(vmx_rebooting) || vcpu_must_leave_batch(vcpu)) {
 			local_irq_enable();
 			ret = 1;
 			break;
