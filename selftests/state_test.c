@@ -351,6 +351,35 @@ TEST_F(state, nmi_pending_in_sti_shadow_taken_before_cli_ends_it)
 	test_expect_sync(self->vcpu, 1);
 }
 
+/*
+ * An NMI handler whose IRETQ pops its frame from device memory: the IRET
+ * exits (EPT violation) after it began unblocking NMIs, and cannot be
+ * emulated. It never completed, so NMIs must still be blocked.
+ */
+GUEST_CODE(guest_nmi_iret_mmio, ".code64",
+	   GUEST_SYNC_ASM(1)
+	   "hlt\n\t"
+	   GUEST_LABEL(guest_nmi_iret_mmio_handler)
+	   "mov $0x10000000, %rsp\n\t"
+	   "iretq\n\t");
+extern const unsigned char guest_nmi_iret_mmio_handler[];
+
+TEST_F(state, nmi_still_blocked_when_iret_exits_unfinished)
+{
+	struct minivmm_vcpu_events e;
+	struct minivmm_run *run;
+
+	REQUIRE_VMX();
+	REQUIRE_VNMI();
+	SETUP(guest_nmi_iret_mmio, true, guest_nmi_iret_mmio_handler, NULL);
+	test_expect_sync(self->vcpu, 1);
+	ASSERT_EQ(0, nmi(self->vcpu, 0));
+	run = test_run_expect(self->vcpu, MINIVMM_EXIT_INTERNAL_ERROR);
+	EXPECT_EQ(48, run->hw_exit_reason);	/* EPT violation */
+	get_events(self->vcpu, &e);
+	EXPECT_EQ(1, e.nmi.masked);
+}
+
 TEST_F(state, nmi_nonzero_argument_einval)
 {
 	struct minivmm_vcpu_events e;
