@@ -777,7 +777,9 @@ static int run_main(int argc, char **argv)
 	die_status = 125;
 	parse_options(argc, argv, &o);
 
-	if (!o.lk.kernel && mvm_read_file(o.image, &image, &size))
+	if (o.lk.kernel)
+		run_linux_open(&o.lk);
+	else if (mvm_read_file(o.image, &image, &size))
 		die("%s", mvm_strerror(NULL));
 	if (o.vcpus > 1 && !mvm_get_caps(&caps) && o.vcpus > caps.max_vcpus)
 		die("--vcpus %u: a VM has at most %u vCPUs", o.vcpus,

@@ -43,24 +43,29 @@ static void *map_file(const char *path, size_t *size)
 	return p;
 }
 
+void run_linux_open(struct run_linux *l)
+{
+	struct mvm_linux_kernel k;
+
+	l->image = map_file(l->kernel, &l->size);
+	if (mvm_linux_probe(l->image, l->size, &k))
+		die("%s: %s", l->kernel, mvm_strerror(NULL));
+	if (l->initrd) {
+		l->initrd_data = map_file(l->initrd, &l->initrd_size);
+		if (!l->initrd_size)
+			die("%s: an empty initrd", l->initrd);
+	}
+}
+
 void run_linux_load(struct mvm *vm, struct mvm_vcpu *vcpu,
 		    const struct run_linux *l, bool trace)
 {
 	struct mvm_linux_boot boot = {
 		.cmdline = l->cmdline, .nr_cpus = l->nr_cpus,
+		.initrd = l->initrd_data, .initrd_size = l->initrd_size,
 	};
-	size_t size, initrd_size = 0;
-	void *image, *initrd = NULL;
 
-	image = map_file(l->kernel, &size);
-	if (l->initrd) {
-		initrd = map_file(l->initrd, &initrd_size);
-		if (!initrd_size)
-			die("%s: an empty initrd", l->initrd);
-		boot.initrd = initrd;
-		boot.initrd_size = initrd_size;
-	}
-	if (mvm_load_linux(vm, vcpu, image, size, &boot))
+	if (mvm_load_linux(vm, vcpu, l->image, l->size, &boot))
 		die("%s: %s", l->kernel, mvm_strerror(vm));
 	if (trace)
 		fprintf(stderr,
@@ -78,10 +83,10 @@ void run_linux_load(struct mvm *vm, struct mvm_vcpu *vcpu,
 					     boot.params.initrd_size),
 			(unsigned long long)boot.acpi_addr,
 			(unsigned long long)(boot.acpi_addr + boot.acpi_size));
-	if (image)
-		munmap(image, size);
-	if (initrd)
-		munmap(initrd, initrd_size);
+	if (l->image)
+		munmap(l->image, l->size);
+	if (l->initrd_data)
+		munmap(l->initrd_data, l->initrd_size);
 }
 
 int run_linux_port_in(uint16_t port, uint8_t *v)

@@ -21,15 +21,32 @@ struct mvm_vcpu;
  * @initrd:	the initrd file, or NULL
  * @cmdline:	the command line, or NULL
  * @nr_cpus:	CPUs the ACPI tables describe
+ *
+ * Set by run_linux_open():
+ * @image:	the kernel file, mapped
+ * @size:	its size
+ * @initrd_data: the initrd file, mapped (NULL: none)
+ * @initrd_size: its size
  */
 struct run_linux {
 	const char *kernel;
 	const char *initrd;
 	const char *cmdline;
 	unsigned int nr_cpus;
+
+	void *image;
+	size_t size;
+	void *initrd_data;
+	size_t initrd_size;
 };
 
-/* Load it all, or die with one line naming the file. */
+/*
+ * Map the files and check that the kernel is one, before any VM exists
+ * (a bad file costs no guest memory); die with one line if not.
+ */
+void run_linux_open(struct run_linux *l);
+
+/* Load it all (after run_linux_open()), or die with one line. */
 void run_linux_load(struct mvm *vm, struct mvm_vcpu *vcpu,
 		    const struct run_linux *l, bool trace);
 
