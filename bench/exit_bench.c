@@ -9,10 +9,13 @@
  *   hlt     N HLT instructions, each a round trip to userspace
  * The host counts TSC cycles around the whole run and divides by N. In
  * the emulated machine the TSC counts emulated instructions, so these are
- * repeatable path lengths; on real hardware they are cycles.
+ * repeatable path lengths; on real hardware they are cycles. Each guest
+ * runs REPEATS times under each hypervisor, alternating, each time in a
+ * new VM.
  *
- * Prints one line per guest and hypervisor and the minivmm/KVM ratio. A
- * hypervisor that is not available is reported and skipped.
+ * Prints one line per guest and hypervisor (median, min and max) and the
+ * minivmm/KVM ratio of the medians. A hypervisor that is not available is
+ * reported and skipped.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +33,8 @@
 
 #define MEM_SIZE	(1 << 20)
 #define CODE_ADDR	0x7c00
-#define ITERATIONS	20000
+#define ITERATIONS	10000
+#define REPEATS		5
 
 struct guest {
 	const char *name;
@@ -218,6 +222,13 @@ static double measure(struct hv *proto, const struct guest *g)
 	return ret ? ret : (double)(t1 - t0) / ITERATIONS;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 int main(void)
 {
 	struct hv hvs[] = {
@@ -225,25 +236,33 @@ int main(void)
 		{ .name = "kvm", .setup = kvm_setup, .run = kvm_run_once },
 	};
 	const struct guest *g;
-	unsigned int i, h;
-	double c[2];
+	unsigned int i, h, r;
+	double c[2][REPEATS], med[2];
 
-	printf("# %d iterations per guest; cycles per iteration\n",
-	       ITERATIONS);
+	printf("# %d iterations per run, %d runs; cycles per iteration: median (min-max)\n",
+	       ITERATIONS, REPEATS);
 	for (i = 0; i < sizeof(guests) / sizeof(guests[0]); i++) {
 		g = &guests[i];
+		for (r = 0; r < REPEATS; r++)
+			for (h = 0; h < 2; h++)
+				c[h][r] = measure(&hvs[h], g);
 		for (h = 0; h < 2; h++) {
-			c[h] = measure(&hvs[h], g);
-			if (c[h] < 0)
+			med[h] = -1;
+			for (r = 0; r < REPEATS && c[h][r] >= 0; r++)
+				;
+			if (r < REPEATS) {
 				printf("%-6s %-8s unavailable: %s\n", g->name,
-				       hvs[h].name, strerror(-(int)c[h]));
-			else
-				printf("%-6s %-8s %10.0f cycles\n", g->name,
-				       hvs[h].name, c[h]);
+				       hvs[h].name, strerror(-(int)c[h][r]));
+				continue;
+			}
+			qsort(c[h], REPEATS, sizeof(c[h][0]), cmp_double);
+			med[h] = c[h][REPEATS / 2];
+			printf("%-6s %-8s %10.0f cycles (%.0f-%.0f)\n", g->name,
+			       hvs[h].name, med[h], c[h][0], c[h][REPEATS - 1]);
 		}
-		if (c[0] > 0 && c[1] > 0)
+		if (med[0] > 0 && med[1] > 0)
 			printf("%-6s ratio    %10.2f (minivmm / kvm)\n", g->name,
-			       c[0] / c[1]);
+			       med[0] / med[1]);
 	}
 	return 0;
 }

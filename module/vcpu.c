@@ -682,16 +682,21 @@ static __always_inline u64 vcpu_poll(struct vcpu *vcpu, struct vcpu_poll *p,
 	return start;
 }
 
-/* After a sleep that vcpu_poll() began: a short one opens the window. */
+/*
+ * After a sleep that vcpu_poll() began: a short one opens the window.
+ * Compared in TSC cycles, as read on two CPUs maybe: a TSC behind the
+ * first one's makes the difference huge, a long sleep, which it may be.
+ */
 static void vcpu_poll_end(struct vcpu_poll *p, u64 start)
 {
 	u32 max = READ_ONCE(poll_ns);
 	u64 waited;
 
-	if (!start || !tsc_khz)
+	if (!start)
 		return;
-	waited = mul_u64_u32_div(rdtsc() - start, NSEC_PER_MSEC, tsc_khz);
-	if (waited <= max && waited > p->ns)
+	waited = rdtsc() - start;
+	if (waited <= mul_u64_u32_div(max, tsc_khz, NSEC_PER_MSEC) &&
+	    waited > mul_u64_u32_div(p->ns, tsc_khz, NSEC_PER_MSEC))
 		p->ns = min_t(u32, max, max_t(u32, POLL_MIN_NS, p->ns * 2));
 }
 
