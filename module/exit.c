@@ -486,8 +486,12 @@ static int handle_hlt(struct vcpu *vcpu)
 	 */
 	if (vmcs_readl(GUEST_RFLAGS) & RFLAGS_IF) {
 		if (READ_ONCE(vcpu->pending_irq) < 0 &&
-		    !lapic_interrupt_due(vcpu))
+		    !lapic_interrupt_due(vcpu)) {
+			vcpu->halt_nmi_blocked =
+				vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
+				GUEST_INTR_STATE_NMI;
 			vcpu->mp_state = MP_HALTED;
+		}
 		return 1;
 	}
 	vcpu->run->exit_reason = MINIVMM_EXIT_HLT;

@@ -366,6 +366,8 @@ struct vcpu_poll {
  *			guest's TPR (CR8) among them
  * @lapic:		the local APIC
  * @mp_state:		running, halted in the kernel, or waiting for SIPI
+ * @halt_nmi_blocked:	NMIs were blocked when the vCPU halted: a pending NMI
+ *			cannot end that halt (only an IRET unblocks them)
  * @pending_irq:	vector from MINIVMM_INJECT_INTERRUPT, or -1; set by
  *			cmpxchg from -1 (also while the guest runs), taken
  *			by the thread
@@ -439,6 +441,7 @@ struct vcpu {
 	void *vapic;
 	struct lapic lapic;
 	enum vcpu_mp_state mp_state;
+	bool halt_nmi_blocked;
 
 	int pending_irq;
 	bool nmi_pending;

@@ -471,6 +471,14 @@ void vcpu_wake(struct vcpu *vcpu)
 	kick_process(vcpu->thread);
 }
 
+/* An interrupt the halted guest can take, or an NMI, is due. */
+static bool vcpu_halt_ends(struct vcpu *vcpu)
+{
+	return READ_ONCE(vcpu->pending_irq) >= 0 ||
+	       (vcpu_nmi_pending(vcpu) && !vcpu->halt_nmi_blocked) ||
+	       lapic_interrupt_due(vcpu);
+}
+
 /* Something the halted or waiting thread must act on. */
 static bool vcpu_should_wake(struct vcpu *vcpu)
 {
@@ -479,8 +487,7 @@ static bool vcpu_should_wake(struct vcpu *vcpu)
 		return true;
 	if (vcpu->mp_state == MP_WAIT_SIPI)
 		return READ_ONCE(vcpu->lapic.sipi_pending);
-	return READ_ONCE(vcpu->pending_irq) >= 0 || vcpu_nmi_pending(vcpu) ||
-	       lapic_interrupt_due(vcpu);
+	return vcpu_halt_ends(vcpu);
 }
 
 /* INIT and start-up IPIs, on the vCPU's thread. */
@@ -542,9 +549,7 @@ static void vcpu_block(struct vcpu *vcpu)
 		left = schedule_timeout(left);
 	}
 	finish_rcuwait(&vcpu->req_wait);
-	if (vcpu->mp_state == MP_HALTED &&
-	    (READ_ONCE(vcpu->pending_irq) >= 0 || vcpu_nmi_pending(vcpu) ||
-	     lapic_interrupt_due(vcpu)))
+	if (vcpu->mp_state == MP_HALTED && vcpu_halt_ends(vcpu))
 		vcpu->mp_state = MP_RUNNABLE;
 }
 
