@@ -174,6 +174,7 @@ GUEST_CODE(guest_nmi, ".code64",
 	   GUEST_LABEL(guest_nmi_at)
 	   "nop\n\t"
 	   GUEST_SYNC_ASM(2)
+	   "cli\n\t"
 	   "hlt\n\t"
 	   NMI_HANDLER64(guest_nmi_handler));
 extern const unsigned char guest_nmi_handler[], guest_nmi_at[];
@@ -890,7 +891,9 @@ TEST_F(state, events_pending_nmi_delivered_on_next_run)
 	ASSERT_EQ(0, set_events(self->vcpu, &e));
 	expect_nmi(self->vcpu, GUEST_CODE_ADDR);
 	test_expect_sync(self->vcpu, NMI_END);
-	test_run_expect(self->vcpu, MINIVMM_EXIT_HLT);
+	/* Back to its HLT, with interrupts on: it sleeps until a signal. */
+	EXPECT_EQ(-EINTR, test_vcpu_run_for(self->vcpu, 100));
+	EXPECT_EQ(MINIVMM_EXIT_INTR, self->vcpu->run->exit_reason);
 }
 
 TEST_F(state, events_masked_nmi_waits_for_iret)
@@ -905,8 +908,12 @@ TEST_F(state, events_masked_nmi_waits_for_iret)
 	e.nmi.pending = 1;
 	e.nmi.masked = 1;
 	ASSERT_EQ(0, set_events(self->vcpu, &e));
-	/* Blocked until an IRET: the guest halts with it pending. */
-	test_run_expect(self->vcpu, MINIVMM_EXIT_HLT);
+	/*
+	 * Blocked until an IRET: the guest halts with it pending, and the
+	 * NMI it cannot take does not end the halt.
+	 */
+	EXPECT_EQ(-EINTR, test_vcpu_run_for(self->vcpu, 100));
+	EXPECT_EQ(MINIVMM_EXIT_INTR, self->vcpu->run->exit_reason);
 	get_events(self->vcpu, &e);
 	EXPECT_EQ(1, e.nmi.pending);
 	EXPECT_EQ(1, e.nmi.masked);
