@@ -4,11 +4,15 @@
  *
  * With a table from MINIVMM_SET_CPUID, the guest sees exactly that table
  * (zeros for a leaf it lacks). Without one it sees the host's CPUID cut
- * down to what minivmm virtualises: no VMX, no local APIC, no AVX or
+ * down to what minivmm virtualises: no VMX, no AVX or
  * other XSAVE state beyond x87 and SSE, no performance monitoring (leaf
  * 0xA is zero) or topology, no speculation controls (leaf 7 EDX is zero,
  * so IA32_ARCH_CAPABILITIES, SPEC_CTRL, PRED_CMD and FLUSH_CMD do not
  * exist), and the hypervisor bit set with a "minivmm" signature leaf.
+ * The local APIC shows (leaf 1 EDX.APIC) while IA32_APIC_BASE enables it,
+ * with x2APIC mode and its TSC-deadline timer (leaf 1 ECX); leaf 0x40000010, as VMware
+ * defined it, gives the frequencies a guest needs for its timers: EAX
+ * the TSC's in kHz, EBX the APIC timer's input clock in kHz.
  *
  * The MSRs a guest may use follow from the same leaves (msr.c looks them
  * up here): MTRRs and PAT, SYSENTER, an empty machine-check architecture
@@ -19,7 +23,9 @@
 #include <linux/mm.h>
 #include <asm/cpufeatures.h>
 #include <asm/fpu/types.h>
+#include <asm/msr-index.h>
 #include <asm/processor.h>
+#include <asm/tsc.h>
 #include <asm/vmx.h>
 
 #include "minivmm.h"
@@ -27,11 +33,13 @@
 
 #define F(x)		BIT(X86_FEATURE_##x & 31)
 #define HV_LEAF		0x40000000
+#define HV_LEAF_FREQ	0x40000010
 
 /* Leaf 1 ECX and EDX, leaf 7 EBX, leaf 0x80000001 ECX and EDX. */
 #define LEAF1_ECX	(F(XMM3) | F(PCLMULQDQ) | F(SSSE3) | F(CX16) | \
 			 F(XMM4_1) | F(XMM4_2) | F(MOVBE) | F(POPCNT) | \
 			 F(AES) | F(XSAVE) | F(RDRAND))
+#define LEAF1_ECX_EMUL	(F(TSC_DEADLINE_TIMER) | F(X2APIC))
 #define LEAF1_EDX	(F(FPU) | F(VME) | F(DE) | F(PSE) | F(TSC) | \
 			 F(MSR) | F(PAE) | F(MCE) | F(CX8) | F(SEP) | \
 			 F(MTRR) | F(PGE) | F(MCA) | F(CMOV) | F(PAT) | F(PSE36) | \
@@ -47,8 +55,11 @@ static void cpuid_default(struct vcpu *vcpu, u32 fn, u32 idx, u32 *r)
 	if (fn >= HV_LEAF && fn < 0x80000000) {
 		memset(r, 0, 4 * sizeof(*r));
 		if (fn == HV_LEAF) {
-			r[0] = HV_LEAF;
+			r[0] = HV_LEAF_FREQ;
 			memcpy(&r[1], "minivmm     ", 12);
+		} else if (fn == HV_LEAF_FREQ) {
+			r[0] = tsc_khz;
+			r[1] = LAPIC_BUS_KHZ;
 		}
 		return;
 	}
@@ -58,10 +69,13 @@ static void cpuid_default(struct vcpu *vcpu, u32 fn, u32 idx, u32 *r)
 	case 1:
 		/* EBX[31:24] is the initial APIC ID: the vCPU id. */
 		r[1] = (r[1] & 0xffff) | (vcpu->id << 24);
-		r[2] = (r[2] & LEAF1_ECX) | F(HYPERVISOR);
+		r[2] = (r[2] & LEAF1_ECX) | LEAF1_ECX_EMUL | F(HYPERVISOR);
 		if (vcpu->cr4 & X86_CR4_OSXSAVE)
 			r[2] |= F(OSXSAVE);
 		r[3] &= LEAF1_EDX;
+		/* Like hardware: the bit follows IA32_APIC_BASE.EN. */
+		if (vcpu->lapic.base & MSR_IA32_APICBASE_ENABLE)
+			r[3] |= F(APIC);
 		break;
 	case 7:
 		if (idx == 0) {

@@ -990,13 +990,17 @@ static u64 addr_mask(unsigned int addr_size)
 /* ---- exits to userspace ----------------------------------------------- */
 
 /*
- * Devices the module emulates itself: true when one of them took the
- * access (a read's value in *@val), so that no exit is needed.
+ * Devices the module emulates itself: an access they take never leaves
+ * the kernel. Called with interrupts off; the devices never sleep.
  */
 static bool kernel_mmio(struct vcpu *vcpu, u64 gpa, unsigned int len,
 			bool write, u64 *val)
 {
-	return ioapic_mmio(vcpu, gpa, len, write, val);
+	if (lapic_mmio(vcpu, gpa, len, write, val))
+		return true;
+	if (ioapic_mmio(vcpu, gpa, len, write, val))
+		return true;
+	return false;
 }
 
 static int mmio_exit(struct vcpu *vcpu, u64 gpa, unsigned int len,
@@ -1004,8 +1008,11 @@ static int mmio_exit(struct vcpu *vcpu, u64 gpa, unsigned int len,
 {
 	struct minivmm_run *run = vcpu->run;
 
-	if (write && kernel_mmio(vcpu, gpa, len, true, &val))
-		return 1;
+	if (write) {
+		val &= size_mask(len);
+		if (kernel_mmio(vcpu, gpa, len, true, &val))
+			return 1;
+	}
 	run->exit_reason = MINIVMM_EXIT_MMIO;
 	memset(&run->mmio, 0, sizeof(run->mmio));
 	run->mmio.phys_addr = gpa;
@@ -1034,10 +1041,13 @@ static int emulation_failed(struct vcpu *vcpu, const u8 *insn, int n,
 
 static int complete_mmio_read(struct vcpu *vcpu, u64 data);
 
-/* A read exit: the rest of @st runs in emulate_complete(). */
+/*
+ * A read: a device in the kernel answers at once; otherwise an exit, and
+ * the rest of @st runs in emulate_complete().
+ */
 static int mmio_read(struct vcpu *vcpu, const struct emul_state *st)
 {
-	u64 val;
+	u64 val = 0;
 
 	vcpu->emul = *st;
 	if (kernel_mmio(vcpu, st->gpa, st->size, false, &val))
@@ -1160,7 +1170,7 @@ int emulate_mmio(struct vcpu *vcpu, u64 gpa)
 	return mmio_read(vcpu, st);
 }
 
-/* The value @data an MMIO read returned, in the instruction it belongs to. */
+/* The value an MMIO read returned, in the instruction it belongs to. */
 static int complete_mmio_read(struct vcpu *vcpu, u64 data)
 {
 	struct emul_state *st = &vcpu->emul;

@@ -434,13 +434,20 @@ static int handle_cpuid(struct vcpu *vcpu)
 static int handle_hlt(struct vcpu *vcpu)
 {
 	vcpu_skip_insn(vcpu);
-	/*
-	 * An interrupt is waiting and the guest can take it, or stepping
-	 * over HLT raised a #DB: deliver it instead of halting.
-	 */
-	if (vcpu->event_injected ||
-	    (vcpu->pending_irq >= 0 && (vmcs_readl(GUEST_RFLAGS) & RFLAGS_IF)))
+	/* Stepping over HLT raised a #DB: deliver it instead of halting. */
+	if (vcpu->event_injected)
 		return 1;
+	/*
+	 * With interrupts enabled the vCPU sleeps in the kernel, in
+	 * vcpu_run(), until one is due (unless one is due already); with
+	 * them off nothing but userspace can end the halt.
+	 */
+	if (vmcs_readl(GUEST_RFLAGS) & RFLAGS_IF) {
+		if (READ_ONCE(vcpu->pending_irq) < 0 &&
+		    !lapic_interrupt_due(vcpu))
+			vcpu->mp_state = MP_HALTED;
+		return 1;
+	}
 	vcpu->run->exit_reason = MINIVMM_EXIT_HLT;
 	return 0;
 }
@@ -505,13 +512,13 @@ static int handle_cr(struct vcpu *vcpu)
 		} else if (cr == 4) {
 			ret = vcpu_set_cr4(vcpu, val);
 		} else if (cr == 8 && !(val & ~0xfUL)) {
-			vcpu->cr8 = val;
+			lapic_set_cr8(vcpu, val);
 			ret = 0;
 		}
 		break;
 	case 1:		/* MOV from CR */
 		if (cr == 8) {
-			write_gpr(vcpu, reg, vcpu->cr8);
+			write_gpr(vcpu, reg, lapic_get_cr8(vcpu));
 			ret = 0;
 		}
 		break;
@@ -678,6 +685,7 @@ static const exit_handler_t exit_handlers[] = {
 	[EXIT_REASON_CPUID]			= handle_cpuid,
 	[EXIT_REASON_HLT]			= handle_hlt,
 	[EXIT_REASON_INVD]			= handle_skip,
+	[EXIT_REASON_TPR_BELOW_THRESHOLD]	= handle_resume,
 	[EXIT_REASON_RDPMC]			= inject_gp,
 	[EXIT_REASON_VMCALL]			= handle_vmcall,
 	[EXIT_REASON_VMCLEAR]			= inject_ud,

@@ -11,6 +11,7 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/rcupdate.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
@@ -131,6 +132,8 @@ static void __exit minivmm_exit(void)
 	minivmm_netlink_exit();
 	vmx_engine_exit();
 	vmx_free_bitmaps();
+	/* vCPUs are freed by an RCU callback in this module. */
+	rcu_barrier();
 }
 
 module_init(minivmm_init);

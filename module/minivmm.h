@@ -14,6 +14,7 @@
  * emulate.c	guest memory access and MMIO instruction decoding
  * cpuid.c	the CPUID table a guest sees
  * msr.c	the MSRs a guest sees: one table
+ * lapic.c	the local APIC of each vCPU, and IPI delivery
  * netlink.c	the generic netlink family: statistics and events
  * limits.c	per-user limits, memory pinning charges, live counts
  * ioapic.c	the I/O APIC, interrupt lines, MSIs and irqfds
@@ -23,11 +24,13 @@
 
 #include <linux/types.h>
 #include <linux/cpumask.h>
+#include <linux/hrtimer.h>
 #include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/refcount.h>
+#include <linux/spinlock.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
 #include <asm/fpu/types.h>
@@ -180,6 +183,71 @@ struct vm {
 	struct ioapic *ioapic;
 };
 
+/*
+ * The APIC timer's input clock, in kHz, before the divide configuration:
+ * 1 GHz, one count per nanosecond. CPUID leaf 0x40000010 EBX reports it.
+ */
+#define LAPIC_BUS_KHZ		1000000
+
+/**
+ * struct apic_irq - a message to local APICs: an ICR write, an I/O APIC
+ *		     pin or an MSI
+ * @dest:		APIC ID, or logical destination
+ * @vector:		the vector
+ * @delivery_mode:	APIC_DM_FIXED ... APIC_DM_EXTINT, as in the ICR
+ * @logical:		logical destination mode
+ * @level:		level-triggered (sets the TMR bit)
+ * @shorthand:		APIC_DEST_NOSHORT, _SELF, _ALLINC or _ALLBUT
+ *
+ * The APIC_DM_* and APIC_DEST_* values are the ICR's bits in place
+ * (0x100-0x700, 0x40000-0xc0000): @delivery_mode and @shorthand are
+ * wide enough to hold them.
+ */
+struct apic_irq {
+	u32 dest;
+	u8 vector;
+	u32 delivery_mode;
+	bool logical;
+	bool level;
+	u32 shorthand;
+};
+
+/**
+ * struct lapic - a vCPU's local APIC; the registers are vcpu->vapic
+ * @lock:		the registers and the fields below; any context, taken
+ *			with interrupts off
+ * @base:		IA32_APIC_BASE
+ * @timer:		the APIC timer (one-shot, periodic, TSC deadline)
+ * @armed:		@timer is meant to fire
+ * @start:		when the current count period began
+ * @period_ns:		one-shot or periodic: nanoseconds of the count
+ * @tsc_deadline:	IA32_TSC_DEADLINE (guest TSC), 0 when disarmed
+ * @esr_pending:	errors the next ESR write makes visible
+ * @tpr_threshold:	TPR_THRESHOLD as last written (vCPU thread only)
+ * @init_pending:	an INIT arrived: the thread resets the vCPU
+ * @sipi_pending:	a start-up IPI arrived in wait-for-SIPI
+ * @sipi_vector:	its vector
+ */
+struct lapic {
+	spinlock_t lock;	/* the registers and this structure */
+	u64 base;
+	struct hrtimer timer;
+	bool armed;
+	ktime_t start;
+	u64 period_ns;
+	u64 tsc_deadline;
+	u32 esr_pending;
+	u32 tpr_threshold;
+	bool init_pending;
+	bool sipi_pending;
+	u8 sipi_vector;
+};
+
+/* What a vCPU's thread does with RUN: run the guest, or wait in HLT or
+ * for a start-up IPI.
+ */
+enum vcpu_mp_state { MP_RUNNABLE, MP_HALTED, MP_WAIT_SIPI };
+
 /* A vCPU's pending work for its thread. */
 enum vcpu_request { REQ_NONE, REQ_RUN, REQ_CALL };
 
@@ -255,7 +323,6 @@ struct emul_state {
  * @cr0:		CR0 as the guest sees it
  * @cr4:		CR4 as the guest sees it
  * @cr2:		CR2
- * @cr8:		CR8 (TPR), emulated
  * @xcr0:		XCR0
  * @dr:			DR0-DR3; in the CPU while the guest runs with DR7
  *			enabling a breakpoint
@@ -274,7 +341,10 @@ struct emul_state {
  * @dr_loaded:		the guest's DR0-DR3 are in the CPU now
  * @triple_fault:	an exception met an event being delivered: shut down
  * @fpu:		x87 and SSE state (FXSAVE image)
- * @vapic:		virtual-APIC page: the guest's TPR (CR8) lives here
+ * @vapic:		virtual-APIC page: the local APIC's registers, the
+ *			guest's TPR (CR8) among them
+ * @lapic:		the local APIC
+ * @mp_state:		running, halted in the kernel, or waiting for SIPI
  * @pending_irq:	vector from MINIVMM_INJECT_INTERRUPT, or -1; set by
  *			cmpxchg from -1 (also while the guest runs), taken
  *			by the thread
@@ -329,7 +399,6 @@ struct vcpu {
 	unsigned long regs[NR_GPRS];
 	unsigned long cr0, cr4;
 	unsigned long cr2;
-	u64 cr8;
 	u64 xcr0;
 	unsigned long dr[4], dr6, dr7;
 	u64 star, lstar, cstar, sfmask, kernel_gs_base;
@@ -342,6 +411,8 @@ struct vcpu {
 	bool triple_fault;
 	struct fxregs_state *fpu;
 	void *vapic;
+	struct lapic lapic;
+	enum vcpu_mp_state mp_state;
 
 	int pending_irq;
 	bool event_injected;
@@ -432,6 +503,8 @@ int vcpu_set_regs(struct vcpu *vcpu, void *arg);
 int vcpu_set_cr0(struct vcpu *vcpu, unsigned long val);
 int vcpu_set_cr4(struct vcpu *vcpu, unsigned long val);
 int vcpu_set_efer(struct vcpu *vcpu, u64 val);
+void vcpu_reset_init(struct vcpu *vcpu);
+void vcpu_start_sipi(struct vcpu *vcpu, u8 vector);
 void vmcs_dump(struct vcpu *vcpu);
 void vcpu_log_failed_entry(struct vcpu *vcpu, const char *what, u64 code,
 			   u64 qual);
@@ -459,6 +532,32 @@ int emulate_complete(struct vcpu *vcpu);
 bool guest_long64(struct vcpu *vcpu);
 int vcpu_load_pdptrs(struct vcpu *vcpu, unsigned long cr3);
 
+/* lapic.c */
+void lapic_init(struct vcpu *vcpu);
+void lapic_reset(struct vcpu *vcpu);
+void lapic_destroy(struct vcpu *vcpu);
+bool lapic_mmio(struct vcpu *vcpu, u64 gpa, unsigned int len, bool write,
+		u64 *val);
+int lapic_take_interrupt(struct vcpu *vcpu, bool inject);
+bool lapic_interrupt_due(struct vcpu *vcpu);
+void lapic_update_tpr_threshold(struct vcpu *vcpu);
+u64 lapic_get_cr8(struct vcpu *vcpu);
+void lapic_set_cr8(struct vcpu *vcpu, u64 cr8);
+u64 lapic_get_base(struct vcpu *vcpu, u32 msr);
+bool lapic_set_base(struct vcpu *vcpu, u32 msr, u64 val);
+bool lapic_x2apic_read(struct vcpu *vcpu, u32 msr, u64 *val);
+bool lapic_x2apic_write(struct vcpu *vcpu, u32 msr, u64 val);
+u64 lapic_get_tsc_deadline(struct vcpu *vcpu, u32 msr);
+bool lapic_set_tsc_deadline(struct vcpu *vcpu, u32 msr, u64 val);
+int apic_deliver(struct vm *vm, struct vcpu *src, const struct apic_irq *irq);
+
+/* vcpu.c: an event became due for @vcpu; any context */
+void vcpu_wake(struct vcpu *vcpu);
+
+/* ioapic.c (the ioapic branch) and the NMI code (the events branch) */
+void ioapic_eoi(struct vm *vm, u8 vector);
+void vcpu_queue_nmi(struct vcpu *vcpu);
+
 /* cpuid.c */
 void cpuid_emulate(struct vcpu *vcpu);
 void cpuid_guest_leaf(struct vcpu *vcpu, u32 fn, u32 idx, u32 *r);
@@ -477,38 +576,11 @@ void minivmm_event(enum minivmm_event event, struct vm *vm, int vcpu_id,
 /* main.c */
 int minivmm_fill_caps(struct minivmm_caps *caps);
 
-/**
- * struct apic_irq - a message to local APICs: an ICR write, an I/O APIC
- *		     pin or an MSI
- * @dest:		APIC ID, or logical destination
- * @vector:		the vector
- * @delivery_mode:	APIC_DM_FIXED ... APIC_DM_EXTINT, as in the ICR
- * @logical:		logical destination mode
- * @level:		level-triggered (sets the TMR bit)
- * @shorthand:		APIC_DEST_NOSHORT, _SELF, _ALLINC or _ALLBUT
- *
- * The APIC_DM_* and APIC_DEST_* values are the ICR's bits in place
- * (0x100-0x700, 0x40000-0xc0000): @delivery_mode and @shorthand are
- * wide enough to hold them.
- */
-struct apic_irq {
-	u32 dest;
-	u8 vector;
-	u32 delivery_mode;
-	bool logical;
-	bool level;
-	u32 shorthand;
-};
-
-/* lapic.c */
-int apic_deliver(struct vm *vm, struct vcpu *src, const struct apic_irq *irq);
-
 /* ioapic.c */
 int ioapic_create(struct vm *vm);
 void ioapic_destroy(struct vm *vm);
 long ioapic_ioctl(struct vm *vm, unsigned int cmd, void __user *uarg);
 bool ioapic_mmio(struct vcpu *vcpu, u64 gpa, unsigned int len, bool write,
 		 u64 *val);
-void ioapic_eoi(struct vm *vm, u8 vector);
 
 #endif /* MINIVMM_H */

@@ -48,13 +48,10 @@
 				 MSR_IA32_MISC_ENABLE_BTS_UNAVAIL | \
 				 MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL)
 
-#define APIC_DEFAULT_BASE	0xfee00000ULL
-
 enum cpuid_reg { EAX, EBX, ECX, EDX };
 
 /* Storage slots in vcpu->msrs for the MSRs the table keeps there. */
 enum {
-	SLOT_APIC_BASE,
 	SLOT_MISC_ENABLE,
 	SLOT_MCG_STATUS,
 	SLOT_MTRR_DEF,
@@ -81,6 +78,7 @@ static_assert(NR_SLOTS <= MINIVMM_MSR_SLOTS);
  * @writable:	bits WRMSR may change; changing any other bit is #GP
  * @check:	optional further check of a written value; false is #GP
  * @get:	reads the value where it does not live in a slot
+ * @read:	reads it where a read may fail; false is #GP
  * @set:	writes it; false is #GP
  */
 struct msr_def {
@@ -93,6 +91,7 @@ struct msr_def {
 	u64 writable;
 	bool (*check)(struct vcpu *vcpu, u32 msr, u64 val);
 	u64 (*get)(struct vcpu *vcpu, u32 msr);
+	bool (*read)(struct vcpu *vcpu, u32 msr, u64 *val);
 	bool (*set)(struct vcpu *vcpu, u32 msr, u64 val);
 };
 
@@ -149,16 +148,19 @@ static bool check_mtrr_var(struct vcpu *vcpu, u32 msr, u64 val)
 }
 
 /*
- * No local APIC is emulated yet, but every 64-bit CPU has this MSR and
- * firmware-style code reads it unconditionally: it reads as an xAPIC at
- * the default base, enabled, with BSP set on vCPU 0. A write may move
- * the base or clear EN; x2APIC mode (bit 10) is reserved, as CPUID shows
- * no x2APIC.
+ * The local APIC (lapic.c) keeps the value and checks mode transitions;
+ * every 64-bit CPU has the MSR, whatever CPUID says about the APIC. A
+ * write may move the base, clear EN or set EXTD (x2APIC mode), which is
+ * reserved when the guest's CPUID shows no x2APIC.
  */
 static bool check_apic_base(struct vcpu *vcpu, u32 msr, u64 val)
 {
-	return !(val & (phys_reserved() | GENMASK_ULL(7, 0) | BIT_ULL(9) |
-			X2APIC_ENABLE));
+	u32 r[4];
+
+	cpuid_guest_leaf(vcpu, 1, 0, r);
+	if ((val & X2APIC_ENABLE) && !(r[ECX] & BIT(X86_FEATURE_X2APIC & 31)))
+		return false;
+	return !(val & (phys_reserved() | GENMASK_ULL(7, 0) | BIT_ULL(9)));
 }
 
 static u64 get_tsc(struct vcpu *vcpu, u32 msr)
@@ -333,9 +335,16 @@ static const struct msr_def msr_table[] = {
 	  .reg = EDX, .bit = F(TSC), .writable = ALL, .get = get_tsc,
 	  .set = set_tsc },
 	MSR_CONST(MSR_IA32_PLATFORM_ID, 0, 0, 0, 0),
-	MSR_STORED(MSR_IA32_APICBASE, 1, SLOT_APIC_BASE, 0, 0, 0,
-		   APIC_DEFAULT_BASE | MSR_IA32_APICBASE_ENABLE, ALL,
-		   check_apic_base),
+	{ .index = MSR_IA32_APICBASE, .count = 1, .slot = NO_SLOT,
+	  .writable = ALL, .check = check_apic_base, .get = lapic_get_base,
+	  .set = lapic_set_base },
+	/* The x2APIC registers: 0x800-0x83f, #GP outside x2APIC mode. */
+	{ .index = APIC_BASE_MSR, .count = 0x40, .slot = NO_SLOT, .fn = 1,
+	  .reg = ECX, .bit = F(X2APIC), .writable = ALL,
+	  .read = lapic_x2apic_read, .set = lapic_x2apic_write },
+	{ .index = MSR_IA32_TSC_DEADLINE, .count = 1, .slot = NO_SLOT,
+	  .fn = 1, .reg = ECX, .bit = F(TSC_DEADLINE_TIMER), .writable = ALL,
+	  .get = lapic_get_tsc_deadline, .set = lapic_set_tsc_deadline },
 	{ .index = MSR_IA32_TSC_ADJUST, .count = 1, .slot = NO_SLOT, .fn = 7,
 	  .reg = EBX, .bit = F(TSC_ADJUST), .writable = ALL,
 	  .get = get_tsc_adjust, .set = set_tsc_adjust },
@@ -425,6 +434,8 @@ bool msr_read(struct vcpu *vcpu, u32 msr, u64 *val)
 
 	if (!d)
 		return false;
+	if (d->read)
+		return d->read(vcpu, msr, val);
 	*val = msr_value(vcpu, d, msr);
 	return true;
 }
@@ -467,8 +478,6 @@ void msr_reset(struct vcpu *vcpu)
 		if (d->slot != NO_SLOT)
 			for (i = 0; i < d->count; i++)
 				vcpu->msrs[d->slot + i] = d->reset;
-	if (vcpu->id == 0)
-		vcpu->msrs[SLOT_APIC_BASE] |= MSR_IA32_APICBASE_BSP;
 	vcpu->tsc_aux = 0;
 	vcpu->tsc_adjust = 0;
 }

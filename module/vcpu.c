@@ -215,12 +215,16 @@ static void vcpu_set_intr_window(struct vcpu *vcpu, bool on)
 
 /*
  * Deliver what must go in with this entry: an event whose delivery an exit
- * interrupted, then an interrupt from MINIVMM_INJECT_INTERRUPT once the
- * guest can take it; until then, ask for an interrupt-window exit.
+ * interrupted, then an interrupt once the guest can take it: first one
+ * from MINIVMM_INJECT_INTERRUPT (it bypasses the APIC, like an ExtINT),
+ * then the local APIC's highest deliverable vector, which moves from the
+ * IRR to the ISR as it goes in. Until the guest can take it, ask for an
+ * interrupt-window exit.
  */
 static void vcpu_inject_events(struct vcpu *vcpu)
 {
 	u32 info = vcpu->reinject_info;
+	bool can, want = false;
 	int irq;
 
 	if (info & VECTORING_INFO_VALID_MASK) {
@@ -240,23 +244,34 @@ static void vcpu_inject_events(struct vcpu *vcpu)
 		vcpu->event_injected = true;
 	}
 
+	can = !vcpu->event_injected &&
+	      (vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_IF) &&
+	      !(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
+		(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+
 	/* Set from other threads while the guest runs; only taken here. */
 	irq = READ_ONCE(vcpu->pending_irq);
-	if (irq < 0) {
-		vcpu_set_intr_window(vcpu, false);
-		return;
-	}
-	if (!vcpu->event_injected &&
-	    (vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_IF) &&
-	    !(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
-	      (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))) {
+	if (irq >= 0 && can) {
 		vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, irq |
 			     INTR_TYPE_EXT_INTR | INTR_INFO_VALID_MASK);
 		WRITE_ONCE(vcpu->pending_irq, -1);
-		vcpu_set_intr_window(vcpu, false);
-	} else {
-		vcpu_set_intr_window(vcpu, true);
+		can = false;
+		vcpu->event_injected = true;
+	} else if (irq >= 0) {
+		want = true;
 	}
+
+	irq = lapic_take_interrupt(vcpu, can);
+	if (irq >= 0 && can) {
+		vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, irq |
+			     INTR_TYPE_EXT_INTR | INTR_INFO_VALID_MASK);
+		vcpu->event_injected = true;
+	} else if (irq >= 0) {
+		want = true;
+	}
+	/* Another interrupt waits behind the one going in now. */
+	vcpu_set_intr_window(vcpu, want);
+	lapic_update_tpr_threshold(vcpu);
 }
 
 /* The host state that follows the thread rather than the CPU. */
@@ -337,17 +352,103 @@ static int vcpu_enter_exit(struct vcpu *vcpu)
 	return ret;
 }
 
-/* Guest RIP for the run structure, with the VMCS loaded for the read. */
-static unsigned long vcpu_read_rip(struct vcpu *vcpu)
+/*
+ * Guest RIP and whether the guest could take an interrupt now, for the
+ * run structure, with the VMCS loaded for the reads.
+ */
+static void vcpu_fill_run_state(struct vcpu *vcpu)
 {
-	unsigned long rip;
+	struct minivmm_run *run = vcpu->run;
 
 	preempt_disable();
 	if (loaded_vmcs_load(&vcpu->vmcs))
 		vmcs_refresh_host_percpu(vcpu);
-	rip = vmcs_readl(GUEST_RIP);
+	run->rip = vmcs_readl(GUEST_RIP);
+	run->ready_for_interrupt =
+		(vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_IF) &&
+		!(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
+		  (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) &&
+		!(vcpu->reinject_info & VECTORING_INFO_VALID_MASK) &&
+		vcpu->mp_state == MP_RUNNABLE;
 	preempt_enable();
-	return rip;
+}
+
+/**
+ * vcpu_wake() - an event became due for a vCPU
+ * @vcpu: the vCPU
+ *
+ * Wakes its thread from an in-kernel HLT or wait-for-SIPI, and makes it
+ * leave guest mode when it runs on another CPU, so that it takes the
+ * event at its next entry. Not a kick: RUN goes on. Any context.
+ */
+void vcpu_wake(struct vcpu *vcpu)
+{
+	wake_up(&vcpu->wq);
+	kick_process(vcpu->thread);
+}
+
+/* Something the halted or waiting thread must act on. */
+static bool vcpu_should_wake(struct vcpu *vcpu)
+{
+	if (READ_ONCE(vcpu->kick) || kthread_should_stop() ||
+	    READ_ONCE(vcpu->lapic.init_pending))
+		return true;
+	if (vcpu->mp_state == MP_WAIT_SIPI)
+		return READ_ONCE(vcpu->lapic.sipi_pending);
+	return READ_ONCE(vcpu->pending_irq) >= 0 || lapic_interrupt_due(vcpu);
+}
+
+/* INIT and start-up IPIs, on the vCPU's thread. */
+static void vcpu_check_init_sipi(struct vcpu *vcpu)
+{
+	struct lapic *apic = &vcpu->lapic;
+	unsigned long flags;
+	bool init, sipi;
+	u8 vector;
+
+	if (!READ_ONCE(apic->init_pending) && !READ_ONCE(apic->sipi_pending))
+		return;
+	spin_lock_irqsave(&apic->lock, flags);
+	init = apic->init_pending;
+	sipi = apic->sipi_pending;
+	vector = apic->sipi_vector;
+	apic->init_pending = false;
+	apic->sipi_pending = false;
+	spin_unlock_irqrestore(&apic->lock, flags);
+
+	if (init) {
+		preempt_disable();
+		if (loaded_vmcs_load(&vcpu->vmcs))
+			vmcs_refresh_host_percpu(vcpu);
+		vcpu_reset_init(vcpu);
+		preempt_enable();
+		lapic_reset(vcpu);
+		/* The BSP starts over; an AP waits for its start-up IPI. */
+		vcpu->mp_state = vcpu->lapic.base & MSR_IA32_APICBASE_BSP ?
+				 MP_RUNNABLE : MP_WAIT_SIPI;
+	}
+	/* An INIT clears an earlier SIPI: this one came after it. */
+	if (sipi && vcpu->mp_state == MP_WAIT_SIPI) {
+		preempt_disable();
+		if (loaded_vmcs_load(&vcpu->vmcs))
+			vmcs_refresh_host_percpu(vcpu);
+		vcpu_start_sipi(vcpu, vector);
+		preempt_enable();
+		vcpu->mp_state = MP_RUNNABLE;
+	}
+}
+
+/*
+ * Sleep while the vCPU is halted or waits for SIPI, until an interrupt
+ * is due, a start-up IPI or INIT arrives, or RUN's caller kicks. The
+ * sleep is bounded: the loop around it checks for a machine going down.
+ */
+static void vcpu_block(struct vcpu *vcpu)
+{
+	wait_event_idle_timeout(vcpu->wq, vcpu_should_wake(vcpu), HZ);
+	if (vcpu->mp_state == MP_HALTED &&
+	    (READ_ONCE(vcpu->pending_irq) >= 0 || lapic_interrupt_due(vcpu)))
+		vcpu->mp_state = MP_RUNNABLE;
 }
 
 static int vcpu_run(struct vcpu *vcpu)
@@ -365,12 +466,17 @@ static int vcpu_run(struct vcpu *vcpu)
 		/* The machine is going down: VMX is off on every CPU. */
 		if (READ_ONCE(vmx_rebooting))
 			return -EIO;
+		vcpu_check_init_sipi(vcpu);
+		if (vcpu->mp_state != MP_RUNNABLE) {
+			vcpu_block(vcpu);
+			continue;
+		}
 		cond_resched();
 		ret = vcpu_enter_exit(vcpu);
 	}
 	vcpu->run->exits = vcpu->nr_exits;
 	vcpu->run->entries = vcpu->nr_entries;
-	vcpu->run->rip = vcpu_read_rip(vcpu);
+	vcpu_fill_run_state(vcpu);
 	if (vcpu->run->exit_reason == MINIVMM_EXIT_SHUTDOWN)
 		minivmm_event(MINIVMM_EVENT_VCPU_SHUTDOWN, vcpu->vm, vcpu->id,
 			      0);
@@ -452,8 +558,8 @@ static int vcpu_wait_run(struct vcpu *vcpu)
 {
 	if (wait_event_interruptible(vcpu->done_wq, vcpu_request_done(vcpu))) {
 		WRITE_ONCE(vcpu->kick, true);
-		/* An IPI to the thread's CPU forces a VM exit. */
-		kick_process(vcpu->thread);
+		/* An IPI to the thread's CPU forces a VM exit; a HLT wakes. */
+		vcpu_wake(vcpu);
 		/*
 		 * The thread tests the kick with interrupts off before every
 		 * entry and exit handlers never sleep, so the answer comes
@@ -462,7 +568,7 @@ static int vcpu_wait_run(struct vcpu *vcpu)
 		 */
 		while (!wait_event_timeout(vcpu->done_wq,
 					   vcpu_request_done(vcpu), HZ / 10))
-			kick_process(vcpu->thread);
+			vcpu_wake(vcpu);
 	}
 	return vcpu->result;
 }
@@ -547,11 +653,11 @@ static int vcpu_inject(struct vcpu *vcpu, unsigned long vector)
 	if (cmpxchg(&vcpu->pending_irq, -1, (int)vector) != -1)
 		return -EBUSY;
 	/*
-	 * Make that entry now. The cmpxchg orders the vector before the test:
-	 * a RUN that begins after it finds the vector at its first entry.
+	 * Make that entry now, or wake a halted vCPU. The cmpxchg orders the
+	 * vector before the wake-up: a thread that sleeps after it, or a RUN
+	 * that begins after it, finds the vector.
 	 */
-	if (READ_ONCE(vcpu->in_run))
-		kick_process(vcpu->thread);
+	vcpu_wake(vcpu);
 	return 0;
 }
 
@@ -570,6 +676,9 @@ static int vcpu_regs_ioctl(struct vcpu *vcpu, void __user *uarg, size_t size,
 	ret = vcpu_call_on_thread(vcpu, fn, buf);
 	if (!ret && !set && copy_to_user(uarg, buf, size))
 		return -EFAULT;
+	/* Userspace set up an AP itself: it need not wait for SIPI. */
+	if (!ret && set && vcpu->mp_state == MP_WAIT_SIPI)
+		vcpu->mp_state = MP_RUNNABLE;
 	return ret;
 }
 
@@ -661,18 +770,31 @@ static int vcpu_mmap(struct file *filp, struct vm_area_struct *vma)
 			      virt_to_page(vcpu->run_data));
 }
 
-static void vcpu_free(struct vcpu *vcpu)
+static void vcpu_free_rcu(struct rcu_head *head)
 {
-	if (vcpu->vpid)
-		vpid_free(vcpu->vpid);
+	struct vcpu *vcpu = container_of(head, struct vcpu, rcu);
+
+	if (vcpu->thread)
+		put_task_struct(vcpu->thread);
 	free_page((unsigned long)vcpu->vmcs.vmcs);
 	free_page((unsigned long)vcpu->run);
 	free_page((unsigned long)vcpu->run_data);
 	free_page((unsigned long)vcpu->fpu);
 	free_page((unsigned long)vcpu->vapic);
 	kfree(vcpu->cpuid);
-	/* Statistics readers may still hold it, under rcu_read_lock(). */
-	kfree_rcu(vcpu, rcu);
+	kfree(vcpu);
+}
+
+static void vcpu_free(struct vcpu *vcpu)
+{
+	if (vcpu->vpid)
+		vpid_free(vcpu->vpid);
+	/*
+	 * Statistics readers and IPI senders (which set bits in the APIC
+	 * page and wake the thread) may still hold it, under
+	 * rcu_read_lock().
+	 */
+	call_rcu(&vcpu->rcu, vcpu_free_rcu);
 }
 
 static void vcpu_destroy(struct vcpu *vcpu)
@@ -680,7 +802,7 @@ static void vcpu_destroy(struct vcpu *vcpu)
 	struct vm *vm = vcpu->vm;
 
 	kthread_stop(vcpu->thread);
-	put_task_struct(vcpu->thread);
+	lapic_destroy(vcpu);
 	mutex_lock(&vm->lock);
 	RCU_INIT_POINTER(vm->vcpus[vcpu->id], NULL);
 	WRITE_ONCE(vm->nr_vcpus, vm->nr_vcpus - 1);
@@ -719,6 +841,8 @@ static struct vcpu *vcpu_alloc(struct vm *vm, unsigned int id)
 	vcpu->vm = vm;
 	vcpu->id = id;
 	vcpu->pending_irq = -1;
+	/* Like an AP on a PC: only the first vCPU runs from reset. */
+	vcpu->mp_state = id ? MP_WAIT_SIPI : MP_RUNNABLE;
 	vcpu->vmcs.cpu = -1;
 	INIT_LIST_HEAD(&vcpu->vmcs.node);
 	mutex_init(&vcpu->ioctl_lock);
@@ -735,6 +859,7 @@ static struct vcpu *vcpu_alloc(struct vm *vm, unsigned int id)
 		vcpu_free(vcpu);
 		return NULL;
 	}
+	lapic_init(vcpu);
 	vcpu->vmcs.pa = __pa(vcpu->vmcs.vmcs);
 	*(u32 *)vcpu->vmcs.vmcs = vmx_config.revision_id;
 	/* The x87 and SSE state after reset. */
@@ -785,6 +910,7 @@ int vcpu_create(struct vm *vm, unsigned long id)
 				      vm->id, id);
 	if (IS_ERR(vcpu->thread)) {
 		ret = PTR_ERR(vcpu->thread);
+		vcpu->thread = NULL;
 		vcpu_free(vcpu);
 		goto uncharge;
 	}
@@ -810,7 +936,6 @@ int vcpu_create(struct vm *vm, unsigned long id)
 
 stop:
 	kthread_stop(vcpu->thread);
-	put_task_struct(vcpu->thread);
 	vcpu_free(vcpu);
 uncharge:
 	limits_vcpu_uncharge(vm);

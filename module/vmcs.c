@@ -438,8 +438,39 @@ static bool vmcs_reset_guest(struct vcpu *vcpu)
 	ok &= vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	vcpu->dr6 = DR6_RESERVED;
 	vcpu->dr7 = RESET_DR7;
-	msr_reset(vcpu);
 	return ok;
+}
+
+/**
+ * vcpu_reset_init() - the guest state after an INIT
+ * @vcpu: the vCPU, on its thread with its VMCS loaded
+ *
+ * The registers return to their reset values (minivmm's reset state,
+ * real mode at 0000:7C00); the MSRs, the x87/SSE state and the caches
+ * are kept, as an INIT keeps them.
+ */
+void vcpu_reset_init(struct vcpu *vcpu)
+{
+	memset(vcpu->regs, 0, sizeof(vcpu->regs));
+	vcpu->reinject_info = 0;
+	vcpu->cr2 = 0;
+	vmcs_reset_guest(vcpu);
+}
+
+/**
+ * vcpu_start_sipi() - a start-up IPI starts a vCPU waiting for it
+ * @vcpu: the vCPU, on its thread with its VMCS loaded, after INIT
+ * @vector: the SIPI vector: real mode at CS = vector << 8, IP = 0
+ */
+void vcpu_start_sipi(struct vcpu *vcpu, u8 vector)
+{
+	struct minivmm_segment cs = {
+		.base = (u64)vector << 12, .selector = vector << 8,
+		.limit = 0xffff, .attrib = AR_CODE16,
+	};
+
+	vmcs_write_segment(SEG_CS, &cs);
+	vmcs_writel(GUEST_RIP, 0);
 }
 
 /**
@@ -455,6 +486,7 @@ int vmcs_setup(struct vcpu *vcpu)
 	ok &= vmcs_setup_controls(vcpu);
 	ok &= vmcs_setup_host();
 	ok &= vmcs_reset_guest(vcpu);
+	msr_reset(vcpu);
 	return ok ? 0 : -EIO;
 }
 

@@ -2,13 +2,14 @@
 /*
  * MINIVMM_INJECT_INTERRUPT: external interrupts delivered through the
  * guest's IDT (long mode) or IVT (real mode), held back while the guest
- * has interrupts disabled or is in an STI shadow, waking a halted guest,
- * and the ioctl's errors.
+ * has interrupts disabled or is in an STI shadow, waking a guest halted
+ * in the kernel from another thread, and the ioctl's errors.
  *
  * The guests' interrupt handlers report with a ucall: RBX =
  * IRQ_SYNC(vector), RCX = the RIP (IP) and RDX = the RFLAGS (FLAGS) saved
  * in the interrupt frame; all other registers are preserved.
  */
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -127,6 +128,7 @@ static void expect_irq(struct test_vcpu *vcpu, int vec, uint64_t rip)
 
 GUEST_CODE(guest_lm, ".code64",
 	   GUEST_SYNC_ASM(1)
+	   "cli\n\t"
 	   "hlt\n\t"
 	   IRQ_HANDLER64(guest_lm_irq_a, 0x41)
 	   IRQ_HANDLER64(guest_lm_irq_b, 0x42));
@@ -146,6 +148,7 @@ TEST_F(inject, long_mode_idt_delivery)
 
 GUEST_CODE(guest_rm, ".code16",
 	   GUEST_SYNC_ASM(1)
+	   "cli\n\t"
 	   "hlt\n\t"
 	   IRQ_HANDLER16(guest_rm_irq_a, 0x41)
 	   IRQ_HANDLER16(guest_rm_irq_b, 0x42));
@@ -176,6 +179,7 @@ GUEST_CODE(guest_sti, ".code64",
 	   GUEST_LABEL(guest_sti_window)
 	   "nop\n\t"
 	   GUEST_SYNC_ASM(3)
+	   "cli\n\t"
 	   "hlt\n\t"
 	   IRQ_HANDLER64(guest_sti_irq_a, 0x41)
 	   IRQ_HANDLER64(guest_sti_irq_b, 0x42));
@@ -221,7 +225,10 @@ TEST_F(inject, hlt_with_interrupt_pending_resumes_in_handler)
 	test_expect_sync(self->vcpu, 2);
 }
 
-/* Interrupts on, nothing pending: HLT exits; an interrupt wakes it. */
+/*
+ * Interrupts on, nothing pending: the vCPU sleeps in HLT, in the kernel,
+ * until an interrupt comes.
+ */
 GUEST_CODE(guest_halted, ".code64",
 	   "hlt\n\t"
 	   GUEST_LABEL(guest_halted_after)
@@ -232,18 +239,45 @@ GUEST_CODE(guest_halted, ".code64",
 extern const unsigned char guest_halted_irq_a[], guest_halted_irq_b[],
 	guest_halted_after[];
 
-TEST_F(inject, interrupt_wakes_halted_guest)
+struct late_inject {
+	struct test_vcpu *vcpu;
+	int err;
+};
+
+/* Inject VEC_A a tenth of a second from now, while RUN sleeps in HLT. */
+static void *inject_later(void *arg)
+{
+	struct late_inject *l = arg;
+
+	usleep(100000);
+	l->err = inject(l->vcpu, VEC_A);
+	return NULL;
+}
+
+TEST_F(inject, interrupt_from_another_thread_wakes_halted_guest)
 {
 	uint64_t after = GUEST_LONG_ADDR(guest_halted, guest_halted_after);
-	struct minivmm_run *run;
+	struct late_inject l;
+	pthread_t t;
 
 	REQUIRE_VMX();
 	SETUP(MODE_LONG, guest_halted, true);
-	run = test_run_expect(self->vcpu, MINIVMM_EXIT_HLT);
-	EXPECT_EQ(after, run->rip);
-	ASSERT_EQ(0, inject(self->vcpu, VEC_A));
+	l.vcpu = self->vcpu;
+	l.err = -1;
+	ASSERT_EQ(0, pthread_create(&t, NULL, inject_later, &l));
+	/* No HLT exit: RUN returns with the handler's report. */
 	expect_irq(self->vcpu, VEC_A, after);
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, l.err);
 	test_expect_sync(self->vcpu, 1);
+}
+
+TEST_F(inject, halted_guest_run_ends_on_signal)
+{
+	REQUIRE_VMX();
+	SETUP(MODE_LONG, guest_halted, true);
+	EXPECT_EQ(-EINTR, test_vcpu_run_for(self->vcpu, 200));
+	EXPECT_EQ(MINIVMM_EXIT_INTR, self->vcpu->run->exit_reason);
 }
 
 /* ---- the ioctl ------------------------------------------------------ */
@@ -268,14 +302,13 @@ TEST_F(inject, second_interrupt_while_pending_ebusy)
 	EXPECT_EQ(EBUSY, inject(self->vcpu, VEC_B));
 	EXPECT_EQ(EBUSY, inject(self->vcpu, VEC_A));
 
-	/* The first one is delivered, the refused one is not. */
+	/* The first one is delivered, the refused one is not: it halts. */
 	test_expect_sync(self->vcpu, IRQ_SYNC(VEC_A));
-	test_run_expect(self->vcpu, MINIVMM_EXIT_HLT);
+	EXPECT_EQ(-EINTR, test_vcpu_run_for(self->vcpu, 200));
 
 	/* Delivered, it no longer blocks the next. */
 	ASSERT_EQ(0, inject(self->vcpu, VEC_B));
 	test_expect_sync(self->vcpu, IRQ_SYNC(VEC_B));
-	test_run_expect(self->vcpu, MINIVMM_EXIT_HLT);
 }
 
 TEST_F(inject, vector_out_of_range_einval)
@@ -292,8 +325,8 @@ TEST_F(inject, vector_out_of_range_einval)
 			TH_LOG("vector %#lx", bad[i]);
 		}
 	}
-	/* None of them was queued: nothing is delivered, HLT exits. */
-	test_run_expect(self->vcpu, MINIVMM_EXIT_HLT);
+	/* None of them was queued: nothing is delivered, it stays halted. */
+	EXPECT_EQ(-EINTR, test_vcpu_run_for(self->vcpu, 200));
 	EXPECT_EQ(0, inject(self->vcpu, VEC_A));
 }
 
@@ -307,10 +340,8 @@ TEST_F(inject, vectors_32_and_255_delivered)
 		     GUEST_LONG_ADDR(guest_idle, guest_idle_irq_255));
 	ASSERT_EQ(0, inject(self->vcpu, 32));
 	test_expect_sync(self->vcpu, IRQ_SYNC(32));
-	test_run_expect(self->vcpu, MINIVMM_EXIT_HLT);
 	ASSERT_EQ(0, inject(self->vcpu, 255));
 	test_expect_sync(self->vcpu, IRQ_SYNC(255));
-	test_run_expect(self->vcpu, MINIVMM_EXIT_HLT);
 }
 
 TEST_HARNESS_MAIN

@@ -124,9 +124,13 @@ static const struct msr_case msrs[] = {
 	{ "IA32_PLATFORM_ID", 0x17, .reset = 0, BAD(1) },
 	{ "IA32_APIC_BASE", 0x1b, .reset = 0xfee00900,
 	  GOOD(0xfed00900, 0xfee00100, 0xfee00900),
-	  BAD(0xfee00b00, 0xfee00d00, 0xfee00901, 1ULL << 63) },
+	  /* Bit 9, EXTD without EN, bit 0, above MAXPHYADDR. */
+	  BAD(0xfee00b00, 0xfee00500, 0xfee00901, 1ULL << 63) },
 	{ "IA32_TSC_ADJUST", 0x3b, .fn = 7, .reg = EBX, .bit = 1,
 	  .reset = 0 },
+	/* Disarmed; outside TSC-deadline mode writes are ignored. */
+	{ "IA32_TSC_DEADLINE", 0x6e0, .fn = 1, .reg = ECX, .bit = 24,
+	  .reset = 0, GOOD(0) },
 	{ "IA32_BIOS_SIGN_ID", 0x8b, .reset = 0x100000000ULL, .ignored = true,
 	  GOOD(0) },
 	{ "IA32_MTRRCAP", 0xfe, MTRR, .reset = 0x508, BAD(0, 0x50a) },
@@ -204,8 +208,7 @@ static const struct {
 	{ "IA32_MC0_STATUS", 0x401 },
 	{ "IA32_VMX_BASIC", 0x480 },
 	{ "IA32_VMX_PROCBASED_CTLS2", 0x48b },
-	{ "IA32_TSC_DEADLINE", 0x6e0 },
-	{ "x2APIC ID", 0x802 },
+	{ "x2APIC ID (in xAPIC mode)", 0x802 },
 	{ "IA32_XSS", 0xda0 },
 	{ "MTRR PHYSBASE8 (VCNT is 8)", 0x210 },
 	{ "unassigned", 0xdeadbeef },
@@ -463,10 +466,9 @@ TEST_F(msr, cpuid_shows_no_pmu_vmx_or_speculation_controls)
 	EXPECT_EQ(0, guest_cpuid(self->vcpu, 7, EDX) &
 		  ((1U << 29) | (1U << 26) | (1U << 27) | (1U << 28) |
 		   (1U << 31)));
-	/* VMX, SMX, PDCM, TSC deadline, x2APIC. */
+	/* VMX, SMX, PDCM. */
 	EXPECT_EQ(0, guest_cpuid(self->vcpu, 1, ECX) &
-		  ((1U << 5) | (1U << 6) | (1U << 15) | (1U << 24) |
-		   (1U << 21)));
+		  ((1U << 5) | (1U << 6) | (1U << 15)));
 	/* MCE and MCA with an empty MCA; MTRR, PAT, SEP. */
 	EXPECT_EQ((1U << 7) | (1U << 14) | (1U << 12) | (1U << 16) |
 		  (1U << 11),

@@ -5,11 +5,14 @@
  * The machine is a bare PC: RAM from 0 (above 3 GiB continued at 4 GiB),
  * a 16550A UART at 0x3f8 on stdin/stdout, the debug console port 0xe9,
  * QEMU's isa-debug-exit port 0xf4 (writing V ends the run with status
- * (V << 1) | 1), and two hypercalls: 0x100 writes guest memory to the
- * console, 0x101 asks for timer interrupts. There is no interrupt
- * controller: when the guest halts with interrupts enabled, the tool
- * delivers what it is waiting for (a requested timer tick on its vector,
- * or the UART's interrupt on vector 0x24, waiting for stdin if need be).
+ * (V << 1) | 1), and hypercall 0x100, which writes guest memory to the
+ * console. Each vCPU has the module's local APIC (its timer included);
+ * a guest that halts with interrupts enabled sleeps in the kernel until
+ * one comes. The UART's interrupt goes in on vector 0x24 (no PIC or I/O
+ * APIC), injected the moment it becomes pending, from the thread that
+ * reads stdin or the one running the guest, while the guest runs or
+ * halts. A halt with interrupts disabled ends the run (status 0), and
+ * says so on stderr.
  * A PC's fixed ports: writing bit 0 of port 0x92 (system control port
  * A) or command 0xfe to the keyboard controller's port 0x64 resets the
  * machine, which ends the run with status 4; port 0x80 (POST codes)
@@ -44,9 +47,6 @@
 #define PORT_DEBUGCON	0xe9
 #define PORT_EXIT	0xf4
 #define HC_CONSOLE	0x100	/* RBX: guest address, RCX: length */
-#define HC_TICKS	0x101	/* RBX: count, RCX: vector (0: 32) */
-#define TICK_VECTOR	32
-#define RFLAGS_IF	(1ULL << 9)
 
 #define STATUS_HALT	0
 #define STATUS_CRASH	2
@@ -103,8 +103,6 @@ struct machine {
 	struct minivmm_run *run;
 	struct uart uart;
 	bool trace;
-	uint64_t ticks;			/* timer interrupts still asked for */
-	unsigned int tick_vector;
 	uint8_t sysctl_a;		/* port 0x92 as last written */
 };
 
@@ -412,15 +410,6 @@ static void handle_hypercall(struct machine *m)
 			run->hypercall.ret = -(uint64_t)EFAULT;
 		}
 		break;
-	case HC_TICKS:
-		if (a[1] && (a[1] < 32 || a[1] > 255)) {
-			run->hypercall.ret = -(uint64_t)EINVAL;
-			break;
-		}
-		m->ticks = a[0];
-		m->tick_vector = a[1] ? a[1] : TICK_VECTOR;
-		run->hypercall.ret = 0;
-		break;
 	default:
 		run->hypercall.ret = MINIVMM_HC_ERR_UNKNOWN;
 	}
@@ -431,46 +420,30 @@ static void handle_hypercall(struct machine *m)
 	       (unsigned long long)run->hypercall.ret);
 }
 
-static int inject_irq(struct machine *m, unsigned int vector, const char *why)
+/*
+ * The UART raised its interrupt: inject it now, from whichever thread
+ * noticed, while the guest runs or sleeps in HLT.
+ */
+static void uart_raise(void *arg)
 {
-	int ret = mvm_inject_interrupt(m->vcpu, vector);
+	struct machine *m = arg;
+	int ret = mvm_inject_interrupt(m->vcpu, UART_VECTOR);
 
-	tracef(m, "hlt: inject vector %u (%s)", vector, why);
+	tracef(m, "uart: inject vector %u", UART_VECTOR);
 	/* -EBUSY: one is still queued, the guest gets it anyway. */
 	if (ret && ret != -EBUSY)
 		die("%s", mvm_strerror(m->vm));
-	return -1;
 }
 
 /*
- * The guest halted: give it the interrupt it waits for, or end the run
- * (status 0) when nothing can wake it. -1 to go on.
+ * The guest halted with interrupts disabled (with them enabled it sleeps
+ * in the kernel until an interrupt comes): nothing can wake it.
  */
 static int handle_hlt(struct machine *m)
 {
-	struct minivmm_regs regs;
-
 	fflush(stdout);
-	if (mvm_get_regs(m->vcpu, &regs))
-		die("%s", mvm_strerror(m->vm));
-	if (!(regs.rflags & RFLAGS_IF)) {
-		tracef(m, "hlt with interrupts disabled: the guest stopped");
-		return STATUS_HALT;
-	}
-	if (m->ticks) {
-		m->ticks--;
-		return inject_irq(m, m->tick_vector, "timer tick");
-	}
-	while (!uart_irq_pending(&m->uart)) {
-		if (!uart_waits_for_input(&m->uart) || stop_signal) {
-			tracef(m, "hlt with nothing to wait for: the guest stopped");
-			return stop_signal ? -1 : STATUS_HALT;
-		}
-		tracef(m, "hlt: waiting for input");
-		if (uart_wait_input(&m->uart) == -EINTR)
-			return -1;
-	}
-	return inject_irq(m, UART_VECTOR, "uart");
+	warn("the guest halted with interrupts disabled");
+	return STATUS_HALT;
 }
 
 static int stop_status(void)
@@ -734,7 +707,7 @@ static int run_main(int argc, char **argv)
 {
 	struct run_opts o = { .mem = DEFAULT_MEM, .vcpus = 1 };
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct machine m = { .tick_vector = TICK_VECTOR };
+	struct machine m = { 0 };
 	struct mvm_vcpu *extra;
 	struct minivmm_caps caps;
 	unsigned int i;
@@ -763,7 +736,7 @@ static int run_main(int argc, char **argv)
 	m.trace = o.trace;
 	if (m.trace)
 		start_ktrace();
-	uart_init(&m.uart, STDIN_FILENO, stdout);
+	uart_init(&m.uart, STDIN_FILENO, stdout, uart_raise, &m);
 	load(&m, &o, image, size);
 	free(image);
 

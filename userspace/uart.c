@@ -5,18 +5,23 @@
  *
  * Transmitting is instantaneous: the THR is always empty (LSR THRE and
  * TEMT set) and every byte goes straight to stdout. Received bytes come
- * from stdin, read without blocking whenever the guest looks at the
- * line status or the receive buffer, so LSR DR says whether input is
- * there. The modem lines are those of a connected cable: CTS and DSR
+ * from stdin, read by a thread of their own as they arrive, so LSR DR
+ * says whether input is there. The modem lines are those of a connected cable: CTS and DSR
  * always, DCD (carrier) until stdin reaches its end. MCR loopback mode
  * routes the transmitter to the receiver and the modem controls to the
  * modem status, as the real chip does (drivers probe with it). The
  * divisor latch, LCR, FCR and SCR hold what is written and change
  * nothing. Interrupts (IIR) are computed as the chip would raise them;
- * 'minivmm run' delivers them on UART_VECTOR when the guest halts.
+ * when one becomes pending (a rising edge, as on an ISA line) the UART
+ * calls the raise function 'minivmm run' gave it, from whichever thread
+ * made it pending: the vCPU's on a register access, the reader's when
+ * input arrives, so the interrupt reaches a running or halted guest at
+ * once. A lock serialises the two threads.
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -57,45 +62,86 @@
 #define MSR_RI		0x40
 #define MSR_DCD		0x80
 
-void uart_init(struct uart *u, int in_fd, FILE *out)
-{
-	memset(u, 0, sizeof(*u));
-	u->in_fd = in_fd;
-	u->out = out;
-	u->mcr = MCR_OUT2;
-	u->lcr = 0x03;		/* 8N1 */
-	u->dll = 12;		/* 9600 baud */
-}
-
 static void rx_push(struct uart *u, uint8_t c)
 {
 	if (u->rx_head + u->rx_len < UART_RX_SIZE)
 		u->rx[u->rx_head + u->rx_len++] = c;
 }
 
-/* Take what stdin has now into the receive buffer, without blocking. */
-static void rx_fill(struct uart *u)
+static bool irq_pending(struct uart *u);
+
+/*
+ * The reader: one read of stdin at a time into the empty receive buffer
+ * (the guest drains it before the next), until the end of the input.
+ */
+static void *uart_reader(void *arg)
 {
-	struct pollfd p = { .fd = u->in_fd, .events = POLLIN };
+	struct uart *u = arg;
+	uint8_t buf[UART_RX_SIZE];
+	bool was, now;
 	ssize_t n;
 
-	if (u->rx_len || u->in_fd < 0 || (u->mcr & MCR_LOOP))
-		return;
-	u->rx_head = 0;
-	if (poll(&p, 1, 0) <= 0)
-		return;
-	n = read(u->in_fd, u->rx, UART_RX_SIZE);
-	if (n > 0)
-		u->rx_len = n;
-	else if (n == 0 || (errno != EAGAIN && errno != EINTR))
-		u->in_fd = -1;		/* the end of the input: no carrier */
+	for (;;) {
+		pthread_mutex_lock(&u->lock);
+		while (u->rx_len || (u->mcr & MCR_LOOP))
+			pthread_cond_wait(&u->drained, &u->lock);
+		pthread_mutex_unlock(&u->lock);
+
+		n = read(u->in_fd, buf, sizeof(buf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+
+		pthread_mutex_lock(&u->lock);
+		was = irq_pending(u);
+		if (n > 0) {
+			memcpy(u->rx, buf, n);
+			u->rx_head = 0;
+			u->rx_len = n;
+		} else {
+			u->in_fd = -1;		/* the end of the input: no carrier */
+		}
+		now = irq_pending(u);
+		pthread_mutex_unlock(&u->lock);
+		if (!was && now && u->raise)
+			u->raise(u->raise_arg);
+		if (n <= 0)
+			return NULL;
+	}
+}
+
+void uart_init(struct uart *u, int in_fd, FILE *out,
+	       void (*raise)(void *arg), void *arg)
+{
+	pthread_t t;
+
+	memset(u, 0, sizeof(*u));
+	pthread_mutex_init(&u->lock, NULL);
+	pthread_cond_init(&u->drained, NULL);
+	u->in_fd = in_fd;
+	u->out = out;
+	u->raise = raise;
+	u->raise_arg = arg;
+	u->mcr = MCR_OUT2;
+	u->lcr = 0x03;		/* 8N1 */
+	u->dll = 12;		/* 9600 baud */
+	if (in_fd >= 0) {
+		sigset_t all, old;
+
+		/* Signals are the vCPU thread's: they stop the guest. */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		if (pthread_create(&t, NULL, uart_reader, u))
+			u->in_fd = -1;
+		else
+			pthread_detach(t);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
 }
 
 static uint8_t iir(struct uart *u)
 {
 	uint8_t fifo = u->fcr & FCR_ENABLE ? IIR_FIFO : 0;
 
-	rx_fill(u);
 	if ((u->ier & IER_RDI) && u->rx_len)
 		return IIR_RDI | fifo;
 	if ((u->ier & IER_THRI) && u->thre_irq)
@@ -103,7 +149,12 @@ static uint8_t iir(struct uart *u)
 	return IIR_NO_INT | fifo;
 }
 
-uint8_t uart_in(struct uart *u, unsigned int offset)
+static bool irq_pending(struct uart *u)
+{
+	return !(iir(u) & IIR_NO_INT);
+}
+
+static uint8_t uart_in_locked(struct uart *u, unsigned int offset)
 {
 	uint8_t v;
 
@@ -111,13 +162,13 @@ uint8_t uart_in(struct uart *u, unsigned int offset)
 	case RBR:
 		if (u->lcr & LCR_DLAB)
 			return u->dll;
-		rx_fill(u);
 		if (!u->rx_len) {
 			fflush(u->out);
 			return 0;
 		}
 		v = u->rx[u->rx_head++];
-		u->rx_len--;
+		if (!--u->rx_len)
+			pthread_cond_signal(&u->drained);
 		return v;
 	case IER:
 		return u->lcr & LCR_DLAB ? u->dlm : u->ier;
@@ -132,7 +183,6 @@ uint8_t uart_in(struct uart *u, unsigned int offset)
 	case MCR:
 		return u->mcr;
 	case LSR:
-		rx_fill(u);
 		/*
 		 * Polled again without sending: the guest waits for input,
 		 * show what it printed (a prompt). A guest that checks for
@@ -153,7 +203,8 @@ uint8_t uart_in(struct uart *u, unsigned int offset)
 	}
 }
 
-void uart_out(struct uart *u, unsigned int offset, uint8_t value)
+static void uart_out_locked(struct uart *u, unsigned int offset,
+			    uint8_t value)
 {
 	switch (offset) {
 	case THR:
@@ -184,14 +235,18 @@ void uart_out(struct uart *u, unsigned int offset, uint8_t value)
 		return;
 	case FCR:
 		u->fcr = value & FCR_ENABLE;
-		if (value & FCR_CLEAR_RX)
+		if (value & FCR_CLEAR_RX) {
 			u->rx_len = 0;
+			pthread_cond_signal(&u->drained);
+		}
 		return;
 	case LCR:
 		u->lcr = value;
 		return;
 	case MCR:
 		u->mcr = value & MCR_MASK;
+		/* Out of loopback mode the reader may fill the buffer again. */
+		pthread_cond_signal(&u->drained);
 		return;
 	case SCR:
 		u->scr = value;
@@ -201,25 +256,31 @@ void uart_out(struct uart *u, unsigned int offset, uint8_t value)
 	}
 }
 
-bool uart_irq_pending(struct uart *u)
+/* An access from the vCPU's thread, and the edge it may raise. */
+uint8_t uart_in(struct uart *u, unsigned int offset)
 {
-	return !(iir(u) & IIR_NO_INT);
+	bool was, now;
+	uint8_t v;
+
+	pthread_mutex_lock(&u->lock);
+	was = irq_pending(u);
+	v = uart_in_locked(u, offset);
+	now = irq_pending(u);
+	pthread_mutex_unlock(&u->lock);
+	if (!was && now && u->raise)
+		u->raise(u->raise_arg);
+	return v;
 }
 
-bool uart_waits_for_input(struct uart *u)
+void uart_out(struct uart *u, unsigned int offset, uint8_t value)
 {
-	return (u->ier & IER_RDI) && u->in_fd >= 0 && !(u->mcr & MCR_LOOP);
-}
+	bool was, now;
 
-int uart_wait_input(struct uart *u)
-{
-	struct pollfd p = { .fd = u->in_fd, .events = POLLIN };
-
-	fflush(u->out);
-	if (u->in_fd < 0)
-		return 0;
-	if (poll(&p, 1, -1) < 0)
-		return errno == EINTR ? -EINTR : 0;
-	rx_fill(u);
-	return 0;
+	pthread_mutex_lock(&u->lock);
+	was = irq_pending(u);
+	uart_out_locked(u, offset, value);
+	now = irq_pending(u);
+	pthread_mutex_unlock(&u->lock);
+	if (!was && now && u->raise)
+		u->raise(u->raise_arg);
 }

@@ -6,6 +6,7 @@
 #ifndef MINIVMM_UART_H
 #define MINIVMM_UART_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +19,10 @@
 #define UART_RX_SIZE	4096
 
 struct uart {
+	pthread_mutex_t lock;	/* the vCPU's thread and the reader's */
+	pthread_cond_t drained;	/* the receive buffer emptied */
+	void (*raise)(void *arg);
+	void *raise_arg;
 	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
 	bool thre_irq;		/* the THR-empty interrupt is pending */
 	unsigned int idle_polls;	/* LSR reads since the last byte sent */
@@ -27,25 +32,16 @@ struct uart {
 	unsigned int rx_head, rx_len;
 };
 
-void uart_init(struct uart *u, int in_fd, FILE *out);
+/*
+ * Reset state; a thread reads @in_fd (unless it is negative) into the
+ * receive buffer. @raise(@arg) is called, from the thread that made it
+ * so, each time an interrupt the guest enabled becomes pending.
+ */
+void uart_init(struct uart *u, int in_fd, FILE *out,
+	       void (*raise)(void *arg), void *arg);
 
 /* A guest IN or OUT on port UART_BASE + @offset. */
 uint8_t uart_in(struct uart *u, unsigned int offset);
 void uart_out(struct uart *u, unsigned int offset, uint8_t value);
-
-/* An interrupt the guest enabled is pending (IIR bit 0 clear). */
-bool uart_irq_pending(struct uart *u);
-
-/*
- * The guest enabled the receive interrupt and input may still come: it
- * makes sense for a halted guest to wait for it.
- */
-bool uart_waits_for_input(struct uart *u);
-
-/*
- * Block until stdin has input (or reaches its end): 0, or -EINTR when a
- * signal came first.
- */
-int uart_wait_input(struct uart *u);
 
 #endif /* MINIVMM_UART_H */

@@ -130,6 +130,13 @@ void test_vcpu_load(struct test_vcpu *vcpu, enum guest_mode mode,
 /* MINIVMM_RUN; 0 or -errno. */
 int test_vcpu_run(struct test_vcpu *vcpu);
 
+/*
+ * MINIVMM_RUN with a SIGALRM due in @ms (a handler that does nothing, no
+ * SA_RESTART): a vCPU halted with interrupts on sleeps in the kernel, and
+ * the signal ends RUN. 0 or -errno.
+ */
+int test_vcpu_run_for(struct test_vcpu *vcpu, unsigned int ms);
+
 /* Run and expect an exit of @reason; returns the run structure. */
 struct minivmm_run *test_run_expect(struct test_vcpu *vcpu, uint32_t reason);
 

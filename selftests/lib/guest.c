@@ -8,9 +8,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "guest.h"
@@ -113,6 +115,27 @@ void test_vm_load(struct test_vm *vm, uint64_t gpa, const void *code,
 int test_vcpu_run(struct test_vcpu *vcpu)
 {
 	return ioctl(vcpu->fd, MINIVMM_RUN, 0) ? -errno : 0;
+}
+
+static void on_alarm(int sig)
+{
+}
+
+int test_vcpu_run_for(struct test_vcpu *vcpu, unsigned int ms)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct itimerval it = {
+		.it_value = { .tv_sec = ms / 1000,
+			      .tv_usec = (ms % 1000) * 1000 },
+	};
+	int ret;
+
+	TEST_REQUIRE(!sigaction(SIGALRM, &sa, NULL), "sigaction: %m");
+	TEST_REQUIRE(!setitimer(ITIMER_REAL, &it, NULL), "setitimer: %m");
+	ret = test_vcpu_run(vcpu);
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+	return ret;
 }
 
 void test_get_regs(struct test_vcpu *vcpu, struct minivmm_regs *regs)

@@ -17,7 +17,6 @@
 
 /* Hypercalls of 'minivmm run'. */
 #define HC_CONSOLE	0x100	/* RBX: address, RCX: length */
-#define HC_TICKS	0x101	/* RBX: count, RCX: vector */
 
 static inline void outb(uint16_t port, uint8_t v)
 {

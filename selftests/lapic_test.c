@@ -1,0 +1,1089 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The local APIC in the module: its registers in xAPIC mode, CR8 as the
+ * TPR, interrupt priority (TPR, PPR, ISR), EOI, the error status
+ * register, self-IPIs, the timer in its three modes waking a halted
+ * guest, HLT with interrupts off, ready_for_interrupt, IPIs between four
+ * vCPUs and an AP started by INIT and SIPI.
+ *
+ * Most tests drive a "poke" guest: a long-mode loop that reports with a
+ * ucall (RBX = POKE_READY), then does what the test put in its
+ * registers (RCX = the operation, RDX and RSI its operands) and reports
+ * again, RCX carrying what it read. Interrupt handlers report with
+ * RBX = IRQ_SYNC(vector) and RCX = the ISR word of their vector, then
+ * run the same loop until told to return (without an EOI of their own).
+ * The guest moves its APIC to APIC_TB, inside the first GiB its page
+ * tables map.
+ */
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "guest.h"
+#include "minivmm_test.h"
+
+#define APIC_TB		0x20000000UL
+#define APIC_DEF	0xfee00000UL
+#define POKE_READY	0x77
+#define IRQ_SYNC(vec)	(0x1000 | (vec))
+#define AP_SYNC		0x5151
+
+/* Register offsets and bits: the SDM's, as asm/apicdef.h names them. */
+#define APIC_ID		0x20
+#define APIC_LVR	0x30
+#define APIC_TASKPRI	0x80
+#define APIC_ARBPRI	0x90
+#define APIC_PROCPRI	0xa0
+#define APIC_EOI	0xb0
+#define APIC_RRR	0xc0
+#define APIC_LDR	0xd0
+#define APIC_DFR	0xe0
+#define APIC_SPIV	0xf0
+#define APIC_ISR	0x100
+#define APIC_TMR	0x180
+#define APIC_IRR	0x200
+#define APIC_ESR	0x280
+#define APIC_ICR	0x300
+#define APIC_ICR2	0x310
+#define APIC_LVTT	0x320
+#define APIC_LVTTHMR	0x330
+#define APIC_LVTPC	0x340
+#define APIC_LVT0	0x350
+#define APIC_LVT1	0x360
+#define APIC_LVTERR	0x370
+#define APIC_TMICT	0x380
+#define APIC_TMCCT	0x390
+#define APIC_TDCR	0x3e0
+#define MASKED		(1u << 16)
+#define PERIODIC	(1u << 17)
+#define TSC_DEADLINE	(2u << 17)
+#define DM_INIT		0x500
+#define DM_STARTUP	0x600
+#define DEST_LOGICAL	0x800
+#define INT_ASSERT	0x4000
+#define DEST_SELF	0x40000
+#define DEST_ALLBUT	0xc0000
+#define ESR_SENDILL	0x20
+#define TDCR_DIV_1	0xb
+#define MSR_APIC_BASE	0x1b
+#define MSR_TSC_DEADLINE 0x6e0
+
+enum {
+	OP_READ, OP_WRITE, OP_WINDOW, OP_SET_CR8, OP_GET_CR8, OP_RETURN,
+	OP_HALT, OP_DEADLINE, OP_RDMSR, OP_CR8_WINDOW, OP_WRMSR,
+};
+
+/* Handler for @vec: report, then poke until OP_RETURN. */
+#define POKE_HANDLER(vec)						\
+	GUEST_LABEL(guest_poke_irq_##vec)				\
+	"push %rax\n\tpush %rbx\n\tpush %rcx\n\t"			\
+	"push %rdx\n\tpush %rsi\n\t"					\
+	"mov $(0x1000 | " #vec "), %ebx\n\t"				\
+	"mov (0x20000000 + 0x100 + (" #vec " / 32) * 16), %ecx\n\t"	\
+	"call 9b\n\t"							\
+	"pop %rsi\n\tpop %rdx\n\tpop %rcx\n\t"				\
+	"pop %rbx\n\tpop %rax\n\t"					\
+	"iretq\n\t"
+
+GUEST_CODE(guest_poke, ".code64",
+	   /* Move this vCPU's APIC into the mapped first GiB. */
+	   "mov $0x1b, %ecx\n\t"
+	   "rdmsr\n\t"
+	   "and $0xfff, %eax\n\t"
+	   "or $0x20000000, %eax\n\t"
+	   "wrmsr\n\t"
+	   "xor %ecx, %ecx\n\t"
+	   "call 8f\n\t"
+	   /* OP_RETURN at the top: HLT with interrupts off. */
+	   "hlt\n\t"
+	   "jmp .\n\t"
+	   /* The loop: 8 reports ready, 9 reports with RBX as it is. */
+	   GUEST_LABEL(guest_poke_ready)
+	   "8: mov $0x77, %ebx\n\t"
+	   "9: mov $1, %eax\n\t"
+	   "out %eax, $0xf8\n\t"
+	   "cmp $1, %ecx\n\t"
+	   "je 11f\n\t"
+	   "cmp $2, %ecx\n\t"
+	   "je 12f\n\t"
+	   "cmp $3, %ecx\n\t"
+	   "je 13f\n\t"
+	   "cmp $4, %ecx\n\t"
+	   "je 14f\n\t"
+	   "cmp $5, %ecx\n\t"
+	   "je 15f\n\t"
+	   "cmp $6, %ecx\n\t"
+	   "je 16f\n\t"
+	   "cmp $7, %ecx\n\t"
+	   "je 17f\n\t"
+	   "cmp $8, %ecx\n\t"
+	   "je 18f\n\t"
+	   "cmp $9, %ecx\n\t"
+	   "je 19f\n\t"
+	   "cmp $10, %ecx\n\t"
+	   "je 20f\n\t"
+	   "mov 0x20000000(%rdx), %ecx\n\t"
+	   "jmp 8b\n\t"
+	   "11: mov %esi, 0x20000000(%rdx)\n\t"
+	   "jmp 8b\n\t"
+	   "12: sti\n\tnop\n\tnop\n\tcli\n\t"
+	   "jmp 8b\n\t"
+	   "13: mov %rdx, %cr8\n\t"
+	   "jmp 8b\n\t"
+	   "14: mov %cr8, %rcx\n\t"
+	   "jmp 8b\n\t"
+	   "15: ret\n\t"
+	   "16: sti\n\thlt\n\tcli\n\t"
+	   "jmp 8b\n\t"
+	   "17: rdtsc\n\t"
+	   "shl $32, %rdx\n\t"
+	   "or %rdx, %rax\n\t"
+	   "add %rsi, %rax\n\t"
+	   "mov %rax, %rdx\n\t"
+	   "shr $32, %rdx\n\t"
+	   "mov $0x6e0, %ecx\n\t"
+	   "wrmsr\n\t"
+	   "jmp 8b\n\t"
+	   "18: mov %edx, %ecx\n\t"
+	   "rdmsr\n\t"
+	   "mov %eax, %ecx\n\t"
+	   "jmp 8b\n\t"
+	   "20: mov %edx, %ecx\n\t"
+	   "mov %rsi, %rax\n\t"
+	   "mov %rsi, %rdx\n\t"
+	   "shr $32, %rdx\n\t"
+	   "wrmsr\n\t"
+	   "jmp 8b\n\t"
+	   "19: sti\n\tmov %rdx, %cr8\n\tnop\n\tnop\n\tcli\n\t"
+	   "jmp 8b\n\t"
+	   POKE_HANDLER(0x30)
+	   POKE_HANDLER(0x45)
+	   POKE_HANDLER(0x50)
+	   POKE_HANDLER(0x60));
+extern const unsigned char guest_poke_irq_0x30[], guest_poke_irq_0x45[],
+	guest_poke_irq_0x50[], guest_poke_irq_0x60[], guest_poke_ready[];
+
+static struct test_vcpu *poke_vcpu(struct test_vm *vm, int id)
+{
+	struct test_vcpu *vcpu = test_vcpu_add(vm, id);
+	struct minivmm_regs regs;
+
+	test_vcpu_load(vcpu, MODE_LONG, guest_poke,
+		       GUEST_CODE_SIZE(guest_poke));
+	test_get_regs(vcpu, &regs);
+	regs.rsp = GUEST_STACK - id * 0x1000;
+	test_set_regs(vcpu, &regs);
+	return vcpu;
+}
+
+static void poke_idt(struct test_vm *vm)
+{
+	static const unsigned char *const handlers[] = {
+		guest_poke_irq_0x30, guest_poke_irq_0x45,
+		guest_poke_irq_0x50, guest_poke_irq_0x60,
+	};
+	static const int vectors[] = { 0x30, 0x45, 0x50, 0x60 };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(vectors); i++)
+		test_set_idt(vm, MODE_LONG, vectors[i],
+			     GUEST_CODE_ADDR +
+			     GUEST_LABEL_OFFSET(guest_poke, handlers[i]));
+}
+
+/* Run to the next report; returns it. */
+static struct ucall next(struct test_vcpu *vcpu)
+{
+	struct ucall uc;
+	uint64_t nr = test_run_ucall(vcpu, &uc);
+
+	TEST_REQUIRE(nr == UCALL_SYNC, "ucall %lu", (unsigned long)nr);
+	return uc;
+}
+
+/* Do @op in the guest; returns the report that follows. */
+static struct ucall op(struct test_vcpu *vcpu, int op, uint64_t a,
+		       uint64_t b)
+{
+	struct minivmm_regs regs;
+
+	test_get_regs(vcpu, &regs);
+	regs.rcx = op;
+	regs.rdx = a;
+	regs.rsi = b;
+	/* An exception reports, then resumes at the ready report. */
+	regs.rdi = GUEST_LONG_ADDR(guest_poke, guest_poke_ready);
+	test_set_regs(vcpu, &regs);
+	return next(vcpu);
+}
+
+static void expect_ready(struct test_vcpu *vcpu, struct ucall uc)
+{
+	TEST_REQUIRE(uc.args[0] == POKE_READY, "report %#lx, wanted ready",
+		     (unsigned long)uc.args[0]);
+}
+
+static uint32_t rd(struct test_vcpu *vcpu, uint32_t off)
+{
+	struct ucall uc = op(vcpu, OP_READ, off, 0);
+
+	expect_ready(vcpu, uc);
+	return uc.args[1];
+}
+
+static void wr(struct test_vcpu *vcpu, uint32_t off, uint32_t val)
+{
+	expect_ready(vcpu, op(vcpu, OP_WRITE, off, val));
+}
+
+/* The report after @uc must be the handler of @vec; returns its ISR word. */
+static uint32_t expect_irq(struct test_vcpu *vcpu, struct ucall uc, int vec)
+{
+	TEST_REQUIRE(uc.args[0] == IRQ_SYNC(vec), "report %#lx, wanted IRQ %#x",
+		     (unsigned long)uc.args[0], vec);
+	return uc.args[1];
+}
+
+FIXTURE(lapic) {
+	struct test_vm *vm;
+	struct test_vcpu *vcpu;
+};
+
+FIXTURE_SETUP(lapic)
+{
+	self->vm = NULL;
+	self->vcpu = NULL;
+}
+
+FIXTURE_TEARDOWN(lapic)
+{
+	if (self->vcpu)
+		test_vcpu_destroy(self->vcpu);
+	if (self->vm)
+		test_vm_destroy(self->vm);
+}
+
+/* A VM with one poke vCPU, at its first report. */
+static void poke_setup(struct test_vm **vm, struct test_vcpu **vcpu)
+{
+	*vm = test_vm_create(GUEST_MEM_SIZE);
+	test_install_exc_handlers(*vm, MODE_LONG);
+	poke_idt(*vm);
+	*vcpu = poke_vcpu(*vm, 0);
+	expect_ready(*vcpu, next(*vcpu));
+}
+
+#define POKE_SETUP()	poke_setup(&self->vm, &self->vcpu)
+
+/* Software-enable the APIC with spurious vector 0xff. */
+static void enable(struct test_vcpu *vcpu)
+{
+	wr(vcpu, APIC_SPIV, 0x1ff);
+}
+
+static void self_ipi(struct test_vcpu *vcpu, int vec)
+{
+	wr(vcpu, APIC_ICR, DEST_SELF | vec);
+}
+
+/* ---- registers ------------------------------------------------------ */
+
+static const struct {
+	uint32_t off, val;
+} reset_regs[] = {
+	{ APIC_ID, 0 }, { APIC_LVR, 0x50014 }, { APIC_TASKPRI, 0 },
+	{ APIC_ARBPRI, 0 }, { APIC_PROCPRI, 0 }, { APIC_EOI, 0 },
+	{ APIC_LDR, 0 }, { APIC_DFR, 0xffffffff }, { APIC_SPIV, 0xff },
+	{ APIC_ESR, 0 }, { APIC_ICR, 0 }, { APIC_ICR2, 0 },
+	{ APIC_LVTT, MASKED }, { APIC_LVTTHMR, MASKED },
+	{ APIC_LVTPC, MASKED }, { APIC_LVT0, MASKED }, { APIC_LVT1, MASKED },
+	{ APIC_LVTERR, MASKED }, { APIC_TMICT, 0 }, { APIC_TMCCT, 0 },
+	{ APIC_TDCR, 0 },
+};
+
+TEST_F(lapic, registers_read_their_reset_values)
+{
+	unsigned int i;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	for (i = 0; i < ARRAY_SIZE(reset_regs); i++) {
+		EXPECT_EQ(reset_regs[i].val, rd(self->vcpu, reset_regs[i].off)) {
+			TH_LOG("register %#x", reset_regs[i].off);
+		}
+	}
+	for (i = 0; i < 8; i++) {
+		EXPECT_EQ(0, rd(self->vcpu, APIC_ISR + i * 16));
+		EXPECT_EQ(0, rd(self->vcpu, APIC_TMR + i * 16));
+		EXPECT_EQ(0, rd(self->vcpu, APIC_IRR + i * 16));
+	}
+}
+
+TEST_F(lapic, apic_id_is_vcpu_id)
+{
+	struct test_vcpu *v3;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	v3 = poke_vcpu(self->vm, 3);
+	expect_ready(v3, next(v3));
+	EXPECT_EQ(3u << 24, rd(v3, APIC_ID));
+	/* Read-only: the ID stays the vCPU id. */
+	wr(v3, APIC_ID, 5u << 24);
+	EXPECT_EQ(3u << 24, rd(v3, APIC_ID));
+	test_vcpu_destroy(v3);
+}
+
+static const struct {
+	uint32_t off, val, back;
+} rw_regs[] = {
+	{ APIC_TASKPRI, 0xffffffff, 0xff },
+	{ APIC_TASKPRI, 0x35, 0x35 },
+	{ APIC_LDR, 0xffffffff, 0xff000000 },
+	{ APIC_DFR, 0, 0x0fffffff },
+	{ APIC_DFR, 0xffffffff, 0xffffffff },
+	{ APIC_SPIV, 0xffffffff, 0x3ff },
+	{ APIC_ICR2, 0xffffffff, 0xff000000 },
+	/* Mode 3 is reserved: one-shot. */
+	{ APIC_LVTT, 0xffffffff, 0x100ff },
+	{ APIC_LVTT, PERIODIC | 0x31, PERIODIC | 0x31 },
+	{ APIC_LVTTHMR, 0xffffffff, 0x107ff },
+	{ APIC_LVTPC, 0xffffffff, 0x107ff },
+	{ APIC_LVT0, 0xffffffff, 0x1a7ff },
+	{ APIC_LVT1, 0xffffffff, 0x1a7ff },
+	{ APIC_LVTERR, 0xffffffff, 0x100ff },
+	{ APIC_TDCR, 0xffffffff, 0xb },
+	{ APIC_TDCR, 0, 0 },
+	/* Read-only registers ignore writes. */
+	{ APIC_LVR, 0, 0x50014 },
+	{ APIC_PROCPRI, 0xff, 0x35 },
+	{ APIC_ISR, 0xffffffff, 0 },
+	{ APIC_IRR, 0xffffffff, 0 },
+	{ APIC_TMR, 0xffffffff, 0 },
+};
+
+TEST_F(lapic, registers_write_and_read_back)
+{
+	unsigned int i;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	enable(self->vcpu);
+	for (i = 0; i < ARRAY_SIZE(rw_regs); i++) {
+		wr(self->vcpu, rw_regs[i].off, rw_regs[i].val);
+		EXPECT_EQ(rw_regs[i].back, rd(self->vcpu, rw_regs[i].off)) {
+			TH_LOG("register %#x written %#x", rw_regs[i].off,
+			       rw_regs[i].val);
+		}
+	}
+}
+
+TEST_F(lapic, software_disable_masks_lvt_entries)
+{
+	REQUIRE_VMX();
+	POKE_SETUP();
+	enable(self->vcpu);
+	wr(self->vcpu, APIC_LVT0, 0x30);
+	EXPECT_EQ(0x30, rd(self->vcpu, APIC_LVT0));
+	wr(self->vcpu, APIC_SPIV, 0xff);
+	EXPECT_EQ(MASKED | 0x30, rd(self->vcpu, APIC_LVT0));
+	/* Nor can they be unmasked while it is disabled. */
+	wr(self->vcpu, APIC_LVT0, 0x31);
+	EXPECT_EQ(MASKED | 0x31, rd(self->vcpu, APIC_LVT0));
+}
+
+TEST_F(lapic, esr_shows_errors_after_a_write)
+{
+	REQUIRE_VMX();
+	POKE_SETUP();
+	enable(self->vcpu);
+	wr(self->vcpu, APIC_ESR, 0);
+	EXPECT_EQ(0, rd(self->vcpu, APIC_ESR));
+	/* Vectors 0-15 are illegal. */
+	self_ipi(self->vcpu, 5);
+	EXPECT_EQ(0, rd(self->vcpu, APIC_ESR));
+	wr(self->vcpu, APIC_ESR, 0);
+	EXPECT_EQ(ESR_SENDILL, rd(self->vcpu, APIC_ESR));
+	wr(self->vcpu, APIC_ESR, 0);
+	EXPECT_EQ(0, rd(self->vcpu, APIC_ESR));
+}
+
+TEST_F(lapic, cr8_and_tpr_are_one_register)
+{
+	struct ucall uc;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	expect_ready(self->vcpu, op(self->vcpu, OP_SET_CR8, 5, 0));
+	EXPECT_EQ(0x50, rd(self->vcpu, APIC_TASKPRI));
+	wr(self->vcpu, APIC_TASKPRI, 0x7c);
+	uc = op(self->vcpu, OP_GET_CR8, 0, 0);
+	expect_ready(self->vcpu, uc);
+	EXPECT_EQ(7, uc.args[1]);
+}
+
+TEST_F(lapic, apic_base_relocates_and_reads_back)
+{
+	struct ucall uc;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	uc = op(self->vcpu, OP_RDMSR, MSR_APIC_BASE, 0);
+	expect_ready(self->vcpu, uc);
+	/* EN and BSP, at the base the guest chose. */
+	EXPECT_EQ(APIC_TB | 0x900, uc.args[1]);
+	EXPECT_EQ(0x50014, rd(self->vcpu, APIC_LVR));
+}
+
+/* Protected mode, no paging: the APIC at its default address. */
+GUEST_CODE(guest_default_base, ".code32",
+	   "mov 0xfee00030, %ecx\n\t"
+	   "mov $1, %ebx\n\t"
+	   "mov $1, %eax\n\t"
+	   "out %eax, $0xf8\n\t"
+	   "mov $1, %eax\n\t"
+	   "cpuid\n\t"
+	   "mov %edx, %ecx\n\t"
+	   "mov $2, %ebx\n\t"
+	   "mov $1, %eax\n\t"
+	   "out %eax, $0xf8\n\t"
+	   "hlt\n\t");
+
+TEST_F(lapic, default_base_and_cpuid_apic_bit)
+{
+	struct ucall uc;
+
+	REQUIRE_VMX();
+	self->vm = test_vm_create(GUEST_MEM_SIZE);
+	self->vcpu = test_vcpu_add(self->vm, 0);
+	test_vcpu_load(self->vcpu, MODE_PROTECTED, guest_default_base,
+		       GUEST_CODE_SIZE(guest_default_base));
+	uc = test_expect_sync(self->vcpu, 1);
+	EXPECT_EQ(0x50014, uc.args[1]);
+	uc = test_expect_sync(self->vcpu, 2);
+	EXPECT_TRUE(uc.args[1] & (1 << 9));
+	test_run_expect(self->vcpu, MINIVMM_EXIT_HLT);
+}
+
+/* ---- priority, EOI, self-IPI --------------------------------------- */
+
+TEST_F(lapic, self_ipi_delivered_with_isr_set_until_eoi)
+{
+	REQUIRE_VMX();
+	POKE_SETUP();
+	enable(self->vcpu);
+	self_ipi(self->vcpu, 0x45);
+	/* Interrupts are off in the loop: it waits in the IRR. */
+	EXPECT_EQ(1u << 5, rd(self->vcpu, APIC_IRR + 2 * 16));
+	EXPECT_EQ(1u << 5,
+		  expect_irq(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0),
+			     0x45));
+	EXPECT_EQ(0, rd(self->vcpu, APIC_IRR + 2 * 16));
+	EXPECT_EQ(0x40, rd(self->vcpu, APIC_PROCPRI));
+	wr(self->vcpu, APIC_EOI, 0);
+	EXPECT_EQ(0, rd(self->vcpu, APIC_ISR + 2 * 16));
+	EXPECT_EQ(0, rd(self->vcpu, APIC_PROCPRI));
+	expect_ready(self->vcpu, op(self->vcpu, OP_RETURN, 0, 0));
+	/* Nothing else comes. */
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+}
+
+TEST_F(lapic, software_disabled_apic_drops_fixed_interrupts)
+{
+	REQUIRE_VMX();
+	POKE_SETUP();
+	self_ipi(self->vcpu, 0x45);
+	EXPECT_EQ(0, rd(self->vcpu, APIC_IRR + 2 * 16));
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+}
+
+TEST_F(lapic, tpr_masks_lower_classes)
+{
+	REQUIRE_VMX();
+	POKE_SETUP();
+	enable(self->vcpu);
+	wr(self->vcpu, APIC_TASKPRI, 0x50);
+	self_ipi(self->vcpu, 0x45);
+	self_ipi(self->vcpu, 0x50);
+	/* Class 4 and 5 are not above the TPR's class 5. */
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+	EXPECT_EQ(0x50, rd(self->vcpu, APIC_PROCPRI));
+	wr(self->vcpu, APIC_TASKPRI, 0x4f);
+	expect_irq(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0), 0x50);
+	wr(self->vcpu, APIC_EOI, 0);
+	expect_ready(self->vcpu, op(self->vcpu, OP_RETURN, 0, 0));
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+	EXPECT_EQ(1u << 5, rd(self->vcpu, APIC_IRR + 2 * 16));
+}
+
+/*
+ * Lowering CR8 below a pending vector's class delivers it right away,
+ * before the guest's next exit (the TPR threshold with a TPR shadow).
+ */
+TEST_F(lapic, lowering_cr8_delivers_pending_vector)
+{
+	REQUIRE_VMX();
+	POKE_SETUP();
+	enable(self->vcpu);
+	expect_ready(self->vcpu, op(self->vcpu, OP_SET_CR8, 6, 0));
+	self_ipi(self->vcpu, 0x60);
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+	expect_irq(self->vcpu, op(self->vcpu, OP_CR8_WINDOW, 5, 0), 0x60);
+	wr(self->vcpu, APIC_EOI, 0);
+	expect_ready(self->vcpu, op(self->vcpu, OP_RETURN, 0, 0));
+}
+
+TEST_F(lapic, isr_blocks_same_and_lower_classes_until_eoi)
+{
+	REQUIRE_VMX();
+	POKE_SETUP();
+	enable(self->vcpu);
+	self_ipi(self->vcpu, 0x50);
+	expect_irq(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0), 0x50);
+	/* In the handler of 0x50: 0x45 waits, 0x60 nests. */
+	self_ipi(self->vcpu, 0x45);
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+	self_ipi(self->vcpu, 0x60);
+	expect_irq(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0), 0x60);
+	EXPECT_EQ(0x60, rd(self->vcpu, APIC_PROCPRI));
+	/* EOI ends the highest in service: 0x60. */
+	wr(self->vcpu, APIC_EOI, 0);
+	EXPECT_EQ(0, rd(self->vcpu, APIC_ISR + 3 * 16));
+	EXPECT_EQ(1u << 16, rd(self->vcpu, APIC_ISR + 2 * 16));
+	expect_ready(self->vcpu, op(self->vcpu, OP_RETURN, 0, 0));
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+	wr(self->vcpu, APIC_EOI, 0);
+	expect_irq(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0), 0x45);
+	wr(self->vcpu, APIC_EOI, 0);
+	/* Out of the handlers of 0x45 and 0x50. */
+	expect_ready(self->vcpu, op(self->vcpu, OP_RETURN, 0, 0));
+	expect_ready(self->vcpu, op(self->vcpu, OP_RETURN, 0, 0));
+	EXPECT_EQ(0, rd(self->vcpu, APIC_ISR + 2 * 16));
+}
+
+/* ---- the timer ------------------------------------------------------ */
+
+#define TIMER_MS	20
+/* Bochs runs far slower than real time: a generous upper bound. */
+#define LATE_MS		(5000ULL * timeout_scale())
+
+/* Halt until the timer's vector 0x30 comes; the time it took, in ms. */
+static uint64_t halt_for_timer(struct test_vcpu *vcpu, uint64_t t0)
+{
+	expect_irq(vcpu, op(vcpu, OP_HALT, 0, 0), 0x30);
+	return (monotonic_ns() - t0) / 1000000;
+}
+
+TEST_F(lapic, oneshot_timer_wakes_halted_guest)
+{
+	uint64_t t0, ms;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	enable(self->vcpu);
+	wr(self->vcpu, APIC_TDCR, TDCR_DIV_1);
+	wr(self->vcpu, APIC_LVTT, 0x30);
+	t0 = monotonic_ns();
+	/* 1 GHz input clock: one count per nanosecond. */
+	wr(self->vcpu, APIC_TMICT, TIMER_MS * 1000000);
+	ms = halt_for_timer(self->vcpu, t0);
+	TH_LOG("one-shot of %d ms fired after %lu ms", TIMER_MS,
+	       (unsigned long)ms);
+	EXPECT_LE(TIMER_MS, ms);
+	EXPECT_GE(TIMER_MS + LATE_MS, ms);
+	wr(self->vcpu, APIC_EOI, 0);
+	EXPECT_EQ(0, rd(self->vcpu, APIC_TMCCT));
+	expect_ready(self->vcpu, op(self->vcpu, OP_RETURN, 0, 0));
+	/* One-shot: nothing more. */
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+}
+
+TEST_F(lapic, current_count_counts_down)
+{
+	uint32_t a, b;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	enable(self->vcpu);
+	wr(self->vcpu, APIC_TDCR, 0x3);		/* divide by 16 */
+	wr(self->vcpu, APIC_LVTT, MASKED | 0x30);
+	wr(self->vcpu, APIC_TMICT, 0xffffffff);
+	a = rd(self->vcpu, APIC_TMCCT);
+	b = rd(self->vcpu, APIC_TMCCT);
+	EXPECT_GT(0xffffffffu, a);
+	EXPECT_LT(0u, b);
+	EXPECT_GT(a, b);
+	EXPECT_EQ(0xffffffffu, rd(self->vcpu, APIC_TMICT));
+	/* A zero initial count stops it. */
+	wr(self->vcpu, APIC_TMICT, 0);
+	EXPECT_EQ(0, rd(self->vcpu, APIC_TMCCT));
+}
+
+TEST_F(lapic, periodic_timer_fires_repeatedly)
+{
+	uint64_t t0, ms = 0;
+	int i;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	enable(self->vcpu);
+	wr(self->vcpu, APIC_TDCR, TDCR_DIV_1);
+	wr(self->vcpu, APIC_LVTT, PERIODIC | 0x30);
+	t0 = monotonic_ns();
+	wr(self->vcpu, APIC_TMICT, TIMER_MS * 1000000);
+	for (i = 1; i <= 3; i++) {
+		ms = halt_for_timer(self->vcpu, t0);
+		wr(self->vcpu, APIC_EOI, 0);
+		expect_ready(self->vcpu, op(self->vcpu, OP_RETURN, 0, 0));
+	}
+	TH_LOG("3 periods of %d ms after %lu ms", TIMER_MS, (unsigned long)ms);
+	EXPECT_LE(3 * TIMER_MS, ms);
+	EXPECT_GE(3 * TIMER_MS + LATE_MS, ms);
+	/* Still counting down within a period. */
+	EXPECT_LT(0u, rd(self->vcpu, APIC_TMCCT));
+	wr(self->vcpu, APIC_TMICT, 0);
+}
+
+TEST_F(lapic, tsc_deadline_timer_fires)
+{
+	struct minivmm_caps caps;
+	uint64_t t0, ms;
+	struct ucall uc;
+
+	REQUIRE_VMX();
+	ASSERT_EQ(0, minivmm_caps(&caps));
+	POKE_SETUP();
+	enable(self->vcpu);
+	wr(self->vcpu, APIC_LVTT, TSC_DEADLINE | 0x30);
+	t0 = monotonic_ns();
+	expect_ready(self->vcpu, op(self->vcpu, OP_DEADLINE, 0,
+				    (uint64_t)caps.tsc_khz * TIMER_MS));
+	uc = op(self->vcpu, OP_RDMSR, MSR_TSC_DEADLINE, 0);
+	/* Armed, unless it fired already (then 0). */
+	if (uc.args[0] == POKE_READY) {
+		ms = halt_for_timer(self->vcpu, t0);
+	} else {
+		expect_irq(self->vcpu, uc, 0x30);
+		ms = (monotonic_ns() - t0) / 1000000;
+	}
+	TH_LOG("deadline %d ms ahead fired after %lu ms", TIMER_MS,
+	       (unsigned long)ms);
+	EXPECT_LE(TIMER_MS, ms);
+	EXPECT_GE(TIMER_MS + LATE_MS, ms);
+	wr(self->vcpu, APIC_EOI, 0);
+	/* Fired: the MSR reads 0. */
+	uc = op(self->vcpu, OP_RDMSR, MSR_TSC_DEADLINE, 0);
+	expect_ready(self->vcpu, uc);
+	EXPECT_EQ(0, uc.args[1]);
+}
+
+GUEST_CODE(guest_cpuid_leaf, ".code64",
+	   "mov %esi, %eax\n\t"
+	   "xor %ecx, %ecx\n\t"
+	   "cpuid\n\t"
+	   "mov %ecx, %esi\n\t"
+	   "mov %ebx, %ecx\n\t"
+	   "mov %eax, %ebx\n\t"
+	   "mov %edx, %edx\n\t"
+	   "mov $1, %eax\n\t"
+	   "out %eax, $0xf8\n\t"
+	   "hlt\n\t");
+
+static void cpuid_leaf(struct test_vm *vm, uint32_t leaf, uint32_t r[4])
+{
+	struct test_vcpu *vcpu = test_vcpu_add(vm, 0);
+	struct minivmm_regs regs;
+	struct ucall uc;
+
+	test_vcpu_load(vcpu, MODE_LONG, guest_cpuid_leaf,
+		       GUEST_CODE_SIZE(guest_cpuid_leaf));
+	test_get_regs(vcpu, &regs);
+	regs.rsi = leaf;
+	test_set_regs(vcpu, &regs);
+	test_run_ucall(vcpu, &uc);
+	test_get_regs(vcpu, &regs);
+	r[0] = uc.args[0];
+	r[1] = uc.args[1];
+	r[2] = regs.rsi;
+	r[3] = uc.args[2];
+	test_vcpu_destroy(vcpu);
+}
+
+TEST_F(lapic, cpuid_reports_tsc_deadline_and_timer_frequency)
+{
+	struct minivmm_caps caps;
+	uint32_t r[4];
+
+	REQUIRE_VMX();
+	ASSERT_EQ(0, minivmm_caps(&caps));
+	self->vm = test_vm_create(GUEST_MEM_SIZE);
+	cpuid_leaf(self->vm, 1, r);
+	EXPECT_TRUE(r[2] & (1u << 24));		/* TSC deadline */
+	EXPECT_TRUE(r[3] & (1u << 9));		/* APIC */
+	EXPECT_TRUE(r[2] & (1u << 21));		/* x2APIC */
+	cpuid_leaf(self->vm, 0x40000000, r);
+	EXPECT_EQ(0x40000010, r[0]);
+	cpuid_leaf(self->vm, 0x40000010, r);
+	EXPECT_EQ(caps.tsc_khz, r[0]);
+	EXPECT_EQ(1000000, r[1]);
+}
+
+/* ---- x2APIC -------------------------------------------------------- */
+
+#define X2APIC(off)	(0x800 + ((off) >> 4))
+#define MSR_SELF_IPI	0x83f
+#define EXC_GP		EXC_SYNC(13)
+
+/* RDMSR @msr: its low half, or ~0ULL for a #GP. */
+static uint64_t x2_rd(struct test_vcpu *vcpu, uint32_t msr)
+{
+	struct ucall uc = op(vcpu, OP_RDMSR, msr, 0);
+
+	if (uc.args[0] == EXC_GP) {
+		expect_ready(vcpu, next(vcpu));
+		return ~0ULL;
+	}
+	expect_ready(vcpu, uc);
+	return (uint32_t)uc.args[1];
+}
+
+/* WRMSR @msr: 0, or -1 for a #GP. */
+static int x2_wr(struct test_vcpu *vcpu, uint32_t msr, uint64_t val)
+{
+	struct ucall uc = op(vcpu, OP_WRMSR, msr, val);
+
+	if (uc.args[0] == EXC_GP) {
+		expect_ready(vcpu, next(vcpu));
+		return -1;
+	}
+	expect_ready(vcpu, uc);
+	return 0;
+}
+
+#define BASE_X2		(APIC_TB | 0xd00)	/* EN, EXTD, BSP */
+
+TEST_F(lapic, x2apic_registers_through_msrs)
+{
+	REQUIRE_VMX();
+	POKE_SETUP();
+	/* Not in x2APIC mode yet: the MSRs do not exist. */
+	EXPECT_EQ(~0ULL, x2_rd(self->vcpu, X2APIC(APIC_LVR)));
+	ASSERT_EQ(0, x2_wr(self->vcpu, MSR_APIC_BASE, BASE_X2));
+	EXPECT_EQ(BASE_X2, x2_rd(self->vcpu, MSR_APIC_BASE));
+	EXPECT_EQ(0, x2_rd(self->vcpu, X2APIC(APIC_ID)));
+	EXPECT_EQ(0x50014, x2_rd(self->vcpu, X2APIC(APIC_LVR)));
+	/* Cluster 0, bit 0 for APIC ID 0. */
+	EXPECT_EQ(1, x2_rd(self->vcpu, X2APIC(APIC_LDR)));
+	EXPECT_EQ(0, x2_wr(self->vcpu, X2APIC(APIC_TASKPRI), 0x20));
+	EXPECT_EQ(0x20, x2_rd(self->vcpu, X2APIC(APIC_TASKPRI)));
+	EXPECT_EQ(0x20, x2_rd(self->vcpu, X2APIC(APIC_PROCPRI)));
+	EXPECT_EQ(0, x2_wr(self->vcpu, X2APIC(APIC_TASKPRI), 0));
+	EXPECT_EQ(0, x2_wr(self->vcpu, X2APIC(APIC_SPIV), 0x1ff));
+	EXPECT_EQ(0x1ff, x2_rd(self->vcpu, X2APIC(APIC_SPIV)));
+	EXPECT_EQ(0, x2_wr(self->vcpu, X2APIC(APIC_LVT0), 0x10030));
+	EXPECT_EQ(0x10030, x2_rd(self->vcpu, X2APIC(APIC_LVT0)));
+	EXPECT_EQ(0, x2_wr(self->vcpu, X2APIC(APIC_TDCR), 0xb));
+	EXPECT_EQ(0xb, x2_rd(self->vcpu, X2APIC(APIC_TDCR)));
+}
+
+TEST_F(lapic, x2apic_mode_leaves_the_page_to_userspace)
+{
+	struct minivmm_regs regs;
+	struct minivmm_run *run;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	ASSERT_EQ(0, x2_wr(self->vcpu, MSR_APIC_BASE, BASE_X2));
+	test_get_regs(self->vcpu, &regs);
+	regs.rcx = OP_READ;
+	regs.rdx = APIC_LVR;
+	test_set_regs(self->vcpu, &regs);
+	run = test_run_expect(self->vcpu, MINIVMM_EXIT_MMIO);
+	EXPECT_EQ(APIC_TB + APIC_LVR, run->mmio.phys_addr);
+	EXPECT_EQ(0, run->mmio.is_write);
+	run->mmio.data = 0x1234;
+	EXPECT_EQ(0x1234, next(self->vcpu).args[1]);
+}
+
+TEST_F(lapic, x2apic_self_ipi_and_icr)
+{
+	REQUIRE_VMX();
+	POKE_SETUP();
+	ASSERT_EQ(0, x2_wr(self->vcpu, MSR_APIC_BASE, BASE_X2));
+	ASSERT_EQ(0, x2_wr(self->vcpu, X2APIC(APIC_SPIV), 0x1ff));
+	ASSERT_EQ(0, x2_wr(self->vcpu, MSR_SELF_IPI, 0x45));
+	EXPECT_EQ(1u << 5, x2_rd(self->vcpu, X2APIC(APIC_IRR + 2 * 16)));
+	expect_irq(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0), 0x45);
+	EXPECT_EQ(0, x2_wr(self->vcpu, X2APIC(APIC_EOI), 0));
+	expect_ready(self->vcpu, op(self->vcpu, OP_RETURN, 0, 0));
+	/* One 64-bit ICR: destination 0 (this APIC) in the high half. */
+	ASSERT_EQ(0, x2_wr(self->vcpu, X2APIC(APIC_ICR), 0x50));
+	expect_irq(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0), 0x50);
+	EXPECT_EQ(0, x2_wr(self->vcpu, X2APIC(APIC_EOI), 0));
+	expect_ready(self->vcpu, op(self->vcpu, OP_RETURN, 0, 0));
+	/* Another destination: not this one. */
+	ASSERT_EQ(0, x2_wr(self->vcpu, X2APIC(APIC_ICR), (5ULL << 32) | 0x60));
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+}
+
+TEST_F(lapic, x2apic_reserved_and_read_only_registers_gp)
+{
+	static const uint32_t no_read[] = {
+		APIC_DFR, APIC_ICR2, APIC_ARBPRI, APIC_EOI, 0x3f0, 0x400,
+	};
+	static const uint32_t no_write[] = {
+		APIC_ID, APIC_LVR, APIC_PROCPRI, APIC_LDR, APIC_ISR, APIC_IRR,
+		APIC_TMR, APIC_TMCCT, APIC_DFR, APIC_ICR2,
+	};
+	unsigned int i;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	ASSERT_EQ(0, x2_wr(self->vcpu, MSR_APIC_BASE, BASE_X2));
+	for (i = 0; i < ARRAY_SIZE(no_read); i++)
+		EXPECT_EQ(~0ULL, x2_rd(self->vcpu, X2APIC(no_read[i]))) {
+			TH_LOG("RDMSR %#x", X2APIC(no_read[i]));
+		}
+	for (i = 0; i < ARRAY_SIZE(no_write); i++)
+		EXPECT_EQ(-1, x2_wr(self->vcpu, X2APIC(no_write[i]), 0)) {
+			TH_LOG("WRMSR %#x", X2APIC(no_write[i]));
+		}
+	EXPECT_EQ(-1, x2_wr(self->vcpu, X2APIC(APIC_EOI), 1));
+	EXPECT_EQ(-1, x2_wr(self->vcpu, X2APIC(APIC_ESR), 1));
+	EXPECT_EQ(-1, x2_wr(self->vcpu, X2APIC(APIC_TASKPRI), 1ULL << 32));
+}
+
+TEST_F(lapic, x2apic_illegal_mode_transitions_gp)
+{
+	REQUIRE_VMX();
+	POKE_SETUP();
+	/* EXTD without EN. */
+	EXPECT_EQ(-1, x2_wr(self->vcpu, MSR_APIC_BASE, APIC_TB | 0x500));
+	ASSERT_EQ(0, x2_wr(self->vcpu, MSR_APIC_BASE, BASE_X2));
+	/* x2APIC straight back to xAPIC. */
+	EXPECT_EQ(-1, x2_wr(self->vcpu, MSR_APIC_BASE, APIC_TB | 0x900));
+	EXPECT_EQ(BASE_X2, x2_rd(self->vcpu, MSR_APIC_BASE));
+	/* Through disabled it may; disabled to x2APIC it may not. */
+	EXPECT_EQ(0, x2_wr(self->vcpu, MSR_APIC_BASE, APIC_TB | 0x100));
+	EXPECT_EQ(-1, x2_wr(self->vcpu, MSR_APIC_BASE, BASE_X2));
+	EXPECT_EQ(0, x2_wr(self->vcpu, MSR_APIC_BASE, APIC_TB | 0x900));
+	EXPECT_EQ(0x50014, rd(self->vcpu, APIC_LVR));
+}
+
+/* ---- HLT and ready_for_interrupt ----------------------------------- */
+
+TEST_F(lapic, hlt_with_interrupts_off_exits)
+{
+	struct minivmm_regs regs;
+	struct minivmm_run *run;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	enable(self->vcpu);
+	/* Returning from the loop at the top reaches HLT with IF = 0. */
+	test_get_regs(self->vcpu, &regs);
+	regs.rcx = OP_RETURN;
+	test_set_regs(self->vcpu, &regs);
+	run = test_run_expect(self->vcpu, MINIVMM_EXIT_HLT);
+	EXPECT_EQ(0, run->ready_for_interrupt);
+}
+
+TEST_F(lapic, halted_vcpu_sleeps_until_signal)
+{
+	struct minivmm_regs regs;
+	uint64_t t0;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	test_get_regs(self->vcpu, &regs);
+	regs.rcx = OP_HALT;
+	test_set_regs(self->vcpu, &regs);
+	t0 = monotonic_ns();
+	EXPECT_EQ(-EINTR, test_vcpu_run_for(self->vcpu, 300));
+	EXPECT_EQ(MINIVMM_EXIT_INTR, self->vcpu->run->exit_reason);
+	EXPECT_LE(250, (monotonic_ns() - t0) / 1000000);
+	/* Still halted: an interrupt ends the halt. */
+	EXPECT_EQ(0, ioctl(self->vcpu->fd, MINIVMM_INJECT_INTERRUPT, 0x45));
+	expect_irq(self->vcpu, next(self->vcpu), 0x45);
+}
+
+GUEST_CODE(guest_ready, ".code64",
+	   "sti\n\t"
+	   "nop\n\t"
+	   GUEST_SYNC_ASM(1)
+	   "cli\n\t"
+	   GUEST_SYNC_ASM(2)
+	   "sti\n\t"
+	   "nop\n\t"
+	   GUEST_SYNC_ASM(3)
+	   "cli\n\t"
+	   "hlt\n\t");
+
+/*
+ * Every exit to userspace is at an instruction boundary past any STI or
+ * MOV SS shadow: IF alone decides.
+ */
+TEST_F(lapic, ready_for_interrupt_follows_if)
+{
+	REQUIRE_VMX();
+	self->vm = test_vm_create(GUEST_MEM_SIZE);
+	self->vcpu = test_vcpu_add(self->vm, 0);
+	test_vcpu_load(self->vcpu, MODE_LONG, guest_ready,
+		       GUEST_CODE_SIZE(guest_ready));
+	test_expect_sync(self->vcpu, 1);
+	EXPECT_EQ(1, self->vcpu->run->ready_for_interrupt);
+	test_expect_sync(self->vcpu, 2);
+	EXPECT_EQ(0, self->vcpu->run->ready_for_interrupt);
+	test_expect_sync(self->vcpu, 3);
+	EXPECT_EQ(1, self->vcpu->run->ready_for_interrupt);
+	test_run_expect(self->vcpu, MINIVMM_EXIT_HLT);
+}
+
+/* ---- IPIs and SMP start-up ----------------------------------------- */
+
+struct ipi_worker {
+	struct test_vcpu *vcpu;
+	pthread_t thread;
+	int ready;
+	int got[2];
+	pthread_mutex_t *lock;
+	pthread_cond_t *cond;
+};
+
+/*
+ * A destination vCPU: enable its APIC with a logical ID of its own bit,
+ * say so, then halt for two IPIs (0x45, then 0x50).
+ */
+static void *ipi_worker_fn(void *arg)
+{
+	struct ipi_worker *w = arg;
+	struct test_vcpu *vcpu = w->vcpu;
+	struct ucall uc;
+	int i;
+
+	expect_ready(vcpu, next(vcpu));
+	enable(vcpu);
+	wr(vcpu, APIC_LDR, (1u << vcpu->id) << 24);
+	pthread_mutex_lock(w->lock);
+	w->ready = 1;
+	pthread_cond_broadcast(w->cond);
+	pthread_mutex_unlock(w->lock);
+	/* The second may be pending already when the first returns. */
+	uc = op(vcpu, OP_HALT, 0, 0);
+	for (i = 0; i < 2; i++) {
+		w->got[i] = uc.args[0];
+		wr(vcpu, APIC_EOI, 0);
+		uc = op(vcpu, OP_RETURN, 0, 0);
+		if (i == 0 && uc.args[0] == POKE_READY)
+			uc = op(vcpu, OP_HALT, 0, 0);
+	}
+	expect_ready(vcpu, uc);
+	return NULL;
+}
+
+TEST_F(lapic, ipis_among_four_vcpus)
+{
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+	struct ipi_worker w[4] = { 0 };
+	int i;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	enable(self->vcpu);
+	/* Set up every vCPU first: that rewrites the shared page tables. */
+	for (i = 1; i < 4; i++) {
+		w[i].vcpu = poke_vcpu(self->vm, i);
+		w[i].lock = &lock;
+		w[i].cond = &cond;
+	}
+	for (i = 1; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&w[i].thread, NULL, ipi_worker_fn,
+					    &w[i]));
+	pthread_mutex_lock(&lock);
+	while (!w[1].ready || !w[2].ready || !w[3].ready)
+		pthread_cond_wait(&cond, &lock);
+	pthread_mutex_unlock(&lock);
+
+	/* Physical to 1, logical (flat) to 2 and to 3. */
+	wr(self->vcpu, APIC_ICR2, 1u << 24);
+	wr(self->vcpu, APIC_ICR, 0x45);
+	wr(self->vcpu, APIC_ICR2, 0x04u << 24);
+	wr(self->vcpu, APIC_ICR, DEST_LOGICAL | 0x45);
+	wr(self->vcpu, APIC_ICR2, 0x08u << 24);
+	wr(self->vcpu, APIC_ICR, DEST_LOGICAL | 0x45);
+	/* All but self: 1, 2 and 3, not 0. */
+	wr(self->vcpu, APIC_ICR, DEST_ALLBUT | 0x50);
+	for (i = 1; i < 4; i++) {
+		pthread_join(w[i].thread, NULL);
+		EXPECT_EQ(IRQ_SYNC(0x45), w[i].got[0]) {
+			TH_LOG("vCPU %d", i);
+		}
+		EXPECT_EQ(IRQ_SYNC(0x50), w[i].got[1]) {
+			TH_LOG("vCPU %d", i);
+		}
+		test_vcpu_destroy(w[i].vcpu);
+	}
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+}
+
+/* An AP's start-up code, at 0x8000 (SIPI vector 8): report CS. */
+GUEST_CODE(guest_ap, ".code16",
+	   "mov %cs, %cx\n\t"
+	   "mov $0x5151, %ebx\n\t"
+	   "mov $1, %eax\n\t"
+	   "out %eax, $0xf8\n\t"
+	   "hlt\n\t");
+
+struct ap_run {
+	struct test_vcpu *vcpu;
+	struct ucall uc;
+	uint64_t nr;
+	uint32_t halt_reason;
+};
+
+static void *ap_fn(void *arg)
+{
+	struct ap_run *ap = arg;
+
+	ap->nr = test_run_ucall(ap->vcpu, &ap->uc);
+	if (!test_vcpu_run(ap->vcpu))
+		ap->halt_reason = ap->vcpu->run->exit_reason;
+	return NULL;
+}
+
+TEST_F(lapic, ap_waits_for_sipi)
+{
+	struct test_vcpu *ap;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	ap = test_vcpu_add(self->vm, 1);
+	EXPECT_EQ(-EINTR, test_vcpu_run_for(ap, 200));
+	EXPECT_EQ(MINIVMM_EXIT_INTR, ap->run->exit_reason);
+	test_vcpu_destroy(ap);
+}
+
+TEST_F(lapic, init_sipi_starts_ap_in_real_mode)
+{
+	struct ap_run ap = { 0 };
+	pthread_t t;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	test_vm_load(self->vm, 0x8000, guest_ap, GUEST_CODE_SIZE(guest_ap));
+	ap.vcpu = test_vcpu_add(self->vm, 1);
+	ASSERT_EQ(0, pthread_create(&t, NULL, ap_fn, &ap));
+	wr(self->vcpu, APIC_ICR2, 1u << 24);
+	wr(self->vcpu, APIC_ICR, DM_INIT | INT_ASSERT);
+	wr(self->vcpu, APIC_ICR, DM_STARTUP | 0x08);
+	pthread_join(t, NULL);
+	EXPECT_EQ(UCALL_SYNC, ap.nr);
+	EXPECT_EQ(AP_SYNC, ap.uc.args[0]);
+	EXPECT_EQ(0x800, ap.uc.args[1]);
+	EXPECT_EQ(MINIVMM_EXIT_HLT, ap.halt_reason);
+	test_vcpu_destroy(ap.vcpu);
+}
+
+TEST_HARNESS_MAIN
