@@ -13,13 +13,15 @@
  *
  * One spinlock per I/O APIC guards its registers and line states: the
  * callers run with interrupts off (exit handlers, eventfd wake-ups), from
- * any thread. apic_deliver() is never called with it held, so the local
- * APIC may call ioapic_eoi() under its own locks.
+ * any thread. apic_deliver() is never called with it held. The local
+ * APIC calls ioapic_eoi() under its own lock: what that EOI re-sends goes
+ * out from an irq_work, after that lock is dropped.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/eventfd.h>
 #include <linux/file.h>
+#include <linux/irq_work.h>
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -88,22 +90,29 @@ struct irqfd {
 
 /**
  * struct ioapic - one VM's I/O APIC
+ * @vm:		the VM it belongs to
  * @lock:	guards every field below up to @irqfd_mutex
  * @id:		APIC ID (register 0, bits 27:24)
  * @ioregsel:	the register IOWIN reaches
  * @lines:	bit n: pin n's line is asserted
  * @redir:	the redirection table
+ * @resend:	pins whose EOI came while their line was asserted, for
+ *		@eoi_work to send again
+ * @eoi_work:	sends them, outside the local APIC's lock
  * @irqfd_mutex: serialises registering and unregistering irqfds
  * @irqfd_lock:	guards @irqfds and @nr_irqfds (taken in wake-up callbacks)
  * @irqfds:	registered irqfds
  * @nr_irqfds:	how many
  */
 struct ioapic {
+	struct vm *vm;
 	spinlock_t lock;		/* registers and lines */
 	u8 id;
 	u8 ioregsel;
 	u32 lines;
 	u64 redir[NR_PINS];
+	u32 resend;
+	struct irq_work eoi_work;
 
 	struct mutex irqfd_mutex;	/* register/unregister */
 	spinlock_t irqfd_lock;		/* the list */
@@ -235,26 +244,54 @@ static void ioapic_send_pins(struct vm *vm, u32 pins,
 			pin_send(vm, pin, &irqs[pin]);
 }
 
+/* Send again the pins ioapic_eoi() found still asserted. */
+static void ioapic_eoi_work(struct irq_work *work)
+{
+	struct ioapic *io = container_of(work, struct ioapic, eoi_work);
+	struct apic_irq irqs[NR_PINS];
+	unsigned long flags;
+	unsigned int pin;
+	u32 send = 0;
+
+	spin_lock_irqsave(&io->lock, flags);
+	for (pin = 0; pin < NR_PINS; pin++)
+		if ((io->resend & io->lines & BIT(pin)) &&
+		    pin_fire(io, pin, &irqs[pin]))
+			send |= BIT(pin);
+	io->resend = 0;
+	spin_unlock_irqrestore(&io->lock, flags);
+	ioapic_send_pins(io->vm, send, irqs);
+}
+
 /**
  * ioapic_eoi() - a local APIC ended a level-triggered interrupt
  * @vm: the VM
  * @vector: the vector whose in-service bit the EOI cleared
  *
  * Clears remote IRR of every pin that sent @vector; a pin whose line is
- * still asserted sends again. Called with interrupts off; takes only the
- * I/O APIC's lock, and calls apic_deliver() without it.
+ * still asserted sends again, from an irq_work: the caller may hold the
+ * lock of the local APIC that the message goes to. Called with
+ * interrupts off.
  */
 void ioapic_eoi(struct vm *vm, u8 vector)
 {
 	struct ioapic *io = vm->ioapic;
-	struct apic_irq irqs[NR_PINS];
 	unsigned long flags;
-	u32 send;
+	unsigned int pin;
 
 	spin_lock_irqsave(&io->lock, flags);
-	send = ioapic_eoi_locked(io, vector, irqs);
+	for (pin = 0; pin < NR_PINS; pin++) {
+		u64 rte = io->redir[pin];
+
+		if ((u8)rte != vector || !(rte & RTE_REMOTE_IRR))
+			continue;
+		io->redir[pin] &= ~RTE_REMOTE_IRR;
+		if (io->lines & BIT(pin))
+			io->resend |= BIT(pin);
+	}
+	if (io->resend)
+		irq_work_queue(&io->eoi_work);
 	spin_unlock_irqrestore(&io->lock, flags);
-	ioapic_send_pins(vm, send, irqs);
 }
 
 /* The indirect register @reg; io->lock held. */
@@ -806,7 +843,9 @@ int ioapic_create(struct vm *vm)
 
 	if (!io)
 		return -ENOMEM;
+	io->vm = vm;
 	spin_lock_init(&io->lock);
+	init_irq_work(&io->eoi_work, ioapic_eoi_work);
 	for (pin = 0; pin < NR_PINS; pin++)
 		io->redir[pin] = RTE_MASKED;
 	mutex_init(&io->irqfd_mutex);
@@ -840,6 +879,8 @@ void ioapic_destroy(struct vm *vm)
 		spin_lock_irq(&io->irqfd_lock);
 	}
 	spin_unlock_irq(&io->irqfd_lock);
+	/* No vCPU is left to EOI; a re-send queued before must be done. */
+	irq_work_sync(&io->eoi_work);
 	kfree(io);
 	vm->ioapic = NULL;
 }

@@ -12,8 +12,10 @@
  * reports UCALL_SYNC(STAGE_READY), then performs the command the test put
  * in its mailbox (guest physical MBOX) and comes back. Its interrupt
  * handlers count the interrupt, report UCALL_SYNC(IRQ_SYNC(vector)),
- * optionally write the vector to the I/O APIC's EOI register, write the
- * local APIC's EOI register and return.
+ * optionally write the vector to the I/O APIC's EOI register and the
+ * local APIC's EOI register, and return. HLT with interrupts enabled
+ * sleeps in the kernel: a guest that halts waiting for an interrupt makes
+ * no exit until its handler reports.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -49,6 +51,9 @@
 #define MB_COUNT	0x10	/* interrupts the handlers took */
 #define MB_VECTOR	0x14	/* the last one's vector */
 #define MB_IO_EOI	0x18	/* nonzero: handlers EOI the I/O APIC too */
+#define MB_NO_LAPIC_EOI	0x1c	/* nonzero: handlers leave the local APIC */
+
+#define LAPIC_EOI_OFF	0x2000b0	/* 0xfee000b0 as an offset from IOAPIC */
 
 #define IOAPIC		0xfec00000u
 
@@ -73,7 +78,10 @@
 	"je 1f\n\t"							\
 	"movl $" #vec ", 0xfec00040\n"					\
 	"1:\n\t"							\
-	"movl $0, 0xfee000b0\n\t"					\
+	"cmpl $0, 0x1c(%esi)\n\t"					\
+	"jne 2f\n\t"							\
+	"movl $0, 0xfee000b0\n"					\
+	"2:\n\t"							\
 	"pop %esi\n\t"							\
 	"pop %ebx\n\t"							\
 	"pop %eax\n\t"							\
@@ -158,7 +166,6 @@ static bool vmx_usable(void)
 FIXTURE(ioapic) {
 	struct test_vm *vm;
 	struct test_vcpu *vcpu;
-	unsigned int hlt_exits;		/* MINIVMM_EXIT_HLT seen */
 	/* Called at each interrupt, while its handler runs. */
 	void (*on_irq)(struct __test_metadata *_metadata,
 		       struct _test_data_ioapic *self, int vec);
@@ -202,9 +209,8 @@ static uint32_t *mbox(struct _test_data_ioapic *self, unsigned int off)
 
 /*
  * Run the guest to its next STAGE_READY. Interrupt handlers report on
- * the way (on_irq sees each). Without an in-kernel local APIC its
- * registers are MMIO exits: writes are dropped, reads return 0; HLT
- * exits are counted and the guest resumed.
+ * the way (on_irq sees each). Any other exit fails the test: the I/O
+ * APIC and the local APIC never exit, nor does a HLT with interrupts on.
  */
 static void run_ready(struct __test_metadata *_metadata,
 		      struct _test_data_ioapic *self)
@@ -216,15 +222,6 @@ static void run_ready(struct __test_metadata *_metadata,
 	for (;;) {
 		TEST_REQUIRE(test_vcpu_run(vcpu) == 0, "RUN: %s",
 			     strerror(errno));
-		if (run->exit_reason == MINIVMM_EXIT_MMIO &&
-		    (run->mmio.phys_addr & ~0xfffULL) == 0xfee00000) {
-			run->mmio.data = 0;
-			continue;
-		}
-		if (run->exit_reason == MINIVMM_EXIT_HLT) {
-			self->hlt_exits++;
-			continue;
-		}
 		TEST_REQUIRE(run->exit_reason == MINIVMM_EXIT_IO &&
 			     run->io.port == UCALL_PORT,
 			     "exit %s", exit_reason_str(run->exit_reason));
@@ -276,25 +273,6 @@ static void program(struct __test_metadata *_metadata,
 #define SPIN_SHORT()		CMD(CMD_SPIN, COUNT(), 20000)
 /* The guest spins until an interrupt comes. */
 #define SPIN_UNTIL_IRQ()	CMD(CMD_SPIN, COUNT(), 0x7fffffff)
-
-/* Whether interrupts reach the guest halted in the kernel. */
-static bool have_lapic(void)
-{
-#ifdef MINIVMM_CAP_LAPIC
-	struct minivmm_caps c;
-
-	return !minivmm_caps(&c) && (c.features & MINIVMM_CAP_LAPIC);
-#else
-	return false;
-#endif
-}
-
-#define REQUIRE_LAPIC()							\
-	do {								\
-		if (!have_lapic())					\
-			SKIP(return, "no in-kernel local APIC: a HLT "	\
-			     "exits to userspace");			\
-	} while (0)
 
 static int irq_line(struct test_vm *vm, uint32_t pin, uint32_t level)
 {
@@ -592,29 +570,26 @@ TEST_F(ioapic, level_pin_sends_again_after_eoi_while_asserted)
 	EXPECT_EQ(RTE_LEVEL | VEC_B, READ_REG(0x10 + 2 * 5));
 }
 
-/* The second interrupt lowers the line. */
+/* The second interrupt lowers the line and lets its handler EOI. */
 static void lower_second_on_irq(struct __test_metadata *_metadata,
 				struct _test_data_ioapic *self, int vec)
 {
-	if (COUNT() == 2)
+	if (COUNT() == 2) {
 		EXPECT_EQ(0, irq_line(self->vm, self->pin, 0));
+		*mbox(self, MB_NO_LAPIC_EOI) = 0;
+	}
 }
 
 TEST_F(ioapic, level_pin_waits_for_eoi)
 {
 	REQUIRE_VMX();
-	/* The handlers do not EOI the I/O APIC itself. */
+	/* The first handler sends no EOI anywhere. */
 	self->pin = 7;
 	self->on_irq = lower_second_on_irq;
+	*mbox(self, MB_NO_LAPIC_EOI) = 1;
 	PROGRAM(7, RTE_LEVEL | VEC_A);
 	ASSERT_EQ(0, irq_line(self->vm, 7, 1));
 	SPIN_UNTIL_IRQ();
-	if (have_lapic()) {
-		/* The local APIC's EOI ended it; still asserted: again. */
-		EXPECT_EQ(2, COUNT());
-		EXPECT_EQ(0, rte(self->vm, 7) & RTE_REMOTE_IRR);
-		return;
-	}
 	EXPECT_EQ(1, COUNT());
 	EXPECT_EQ(RTE_REMOTE_IRR | RTE_LEVEL | VEC_A, READ_REG(0x10 + 2 * 7));
 	/* Lowered and raised again: remote IRR still holds it back. */
@@ -622,17 +597,41 @@ TEST_F(ioapic, level_pin_waits_for_eoi)
 	ASSERT_EQ(0, irq_line(self->vm, 7, 1));
 	SPIN_SHORT();
 	EXPECT_EQ(1, COUNT());
-	/* The guest's EOI through the I/O APIC's EOI register releases it. */
-	CMD(CMD_WRITE32, 0x40, VEC_A);
+	EXPECT_EQ(RTE_REMOTE_IRR | RTE_LEVEL | VEC_A, READ_REG(0x10 + 2 * 7));
+	/* The local APIC's EOI releases it: the line is up, so once more. */
+	CMD(CMD_WRITE32, LAPIC_EOI_OFF, 0);
 	SPIN_SHORT();
 	EXPECT_EQ(2, COUNT());
-	EXPECT_EQ(RTE_REMOTE_IRR | RTE_LEVEL | VEC_A, READ_REG(0x10 + 2 * 7));
+	EXPECT_EQ(RTE_LEVEL | VEC_A, READ_REG(0x10 + 2 * 7));
+}
+
+TEST_F(ioapic, eoi_register_clears_remote_irr)
+{
+	REQUIRE_VMX();
+	self->pin = 12;
+	self->on_irq = lower_on_irq;
+	*mbox(self, MB_NO_LAPIC_EOI) = 1;
+	PROGRAM(12, RTE_LEVEL | VEC_B);
+	ASSERT_EQ(0, irq_line(self->vm, 12, 1));
+	SPIN_UNTIL_IRQ();
+	EXPECT_EQ(1, COUNT());
+	EXPECT_EQ(RTE_REMOTE_IRR | RTE_LEVEL | VEC_B, READ_REG(0x10 + 2 * 12));
+	/* Another vector's EOI leaves it. */
+	CMD(CMD_WRITE32, 0x40, VEC_A);
+	EXPECT_EQ(RTE_REMOTE_IRR | RTE_LEVEL | VEC_B, READ_REG(0x10 + 2 * 12));
+	CMD(CMD_WRITE32, 0x40, VEC_B);
+	EXPECT_EQ(RTE_LEVEL | VEC_B, READ_REG(0x10 + 2 * 12));
+	/* Armed again (after the local APIC's EOI lets VEC_B in). */
+	CMD(CMD_WRITE32, LAPIC_EOI_OFF, 0);
+	*mbox(self, MB_NO_LAPIC_EOI) = 0;
+	ASSERT_EQ(0, irq_line(self->vm, 12, 1));
+	SPIN_SHORT();
+	EXPECT_EQ(2, COUNT());
 }
 
 TEST_F(ioapic, local_apic_eoi_clears_remote_irr)
 {
 	REQUIRE_VMX();
-	REQUIRE_LAPIC();
 	self->pin = 8;
 	self->on_irq = lower_on_irq;
 	PROGRAM(8, RTE_LEVEL | VEC_A);
@@ -750,14 +749,12 @@ TEST_F(ioapic, irq_line_wakes_halted_guest)
 	struct async a = { .op = ASYNC_LINE, .pin = 2 };
 
 	REQUIRE_VMX();
-	REQUIRE_LAPIC();
 	a.vm = self->vm;
 	PROGRAM(2, VEC_A);
 	async_start(&a);
 	CMD(CMD_HALT, COUNT(), 0);
 	ASSERT_EQ(0, async_join(&a));
 	EXPECT_EQ(1, COUNT());
-	EXPECT_EQ(0, self->hlt_exits);
 }
 
 TEST_F(ioapic, msi_wakes_halted_guest)
@@ -765,13 +762,11 @@ TEST_F(ioapic, msi_wakes_halted_guest)
 	struct async a = { .op = ASYNC_MSI, .msi_data = VEC_B };
 
 	REQUIRE_VMX();
-	REQUIRE_LAPIC();
 	a.vm = self->vm;
 	async_start(&a);
 	CMD(CMD_HALT, COUNT(), 0);
 	EXPECT_EQ(1, async_join(&a));
 	EXPECT_EQ(1, COUNT());
-	EXPECT_EQ(0, self->hlt_exits);
 }
 
 TEST_F(ioapic, irqfd_wakes_halted_guest)
@@ -780,7 +775,6 @@ TEST_F(ioapic, irqfd_wakes_halted_guest)
 	int efd = eventfd(0, EFD_CLOEXEC);
 
 	REQUIRE_VMX();
-	REQUIRE_LAPIC();
 	ASSERT_LE(0, efd);
 	a.vm = self->vm;
 	a.fd = efd;
@@ -789,7 +783,6 @@ TEST_F(ioapic, irqfd_wakes_halted_guest)
 	CMD(CMD_HALT, COUNT(), 0);
 	ASSERT_EQ(0, async_join(&a));
 	EXPECT_EQ(1, COUNT());
-	EXPECT_EQ(0, self->hlt_exits);
 	close(efd);
 }
 
