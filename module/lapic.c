@@ -308,7 +308,6 @@ static void lapic_reset_regs(struct vcpu *vcpu)
 void lapic_init(struct vcpu *vcpu)
 {
 	spin_lock_init(&vcpu->lapic.lock);
-	vcpu->lapic.eoi_level = -1;
 	hrtimer_init(&vcpu->lapic.timer, CLOCK_MONOTONIC,
 		     HRTIMER_MODE_ABS_HARD);
 	vcpu->lapic.timer.function = lapic_timer_fn;
@@ -342,11 +341,6 @@ void lapic_destroy(struct vcpu *vcpu)
 	hrtimer_cancel(&vcpu->lapic.timer);
 }
 
-/*
- * The I/O APIC hears of a level-triggered vector's EOI only once the lock
- * is dropped (lapic_eoi_notify()): it may send the still-asserted line to
- * this very APIC again.
- */
 static void lapic_eoi(struct vcpu *vcpu)
 {
 	int isr = vec_highest(vcpu, APIC_ISR);
@@ -355,18 +349,7 @@ static void lapic_eoi(struct vcpu *vcpu)
 		return;
 	vec_clear(vcpu, APIC_ISR, isr);
 	if (vec_test(vcpu, APIC_TMR, isr))
-		vcpu->lapic.eoi_level = isr;
-}
-
-/* After an EOI of a level-triggered vector, with the lock dropped. */
-static void lapic_eoi_notify(struct vcpu *vcpu)
-{
-	int vector = vcpu->lapic.eoi_level;
-
-	if (vector < 0)
-		return;
-	vcpu->lapic.eoi_level = -1;
-	ioapic_eoi(vcpu->vm, vector);
+		ioapic_eoi(vcpu->vm, isr);
 }
 
 /*
@@ -574,7 +557,6 @@ bool lapic_mmio(struct vcpu *vcpu, u64 gpa, unsigned int len, bool write,
 		lapic_error(vcpu, APIC_ESR_ILLREGA);
 	}
 	spin_unlock_irqrestore(&vcpu->lapic.lock, flags);
-	lapic_eoi_notify(vcpu);
 	if (send)
 		lapic_send_ipi(vcpu, lapic_get(vcpu, APIC_ICR),
 			       GET_XAPIC_DEST_FIELD(lapic_get(vcpu, APIC_ICR2)));
@@ -821,7 +803,6 @@ bool lapic_x2apic_write(struct vcpu *vcpu, u32 msr, u64 val)
 		lapic_write_reg(vcpu, off, val);
 	}
 	spin_unlock_irqrestore(&vcpu->lapic.lock, flags);
-	lapic_eoi_notify(vcpu);
 	if (send)
 		lapic_send_ipi(vcpu, lapic_get(vcpu, APIC_ICR), val >> 32);
 	return true;

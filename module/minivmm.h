@@ -229,8 +229,6 @@ struct apic_irq {
  * @init_pending:	an INIT arrived: the thread resets the vCPU
  * @sipi_pending:	a start-up IPI arrived in wait-for-SIPI
  * @sipi_vector:	its vector
- * @eoi_level:		a level-triggered vector whose EOI the I/O APIC must
- *			hear of once the lock is dropped, or -1
  */
 struct lapic {
 	spinlock_t lock;	/* the registers and this structure */
@@ -245,7 +243,6 @@ struct lapic {
 	bool init_pending;
 	bool sipi_pending;
 	u8 sipi_vector;
-	int eoi_level;
 };
 
 /* What a vCPU's thread does with RUN: run the guest, or wait in HLT or
