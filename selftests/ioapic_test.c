@@ -854,7 +854,7 @@ struct writer {
 	pthread_t thread;
 	int fd;
 	volatile bool stop;
-	unsigned long writes;
+	volatile unsigned long writes;
 };
 
 static void *writer_fn(void *arg)
@@ -866,6 +866,19 @@ static void *writer_fn(void *arg)
 		if (write(w->fd, &one, sizeof(one)) == sizeof(one))
 			w->writes++;
 	return NULL;
+}
+
+/* The writer's first write came, within 10 s (scaled on slow kernels). */
+static bool writer_started(struct writer *w)
+{
+	int ms;
+
+	for (ms = 0; ms < 10000 * timeout_scale(); ms++) {
+		if (w->writes)
+			return true;
+		usleep(1000);
+	}
+	return false;
 }
 
 /* The VM goes while another thread keeps writing its irqfds. */
@@ -891,14 +904,15 @@ TEST(irqfd_writes_race_vm_destruction)
 		for (i = 0; i < 2; i++)
 			ASSERT_EQ(0, pthread_create(&w[i].thread, NULL,
 						    writer_fn, &w[i]));
-		usleep(2000);
+		/* Destroy while both write, however late they start. */
+		for (i = 0; i < 2; i++)
+			ASSERT_TRUE(writer_started(&w[i]));
 		test_vcpu_destroy(vcpu);
 		test_vm_destroy(vm);
 		usleep(2000);
 		for (i = 0; i < 2; i++) {
 			w[i].stop = true;
 			pthread_join(w[i].thread, NULL);
-			EXPECT_LT(0, w[i].writes);
 			close(w[i].fd);
 		}
 	}
