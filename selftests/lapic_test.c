@@ -1039,13 +1039,19 @@ TEST_F(lapic, ipis_among_four_vcpus)
 	wr(self->vcpu, APIC_ICR, DEST_LOGICAL | 0x45);
 	/* All but self: 1, 2 and 3, not 0. */
 	wr(self->vcpu, APIC_ICR, DEST_ALLBUT | 0x50);
+	/*
+	 * Each gets both. In the order sent, unless both were in its IRR
+	 * before it ran (one host CPU for four vCPUs): then the higher
+	 * vector goes first, as on a CPU.
+	 */
 	for (i = 1; i < 4; i++) {
 		pthread_join(w[i].thread, NULL);
-		EXPECT_EQ(IRQ_SYNC(0x45), w[i].got[0]) {
-			TH_LOG("vCPU %d", i);
-		}
-		EXPECT_EQ(IRQ_SYNC(0x50), w[i].got[1]) {
-			TH_LOG("vCPU %d", i);
+		EXPECT_TRUE((w[i].got[0] == IRQ_SYNC(0x45) &&
+			     w[i].got[1] == IRQ_SYNC(0x50)) ||
+			    (w[i].got[0] == IRQ_SYNC(0x50) &&
+			     w[i].got[1] == IRQ_SYNC(0x45))) {
+			TH_LOG("vCPU %d got %#x, %#x", i, w[i].got[0],
+			       w[i].got[1]);
 		}
 		test_vcpu_destroy(w[i].vcpu);
 	}
