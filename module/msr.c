@@ -458,6 +458,9 @@ bool msr_write(struct vcpu *vcpu, u32 msr, u64 val)
 		return false;
 	if (d->set)
 		return d->set(vcpu, msr, val);
+	/* A constant: read-only, as on a CPU, whatever the value. */
+	if (d->slot == NO_SLOT)
+		return false;
 	vcpu->msrs[d->slot + msr - d->index] = val;
 	return true;
 }
@@ -482,6 +485,16 @@ void msr_reset(struct vcpu *vcpu)
 	vcpu->tsc_adjust = 0;
 }
 
+/*
+ * The x2APIC registers act when read or written (EOI, ICR): they are the
+ * APIC's state, not MSRs a restorer sets, and userspace does not reach
+ * them here.
+ */
+static bool msr_host_access(const struct msr_def *d)
+{
+	return d && !d->read;
+}
+
 /**
  * msr_get() - read an MSR for userspace (MINIVMM_GET_MSRS)
  * @vcpu: the vCPU, idle, its VMCS loaded
@@ -494,7 +507,7 @@ bool msr_get(struct vcpu *vcpu, u32 msr, u64 *val)
 {
 	const struct msr_def *d = msr_find(vcpu, msr);
 
-	if (!d)
+	if (!msr_host_access(d))
 		return false;
 	*val = msr_value(vcpu, d, msr);
 	return true;
@@ -518,8 +531,11 @@ bool msr_set(struct vcpu *vcpu, u32 msr, u64 val)
 {
 	const struct msr_def *d = msr_find(vcpu, msr);
 
-	if (!d)
+	if (!msr_host_access(d))
 		return false;
+	/* A restorer writes back what it read: a constant takes its value. */
+	if (d->slot == NO_SLOT && !d->set)
+		return val == d->reset;
 	switch (msr) {
 	case MSR_IA32_TSC:
 		if (!tsc_offsetting())
@@ -549,7 +565,8 @@ unsigned int msr_list(struct vcpu *vcpu, u32 *idx, unsigned int max)
 
 	for (d = msr_table; d < msr_table + ARRAY_SIZE(msr_table); d++) {
 		for (i = 0; i < d->count; i++) {
-			if (msr_find(vcpu, d->index + i) != d)
+			if (msr_find(vcpu, d->index + i) != d ||
+			    !msr_host_access(d))
 				continue;
 			if (n < max)
 				idx[n] = d->index + i;

@@ -489,6 +489,28 @@ TEST_F(msr, fmask_high_bits_gp)
 	EXPECT_EQ(0x700, val);
 }
 
+/*
+ * A constant MSR is read-only: writing back the very value it reads is a
+ * #GP too (and never lands anywhere in the module).
+ */
+TEST_F(msr, constant_msrs_gp_on_write_of_their_value)
+{
+	static const uint32_t consts[] = { 0x17, 0xfe, 0x179 };
+	uint64_t val;
+	unsigned int i;
+
+	REQUIRE_VMX();
+	for (i = 0; i < sizeof(consts) / sizeof(consts[0]); i++) {
+		if (rdmsr(self->vcpu, consts[i], &val) != ST_OK)
+			continue;	/* hidden by this guest's CPUID */
+		EXPECT_EQ(ST_GP, wrmsr(self->vcpu, consts[i], val)) {
+			TH_LOG("MSR %#x", consts[i]);
+		}
+	}
+	/* IA32_PLATFORM_ID exists on every CPU the guest can be shown. */
+	ASSERT_EQ(ST_OK, rdmsr(self->vcpu, 0x17, &val));
+}
+
 #define TSC_SLACK	(1ULL << 36)
 
 /* Pin the test and the vCPU's thread to @cpu. */
