@@ -583,6 +583,8 @@ TEST_F(state, msr_index_list_lists_usable_msrs)
 	EXPECT_TRUE(lstar);
 	/* Every MSR listed can be read, so a snapshot can save them all. */
 	EXPECT_EQ(n, msrs(self->vcpu, MINIVMM_GET_MSRS, e, n));
+	/* And written back as read, so a restore can set them all. */
+	EXPECT_EQ(n, msrs(self->vcpu, MINIVMM_SET_MSRS, e, n));
 
 	/* Too little room: -E2BIG, with the number needed. */
 	l.nmsrs = n - 1;
