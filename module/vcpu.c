@@ -189,21 +189,10 @@ static void vcpu_put_guest_state(struct vcpu *vcpu, u64 host_kgs)
 		update_debugctlmsr(vcpu->host_debugctl);
 }
 
-static void vcpu_set_intr_window(struct vcpu *vcpu, bool on)
+/* Turn one exiting control (an interrupt or NMI window) on or off. */
+static void vcpu_set_window(struct vcpu *vcpu, u32 bit, bool on)
 {
-	u32 ctl = on ? vcpu->cpu_based | CPU_BASED_INTR_WINDOW_EXITING :
-		       vcpu->cpu_based & ~CPU_BASED_INTR_WINDOW_EXITING;
-
-	if (ctl != vcpu->cpu_based) {
-		vcpu->cpu_based = ctl;
-		vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, ctl);
-	}
-}
-
-static void vcpu_set_nmi_window(struct vcpu *vcpu, bool on)
-{
-	u32 ctl = on ? vcpu->cpu_based | CPU_BASED_NMI_WINDOW_EXITING :
-		       vcpu->cpu_based & ~CPU_BASED_NMI_WINDOW_EXITING;
+	u32 ctl = on ? vcpu->cpu_based | bit : vcpu->cpu_based & ~bit;
 
 	if (ctl != vcpu->cpu_based) {
 		vcpu->cpu_based = ctl;
@@ -305,8 +294,8 @@ static void vcpu_inject_events(struct vcpu *vcpu)
 		irq_window = true;
 	}
 	/* Another interrupt waits behind the one going in now. */
-	vcpu_set_intr_window(vcpu, irq_window);
-	vcpu_set_nmi_window(vcpu, nmi_window);
+	vcpu_set_window(vcpu, CPU_BASED_INTR_WINDOW_EXITING, irq_window);
+	vcpu_set_window(vcpu, CPU_BASED_NMI_WINDOW_EXITING, nmi_window);
 	lapic_update_tpr_threshold(vcpu);
 }
 
