@@ -423,6 +423,7 @@ static void nmi_iret_reblock(struct vcpu *vcpu, bool unblocked)
 	if (!unblocked || !(vmx_config.features & MINIVMM_CAP_VIRTUAL_NMI) ||
 	    (vcpu->reinject_info & VECTORING_INFO_VALID_MASK))
 		return;
+	vcpu->nmi_may_block = true;
 	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
 		     vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) |
 		     GUEST_INTR_STATE_NMI);
@@ -468,16 +469,16 @@ static int handle_cpuid(struct vcpu *vcpu)
 
 static int handle_hlt(struct vcpu *vcpu)
 {
+	u32 nmi_blocked;
+
 	vcpu_skip_insn(vcpu);
+	nmi_blocked = vcpu_interruptibility(vcpu, NULL) & GUEST_INTR_STATE_NMI;
 	/*
 	 * Stepping over HLT raised a #DB, or an NMI waits and is not
 	 * blocked (an NMI handler halting before its IRET stays halted):
 	 * deliver it instead of halting.
 	 */
-	if (vcpu->event_injected ||
-	    (vcpu_nmi_pending(vcpu) &&
-	     !(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
-	       GUEST_INTR_STATE_NMI)))
+	if (vcpu->event_injected || (vcpu_nmi_pending(vcpu) && !nmi_blocked))
 		return 1;
 	/*
 	 * With interrupts enabled the vCPU sleeps in the kernel, in
@@ -487,9 +488,7 @@ static int handle_hlt(struct vcpu *vcpu)
 	if (vmcs_readl(GUEST_RFLAGS) & RFLAGS_IF) {
 		if (READ_ONCE(vcpu->pending_irq) < 0 &&
 		    !lapic_interrupt_due(vcpu)) {
-			vcpu->halt_nmi_blocked =
-				vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
-				GUEST_INTR_STATE_NMI;
+			vcpu->halt_nmi_blocked = nmi_blocked;
 			vcpu->mp_state = MP_HALTED;
 		}
 		return 1;

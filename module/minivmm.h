@@ -370,6 +370,9 @@ struct vcpu_poll {
  *			by the thread
  * @nmi_pending:	an NMI waits for the guest to unblock NMIs; set from
  *			any context (vcpu_queue_nmi()), taken by the thread
+ * @nmi_may_block:	an NMI went in (or SET_VCPU_EVENTS or an unfinished
+ *			IRET blocked NMIs) and no exit since showed NMIs
+ *			unblocked: only then can the guest have them blocked
  * @event_injected:	this entry already delivers an event
  * @reinject_info:	IDT-vectoring information of an event to deliver again
  * @reinject_err:	its error code
@@ -442,6 +445,7 @@ struct vcpu {
 
 	int pending_irq;
 	bool nmi_pending;
+	bool nmi_may_block;
 	bool event_injected;
 	u32 reinject_info;
 	u32 reinject_err, reinject_len;
@@ -518,6 +522,7 @@ int vcpu_call_on_thread(struct vcpu *vcpu, int (*fn)(struct vcpu *, void *),
 			void *arg);
 void vcpu_queue_nmi(struct vcpu *vcpu);
 bool vcpu_nmi_pending(struct vcpu *vcpu);
+u32 vcpu_interruptibility(struct vcpu *vcpu, bool *stale_nmi_block);
 
 /* state.c */
 int vcpu_msrs_ioctl(struct vcpu *vcpu, void __user *uarg, bool set);

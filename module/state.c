@@ -272,8 +272,8 @@ static bool exception_has_error(u8 vector)
 static int get_events_on_thread(struct vcpu *vcpu, void *arg)
 {
 	struct minivmm_vcpu_events *ev = arg;
-	u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
 	u32 info = 0, err = 0, len = 0;
+	u32 intr = vcpu_interruptibility(vcpu, NULL);
 	int irq = READ_ONCE(vcpu->pending_irq);
 	u8 vector;
 
@@ -367,7 +367,7 @@ static u32 events_entry_info(const struct minivmm_vcpu_events *ev)
 static int set_events_on_thread(struct vcpu *vcpu, void *arg)
 {
 	const struct minivmm_vcpu_events *ev = arg;
-	u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	u32 intr = vcpu_interruptibility(vcpu, NULL);
 	bool irq_on = vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_IF;
 	u32 info = events_entry_info(ev), type;
 	u8 vector = ev->exception.vector;
@@ -414,6 +414,8 @@ static int set_events_on_thread(struct vcpu *vcpu, void *arg)
 			   ev->interrupt.queued_vector : -1);
 		WRITE_ONCE(vcpu->nmi_pending, ev->nmi.pending);
 	}
+	if (intr & GUEST_INTR_STATE_NMI)
+		vcpu->nmi_may_block = true;
 	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, intr);
 	return 0;
 }

@@ -214,13 +214,14 @@ static void vcpu_set_window(struct vcpu *vcpu, u32 bit, bool on)
  * refuse an NMI injected into one; those CPUs also hold the NMI-window
  * exit until the shadow ends. A CPU that exits inside the shadow would
  * itself deliver an NMI there: the NMI goes in and, as on that CPU, its
- * delivery ends the shadow.
+ * delivery ends the shadow. So it does on a CPU that reported a stale NMI
+ * blocking, which would hold the window exit back for long.
  */
 static void vcpu_inject_events(struct vcpu *vcpu)
 {
 	u32 info = vcpu->reinject_info;
-	u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
-	bool can, irq_window = false, nmi_window = false;
+	bool can, irq_window = false, nmi_window = false, stale;
+	u32 intr = vcpu_interruptibility(vcpu, &stale);
 	int irq;
 
 	if (info & VECTORING_INFO_VALID_MASK) {
@@ -246,6 +247,8 @@ static void vcpu_inject_events(struct vcpu *vcpu)
 			intr &= ~GUEST_INTR_STATE_NMI;
 			vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, intr);
 		}
+		if (type == INTR_TYPE_NMI_INTR)
+			vcpu->nmi_may_block = true;
 		vcpu->reinject_info = 0;
 		vcpu->event_injected = true;
 	}
@@ -253,7 +256,8 @@ static void vcpu_inject_events(struct vcpu *vcpu)
 	/* Queued from any context while the guest runs; taken only here. */
 	if (READ_ONCE(vcpu->nmi_pending)) {
 		if ((intr & GUEST_INTR_STATE_STI) &&
-		    (u16)vcpu->exit_reason == EXIT_REASON_NMI_WINDOW) {
+		    ((u16)vcpu->exit_reason == EXIT_REASON_NMI_WINDOW ||
+		     stale)) {
 			intr &= ~GUEST_INTR_STATE_STI;
 			vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, intr);
 		}
@@ -266,6 +270,7 @@ static void vcpu_inject_events(struct vcpu *vcpu)
 			vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, X86_TRAP_NMI |
 				     INTR_TYPE_NMI_INTR | INTR_INFO_VALID_MASK);
 			vcpu->event_injected = true;
+			vcpu->nmi_may_block = true;
 		}
 	}
 
@@ -920,6 +925,38 @@ static int vcpu_inject(struct vcpu *vcpu, unsigned long vector)
 bool vcpu_nmi_pending(struct vcpu *vcpu)
 {
 	return READ_ONCE(vcpu->nmi_pending);
+}
+
+/**
+ * vcpu_interruptibility() - the guest's interruptibility state
+ * @vcpu: the vCPU, its VMCS loaded
+ * @stale_nmi_block: NULL, or set to whether the CPU reported an NMI
+ *		     blocking the guest cannot have
+ *
+ * Virtual-NMI blocking comes only from an NMI that went in, and goes with
+ * the guest's IRET. Some CPUs (Bochs 2.7) do not drop the blocking left
+ * by the guest that ran before on the CPU when VM entry loads a state
+ * without it, and report it at every exit of the next guest: such a
+ * blocking is cleared here. That CPU also holds back the NMI-window exit
+ * until the guest's next IRET.
+ *
+ * Return: GUEST_INTERRUPTIBILITY_INFO, without a stale NMI blocking.
+ */
+u32 vcpu_interruptibility(struct vcpu *vcpu, bool *stale_nmi_block)
+{
+	u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	bool stale = false;
+
+	if (!(intr & GUEST_INTR_STATE_NMI)) {
+		vcpu->nmi_may_block = false;
+	} else if (!vcpu->nmi_may_block) {
+		intr &= ~GUEST_INTR_STATE_NMI;
+		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, intr);
+		stale = true;
+	}
+	if (stale_nmi_block)
+		*stale_nmi_block = stale;
+	return intr;
 }
 
 /**

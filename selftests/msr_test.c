@@ -513,19 +513,6 @@ TEST_F(msr, constant_msrs_gp_on_write_of_their_value)
 
 #define TSC_SLACK	(1ULL << 36)
 
-/* Pin the test and the vCPU's thread to @cpu. */
-static int pin_both(struct test_vcpu *vcpu, int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		return -1;
-	return sched_setaffinity(test_vcpu_thread(vcpu, NULL), sizeof(set),
-				 &set);
-}
-
 TEST_F(msr, tsc_write_moves_tsc_adjust_by_as_much)
 {
 	uint64_t tsc, adj, tsc2;
@@ -534,7 +521,7 @@ TEST_F(msr, tsc_write_moves_tsc_adjust_by_as_much)
 	if (!msr_exists(self->vcpu, &tsc_adjust))
 		SKIP(return, "the guest's CPUID has no IA32_TSC_ADJUST");
 	/* The host CPUs' TSCs need not agree: compare readings of one. */
-	ASSERT_EQ(0, pin_both(self->vcpu, 0));
+	ASSERT_EQ(0, test_pin_with_vcpu(self->vcpu, 0));
 	ASSERT_EQ(ST_OK, rdmsr(self->vcpu, 0x10, &tsc));
 	ASSERT_EQ(ST_OK, wrmsr(self->vcpu, 0x10, tsc + (1ULL << 40)));
 	ASSERT_EQ(ST_OK, rdmsr(self->vcpu, 0x3b, &adj));
@@ -557,7 +544,7 @@ TEST_F(msr, tsc_adjust_write_moves_tsc_by_as_much)
 	if (!msr_exists(self->vcpu, &tsc_adjust))
 		SKIP(return, "the guest's CPUID has no IA32_TSC_ADJUST");
 	/* The host CPUs' TSCs need not agree: compare readings of one. */
-	ASSERT_EQ(0, pin_both(self->vcpu, 0));
+	ASSERT_EQ(0, test_pin_with_vcpu(self->vcpu, 0));
 	ASSERT_EQ(ST_OK, rdmsr(self->vcpu, 0x10, &tsc));
 	ASSERT_EQ(ST_OK, wrmsr(self->vcpu, 0x3b, 1ULL << 41));
 	ASSERT_EQ(ST_OK, rdmsr(self->vcpu, 0x10, &tsc2));
@@ -588,7 +575,7 @@ TEST_F(msr, rdtscp_reads_guest_tsc_aux_host_keeps_its_own)
 	for (cpu = 0; cpu < MINIVMM_MAX_CPUS; cpu++) {
 		if (!(mask[cpu / 64] >> (cpu % 64) & 1))
 			continue;
-		ASSERT_EQ(0, pin_both(self->vcpu, cpu));
+		ASSERT_EQ(0, test_pin_with_vcpu(self->vcpu, cpu));
 		ASSERT_EQ(ST_OK, wrmsr(self->vcpu, 0xc0000103,
 				       0xabc00 + cpu));
 		ASSERT_EQ(ST_OK, guest_op(self->vcpu, 3, 0, 0, &val));

@@ -316,6 +316,41 @@ TEST_F(state, nmi_from_another_thread_while_guest_spins)
 	test_expect_sync(self->vcpu, 1);
 }
 
+/*
+ * A guest that exits inside its NMI handler leaves the CPU with NMIs
+ * blocked; the next guest to enter on that CPU has them unblocked, as its
+ * VMCS says, and takes an NMI at once. (Bochs 2.7 kept the blocking.)
+ */
+TEST_F(state, nmi_blocking_of_another_guest_does_not_hold_nmis)
+{
+	uint64_t at = GUEST_LONG_ADDR(guest_nmi, guest_nmi_at);
+	struct minivmm_vcpu_events e;
+	struct test_vcpu *vcpu2;
+	struct test_vm *vm2;
+
+	REQUIRE_VMX();
+	REQUIRE_VNMI();
+	SETUP(guest_nmi, true, guest_nmi_handler, NULL);
+	ASSERT_EQ(0, test_pin_with_vcpu(self->vcpu, 0));
+	test_expect_sync(self->vcpu, 1);
+	ASSERT_EQ(0, nmi(self->vcpu, 0));
+	/* Stopped in the handler, before its IRETQ. */
+	expect_nmi(self->vcpu, at);
+
+	setup(&vm2, &vcpu2, guest_nmi, guest_nmi_end, true,
+	      guest_nmi_handler, NULL);
+	ASSERT_EQ(0, test_pin_with_vcpu(vcpu2, 0));
+	test_expect_sync(vcpu2, 1);
+	get_events(vcpu2, &e);
+	EXPECT_EQ(0, e.nmi.masked);
+	ASSERT_EQ(0, nmi(vcpu2, 0));
+	expect_nmi(vcpu2, at);
+	test_expect_sync(vcpu2, NMI_END);
+	test_expect_sync(vcpu2, 2);
+	test_vcpu_destroy(vcpu2);
+	test_vm_destroy(vm2);
+}
+
 /* "STI; CLI": the NMI may not wait for an interrupt window. */
 GUEST_CODE(guest_nmi_cli, ".code64",
 	   "cli\n\t"

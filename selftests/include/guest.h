@@ -174,6 +174,12 @@ const char *exit_reason_str(uint32_t reason);
 pid_t test_vcpu_thread(struct test_vcpu *vcpu, unsigned int *vm_id);
 
 /*
+ * Pin the calling thread and @vcpu's kernel thread (the newest VM's, as
+ * test_vcpu_thread() finds it) to host CPU @cpu. Returns 0 or -1 (errno).
+ */
+int test_pin_with_vcpu(struct test_vcpu *vcpu, int cpu);
+
+/*
  * Exception handlers for guests that expect a fault. After
  * test_install_exc_handlers(), every exception (vectors 0-31) makes a
  * UCALL_SYNC with RBX = EXC_SYNC(vector), RCX = the error code (0 when the

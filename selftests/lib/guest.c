@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -464,6 +465,18 @@ pid_t test_vcpu_thread(struct test_vcpu *vcpu, unsigned int *vm_id)
 	if (vm_id)
 		*vm_id = best_vm;
 	return best;
+}
+
+int test_pin_with_vcpu(struct test_vcpu *vcpu, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		return -1;
+	return sched_setaffinity(test_vcpu_thread(vcpu, NULL), sizeof(set),
+				 &set);
 }
 
 struct ucall test_expect_sync(struct test_vcpu *vcpu, uint64_t stage)
