@@ -93,7 +93,7 @@ check: deps
 	$(TOP)/scripts/check $(MACHINES)
 
 check-debug:
-	$(MAKE) check MACHINES=debug:1
+	$(MAKE) check MACHINES="debug:1:1/2 debug:1:2/2"
 
 # Lockdep, KASAN, kmemleak, UBSAN: the kernel of make check's debug machine.
 debug-kernel: deps

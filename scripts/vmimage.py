@@ -375,6 +375,7 @@ class ImageSpec:
 		self.adds = []			# (host path, image path)
 		self.mode = 'suite'		# or 'run'
 		self.command = ''
+		self.tests = []			# suite programs to run; [] = all
 		# Multiplies the kselftest timeouts, for slow (debug) kernels.
 		self.timeout_scale = 1
 		# Divides the rounds of the stress tests, for the same kernels.
@@ -402,6 +403,8 @@ def make_manifest(spec):
 	m.add_file('/init', INIT_SCRIPT, 0o755)
 	m.add_data('/etc/testvm/mode', spec.mode + '\n')
 	m.add_data('/etc/testvm/command', spec.command + '\n')
+	m.add_data('/etc/testvm/tests',
+		   ''.join('minivmm:%s\n' % t for t in spec.tests))
 	m.add_data('/etc/testvm/timeout-scale', '%d\n' % spec.timeout_scale)
 	m.add_data('/etc/testvm/stress-divisor', '%d\n' % spec.stress_divisor)
 	m.add_data('/etc/passwd', 'root:x:0:0:root:/root:/bin/sh\n')

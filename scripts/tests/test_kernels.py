@@ -60,19 +60,38 @@ class MachineNames(unittest.TestCase):
 		cls.check = load_script('check')
 
 	def test_kernel_and_cpus(self):
-		self.assertEqual(('6.12', 1), self.check.machine_arg('6.12:1'))
-		self.assertEqual(('debug', 2), self.check.machine_arg('debug:2'))
+		self.assertEqual(('6.12', 1, None),
+				 self.check.machine_arg('6.12:1'))
+		self.assertEqual(('debug', 2, None),
+				 self.check.machine_arg('debug:2'))
+		self.assertEqual(('debug', 1, (2, 3)),
+				 self.check.machine_arg('debug:1:2/3'))
 
 	def test_unknown_kernel_or_cpus_is_refused(self):
-		for bad in ('6.6:1', '6.1:3', '6.1', 'debug:'):
+		for bad in ('6.6:1', '6.1:3', '6.1', 'debug:', '6.1:1:0/2',
+			    '6.1:1:3/2', '6.1:1:x', '6.1:1:1/'):
 			with self.assertRaises(Exception, msg=bad):
 				self.check.machine_arg(bad)
 
 	def test_default_machines_cover_every_kernel(self):
 		args = self.check.parse_args([])
 		self.assertEqual({'6.1', '6.12', 'debug'},
-				 {k for k, _ in args.machines})
-		self.assertIn(('6.1', 2), args.machines)
+				 {k for k, _, _ in args.machines})
+		self.assertIn(('6.1', 2, None), args.machines)
+
+	def test_parts_of_a_split_suite_cover_it_once(self):
+		listing = os.path.join(self.check.BUILD, 'kselftest',
+				       'kselftest-list.txt')
+		if not os.path.exists(listing):
+			self.skipTest('no installed suite')
+		with open(listing) as f:
+			every = [l.strip().partition(':')[2] for l in f
+				 if l.strip()]
+		parts = [self.check.suite_part(k, 3) for k in (1, 2, 3)]
+		self.assertTrue(all(parts))
+		self.assertEqual(sorted(every), sorted(sum(parts, [])))
+		for part in parts:
+			self.assertEqual([p for p in every if p in part], part)
 
 
 if __name__ == '__main__':
