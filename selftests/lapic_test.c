@@ -1089,6 +1089,26 @@ static void *ap_fn(void *arg)
 	return NULL;
 }
 
+TEST_F(lapic, init_sipi_restarts_long_mode_vcpu_in_real_mode)
+{
+	struct ap_run ap = { 0 };
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	test_vm_load(self->vm, 0x8000, guest_ap, GUEST_CODE_SIZE(guest_ap));
+	ap.vcpu = poke_vcpu(self->vm, 1);
+	expect_ready(ap.vcpu, next(ap.vcpu));
+	wr(self->vcpu, APIC_ICR2, 1u << 24);
+	wr(self->vcpu, APIC_ICR, DM_INIT | INT_ASSERT);
+	wr(self->vcpu, APIC_ICR, DM_STARTUP | 0x08);
+	ap_fn(&ap);
+	EXPECT_EQ(UCALL_SYNC, ap.nr);
+	EXPECT_EQ(AP_SYNC, ap.uc.args[0]);
+	EXPECT_EQ(0x800, ap.uc.args[1]);
+	EXPECT_EQ(MINIVMM_EXIT_HLT, ap.halt_reason);
+	test_vcpu_destroy(ap.vcpu);
+}
+
 TEST_F(lapic, ap_waits_for_sipi)
 {
 	struct test_vcpu *ap;
