@@ -1465,6 +1465,21 @@ TEST_F(lapic, periodic_timer_restored_into_new_vcpu_keeps_firing)
 	target_destroy(&b);
 }
 
+TEST_F(lapic, tsc_deadline_msr_is_in_the_index_list)
+{
+	struct minivmm_msr_list l = { .nmsrs = MINIVMM_MAX_MSRS };
+	uint32_t idx[MINIVMM_MAX_MSRS];
+	unsigned int i, found = 0;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	l.indices = (uintptr_t)idx;
+	ASSERT_EQ(0, xioctl(self->vcpu, MINIVMM_GET_MSR_INDEX_LIST, &l));
+	for (i = 0; i < l.nmsrs; i++)
+		found += idx[i] == MSR_TSC_DEADLINE;
+	EXPECT_EQ(1, found);
+}
+
 TEST_F(lapic, tsc_deadline_restored_after_lapic_fires)
 {
 	struct minivmm_lapic_state s;
