@@ -29,7 +29,6 @@
 #include <asm/apicdef.h>
 #include <asm/msr-index.h>
 #include <asm/tsc.h>
-#include <asm/unaligned.h>
 
 #include "minivmm.h"
 #include "vmx_ops.h"
@@ -968,17 +967,33 @@ int apic_deliver(struct vm *vm, struct vcpu *src, const struct apic_irq *irq)
 
 static u32 page_reg(const u8 *regs, u32 off)
 {
-	return get_unaligned_le32(regs + off);
+	u32 val;
+
+	memcpy(&val, regs + off, sizeof(val));
+	return val;
+}
+
+static void page_set(u8 *regs, u32 off, u32 val)
+{
+	memcpy(regs + off, &val, sizeof(val));
 }
 
 /* The page as the guest would read it now; the lock is held. */
 static void lapic_fill_page(struct vcpu *vcpu, u8 *regs)
 {
+	u32 count = lapic_timer_current(vcpu);
+
+	/*
+	 * A one-shot whose hrtimer has not run yet has not delivered its
+	 * interrupt: it reads one count left, so a restore still fires it.
+	 */
+	if (!count && vcpu->lapic.armed &&
+	    lapic_timer_mode(vcpu) == APIC_LVT_TIMER_ONESHOT)
+		count = 1;
 	memcpy(regs, vcpu->vapic, MINIVMM_LAPIC_REGS_SIZE);
-	put_unaligned_le32(lapic_read_reg(vcpu, APIC_TASKPRI),
-			   regs + APIC_TASKPRI);
-	put_unaligned_le32(lapic_ppr(vcpu), regs + APIC_PROCPRI);
-	put_unaligned_le32(lapic_timer_current(vcpu), regs + APIC_TMCCT);
+	page_set(regs, APIC_TASKPRI, lapic_read_reg(vcpu, APIC_TASKPRI));
+	page_set(regs, APIC_PROCPRI, lapic_ppr(vcpu));
+	page_set(regs, APIC_TMCCT, count);
 }
 
 /**
