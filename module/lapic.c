@@ -959,3 +959,241 @@ int apic_deliver(struct vm *vm, struct vcpu *src, const struct apic_irq *irq)
 	rcu_read_unlock();
 	return n;
 }
+
+/* ---- state for userspace (MINIVMM_GET/SET_LAPIC) ------------------------ */
+
+#define LAPIC_STATE_ESR		0xff	/* the ESR's defined bits */
+#define LAPIC_ICR_BITS		0x000cefffU	/* what an ICR write keeps */
+
+static u32 page_reg(const u8 *regs, u32 off)
+{
+	u32 val;
+
+	memcpy(&val, regs + off, sizeof(val));
+	return val;
+}
+
+static void page_set(u8 *regs, u32 off, u32 val)
+{
+	memcpy(regs + off, &val, sizeof(val));
+}
+
+/* The page as the guest would read it now; the lock is held. */
+static void lapic_fill_page(struct vcpu *vcpu, u8 *regs)
+{
+	u32 count = lapic_timer_current(vcpu);
+
+	/*
+	 * A one-shot whose hrtimer has not run yet has not delivered its
+	 * interrupt: it reads one count left, so a restore still fires it.
+	 */
+	if (!count && vcpu->lapic.armed &&
+	    lapic_timer_mode(vcpu) == APIC_LVT_TIMER_ONESHOT)
+		count = 1;
+	memcpy(regs, vcpu->vapic, MINIVMM_LAPIC_REGS_SIZE);
+	page_set(regs, APIC_TASKPRI, lapic_read_reg(vcpu, APIC_TASKPRI));
+	page_set(regs, APIC_PROCPRI, lapic_ppr(vcpu));
+	page_set(regs, APIC_TMCCT, count);
+}
+
+/**
+ * lapic_get_state() - the APIC for MINIVMM_GET_LAPIC
+ * @vcpu: the vCPU, idle
+ * @s: filled in (the caller zeroed it)
+ */
+void lapic_get_state(struct vcpu *vcpu, struct minivmm_lapic_state *s)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vcpu->lapic.lock, flags);
+	lapic_fill_page(vcpu, s->regs);
+	s->esr_pending = vcpu->lapic.esr_pending;
+	spin_unlock_irqrestore(&vcpu->lapic.lock, flags);
+}
+
+/* The bits each writable register can hold, or 0 for the others. */
+static u32 lapic_state_mask(struct vcpu *vcpu, u32 off)
+{
+	switch (off) {
+	case APIC_TASKPRI:
+		return 0xff;
+	case APIC_LDR:
+		return APIC_LDR_MASK;
+	case APIC_SPIV:
+		return APIC_VECTOR_MASK | APIC_SPIV_APIC_ENABLED |
+		       APIC_SPIV_FOCUS_DISABLED;
+	case APIC_ESR:
+		return LAPIC_STATE_ESR;
+	case APIC_ICR:
+		return LAPIC_ICR_BITS;
+	case APIC_ICR2:
+		return lapic_x2apic(vcpu) ? ~0U : 0xff000000;
+	case APIC_LVTT:
+		return LVT_COMMON | LVT_TIMER_MODE_MASK;
+	case APIC_LVTTHMR:
+	case APIC_LVTPC:
+		return LVT_COMMON | APIC_MODE_MASK;
+	case APIC_LVT0:
+	case APIC_LVT1:
+		return LVT_COMMON | APIC_MODE_MASK | APIC_INPUT_POLARITY |
+		       APIC_LVT_REMOTE_IRR | APIC_LVT_LEVEL_TRIGGER;
+	case APIC_LVTERR:
+		return LVT_COMMON;
+	case APIC_TMICT:
+	case APIC_TMCCT:
+		return ~0U;
+	case APIC_TDCR:
+		return 0xb;
+	}
+	/* ISR, TMR, IRR: vectors 0-15 do not exist. */
+	if (off >= APIC_ISR && off < APIC_ESR)
+		return (off & 0x70) ? ~0U : 0xffff0000;
+	return 0;
+}
+
+/*
+ * Is @regs a page this APIC could hold? The ID and version are read-only
+ * and must be this APIC's, the processor priority must be the one the
+ * TPR and ISR give, and the write-only or always-zero registers zero.
+ */
+static bool lapic_state_valid(struct vcpu *vcpu, const u8 *regs)
+{
+	static const u32 lvts[] = {
+		APIC_LVTT, APIC_LVTTHMR, APIC_LVTPC, APIC_LVT0, APIC_LVT1,
+		APIC_LVTERR,
+	};
+	u32 off, val, tpr, isrv = 0, ppr;
+	int i;
+
+	for (off = 0; off < MINIVMM_LAPIC_REGS_SIZE; off += 16) {
+		val = page_reg(regs, off);
+		if (memchr_inv(regs + off + 4, 0, 12))
+			return false;
+		switch (off) {
+		case APIC_ID:
+			if (val != lapic_get(vcpu, APIC_ID))
+				return false;
+			continue;
+		case APIC_LVR:
+			if (val != LAPIC_VERSION)
+				return false;
+			continue;
+		case APIC_PROCPRI:
+			continue;
+		case APIC_LDR:
+			/* Derived from the ID in x2APIC mode: read-only. */
+			if (lapic_x2apic(vcpu)) {
+				if (val != x2apic_ldr(vcpu))
+					return false;
+				continue;
+			}
+			break;
+		case APIC_DFR:
+			if ((val & APIC_DFR_CLUSTER) != APIC_DFR_CLUSTER)
+				return false;
+			continue;
+		}
+		if (val & ~lapic_state_mask(vcpu, off))
+			return false;
+	}
+	val = page_reg(regs, APIC_LVTT);
+	if ((val & LVT_TIMER_MODE_MASK) == LVT_TIMER_MODE_MASK)
+		return false;
+	/* A one-shot or periodic count never exceeds its initial count. */
+	if ((val & LVT_TIMER_MODE_MASK) == APIC_LVT_TIMER_TSCDEADLINE ?
+	    page_reg(regs, APIC_TMCCT) :
+	    page_reg(regs, APIC_TMCCT) > page_reg(regs, APIC_TMICT))
+		return false;
+	/* A software-disabled APIC keeps every LVT entry masked. */
+	if (!(page_reg(regs, APIC_SPIV) & APIC_SPIV_APIC_ENABLED))
+		for (i = 0; i < ARRAY_SIZE(lvts); i++)
+			if (!(page_reg(regs, lvts[i]) & APIC_LVT_MASKED))
+				return false;
+	tpr = page_reg(regs, APIC_TASKPRI);
+	for (i = 7; i >= 0; i--) {
+		val = page_reg(regs, APIC_ISR + i * 0x10);
+		if (val) {
+			isrv = i * 32 + fls(val) - 1;
+			break;
+		}
+	}
+	ppr = (tpr & 0xf0) >= (isrv & 0xf0) ? tpr : isrv & 0xf0;
+	return page_reg(regs, APIC_PROCPRI) == ppr;
+}
+
+/* Start the one-shot or periodic timer @left counts before it fires. */
+static void lapic_timer_resume(struct vcpu *vcpu, u32 left)
+{
+	struct lapic *apic = &vcpu->lapic;
+	u64 tick = lapic_tick_ns(vcpu), ns;
+	ktime_t now = ktime_get();
+
+	ns = lapic_get(vcpu, APIC_TMICT) * tick;
+	if (lapic_timer_mode(vcpu) == APIC_LVT_TIMER_PERIODIC)
+		ns = max(ns, LAPIC_MIN_PERIOD_NS);
+	apic->period_ns = ns;
+	apic->armed = true;
+	/* The period began as long ago as the counts already gone took. */
+	apic->start = ktime_sub_ns(now, ns - left * tick);
+	hrtimer_start(&apic->timer, ktime_add_ns(apic->start, ns),
+		      HRTIMER_MODE_ABS_HARD);
+}
+
+/**
+ * lapic_set_state() - MINIVMM_SET_LAPIC
+ * @vcpu: the vCPU, idle: no RUN is in flight
+ * @s: the state, flags and reserved fields checked
+ *
+ * The page replaces the registers; what derives from them is computed
+ * again when used (the processor priority, the highest pending vector,
+ * CR8, which is the TPR, and the TPR threshold at the next entry, where
+ * a pending IRR vector above the priority goes in). A one-shot or
+ * periodic timer runs on from the current count; one that had expired
+ * (current count 0) stays so. A TSC deadline is disarmed: the restorer
+ * writes IA32_TSC_DEADLINE after this. With IA32_APIC_BASE.EN clear the
+ * APIC's registers are inaccessible and at their reset values: only the
+ * page GET returns then is accepted, and it changes nothing.
+ *
+ * Return: 0, or -EINVAL for a page the APIC could not hold.
+ */
+int lapic_set_state(struct vcpu *vcpu, const struct minivmm_lapic_state *s)
+{
+	struct lapic *apic = &vcpu->lapic;
+	unsigned long flags;
+	int ret = -EINVAL;
+	u8 *now;
+	u32 left;
+
+	if (s->esr_pending & ~LAPIC_STATE_ESR)
+		return -EINVAL;
+	now = kmalloc(MINIVMM_LAPIC_REGS_SIZE, GFP_KERNEL);
+	if (!now)
+		return -ENOMEM;
+	spin_lock_irqsave(&apic->lock, flags);
+	if (!lapic_hw_enabled(vcpu)) {
+		lapic_fill_page(vcpu, now);
+		if (!memcmp(now, s->regs, MINIVMM_LAPIC_REGS_SIZE) &&
+		    s->esr_pending == apic->esr_pending)
+			ret = 0;
+		goto out;
+	}
+	if (!lapic_state_valid(vcpu, s->regs))
+		goto out;
+	lapic_timer_stop(vcpu);
+	apic->tsc_deadline = 0;
+	memcpy(vcpu->vapic, s->regs, MINIVMM_LAPIC_REGS_SIZE);
+	/* Computed when read, never kept. */
+	lapic_set(vcpu, APIC_PROCPRI, 0);
+	lapic_set(vcpu, APIC_TMCCT, 0);
+	apic->esr_pending = s->esr_pending;
+	left = page_reg(s->regs, APIC_TMCCT);
+	if (lapic_get(vcpu, APIC_TMICT) &&
+	    lapic_timer_mode(vcpu) != APIC_LVT_TIMER_TSCDEADLINE &&
+	    (left || lapic_timer_mode(vcpu) == APIC_LVT_TIMER_PERIODIC))
+		lapic_timer_resume(vcpu, left);
+	ret = 0;
+out:
+	spin_unlock_irqrestore(&apic->lock, flags);
+	kfree(now);
+	return ret;
+}

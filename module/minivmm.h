@@ -530,6 +530,8 @@ int vcpu_msr_list_ioctl(struct vcpu *vcpu, void __user *uarg);
 int vcpu_fpu_ioctl(struct vcpu *vcpu, void __user *uarg, bool set);
 int vcpu_debugregs_ioctl(struct vcpu *vcpu, void __user *uarg, bool set);
 int vcpu_events_ioctl(struct vcpu *vcpu, void __user *uarg, bool set);
+int vcpu_lapic_ioctl(struct vcpu *vcpu, void __user *uarg, bool set);
+int vcpu_mp_state_ioctl(struct vcpu *vcpu, void __user *uarg, bool set);
 
 /* vmenter.S; minivmm_vmexit is where the CPU lands on VM exit */
 void minivmm_vmexit(void);
@@ -593,6 +595,8 @@ bool lapic_x2apic_write(struct vcpu *vcpu, u32 msr, u64 val);
 u64 lapic_get_tsc_deadline(struct vcpu *vcpu, u32 msr);
 bool lapic_set_tsc_deadline(struct vcpu *vcpu, u32 msr, u64 val);
 int apic_deliver(struct vm *vm, struct vcpu *src, const struct apic_irq *irq);
+void lapic_get_state(struct vcpu *vcpu, struct minivmm_lapic_state *s);
+int lapic_set_state(struct vcpu *vcpu, const struct minivmm_lapic_state *s);
 
 /* vcpu.c: an event became due for @vcpu; any context */
 void vcpu_wake(struct vcpu *vcpu);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The rest of a vCPU's architectural state, for debuggers, snapshots and
- * migration: MSRs, the x87/SSE image and XCR0, the debug registers, and
- * the events on their way into the guest.
+ * migration: MSRs, the x87/SSE image and XCR0, the debug registers, the
+ * events on their way into the guest, the local APIC and the run state.
  *
  * Each ioctl runs with the vCPU's ioctl lock held and no RUN in flight
  * (vcpu.c checks both): what lives in the VMCS is read and written on
@@ -417,6 +417,9 @@ static int set_events_on_thread(struct vcpu *vcpu, void *arg)
 	if (intr & GUEST_INTR_STATE_NMI)
 		vcpu->nmi_may_block = true;
 	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, intr);
+	/* A halted vCPU's NMI blocking is the one its halt began with. */
+	if (vcpu->mp_state == MP_HALTED)
+		vcpu->halt_nmi_blocked = intr & GUEST_INTR_STATE_NMI;
 	return 0;
 }
 
@@ -518,4 +521,123 @@ int vcpu_events_ioctl(struct vcpu *vcpu, void __user *uarg, bool set)
 	    (ev.nmi.injected || ev.nmi.pending || ev.nmi.masked))
 		return -EOPNOTSUPP;
 	return vcpu_call_on_thread(vcpu, set_events_on_thread, &ev);
+}
+
+/**
+ * vcpu_lapic_ioctl() - MINIVMM_GET_LAPIC and MINIVMM_SET_LAPIC
+ * @vcpu: the vCPU, idle, its ioctl lock held
+ * @uarg: struct minivmm_lapic_state
+ * @set: MINIVMM_SET_LAPIC
+ *
+ * The register page in the xAPIC layout (lapic.c says what SET checks
+ * and re-arms). IA32_APIC_BASE is the MSR's: a restorer sets it first.
+ *
+ * Return: 0, -EFAULT, -ENOMEM, or -EINVAL for non-zero flags or reserved
+ * fields or a page the APIC could not hold.
+ */
+int vcpu_lapic_ioctl(struct vcpu *vcpu, void __user *uarg, bool set)
+{
+	struct minivmm_lapic_state *s;
+	int ret = 0;
+
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return -ENOMEM;
+	if (!set) {
+		lapic_get_state(vcpu, s);
+		if (copy_to_user(uarg, s, sizeof(*s)))
+			ret = -EFAULT;
+	} else if (copy_from_user(s, uarg, sizeof(*s))) {
+		ret = -EFAULT;
+	} else if (s->flags || memchr_inv(s->reserved, 0,
+					  sizeof(s->reserved))) {
+		ret = -EINVAL;
+	} else {
+		ret = lapic_set_state(vcpu, s);
+	}
+	kfree(s);
+	return ret;
+}
+
+static int set_halted_on_thread(struct vcpu *vcpu, void *arg)
+{
+	if (!(vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_IF))
+		return -EINVAL;
+	/* As at a HLT: NMIs blocked now stay so until an IRET. */
+	vcpu->halt_nmi_blocked = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
+				 GUEST_INTR_STATE_NMI;
+	WRITE_ONCE(vcpu->mp_state, MP_HALTED);
+	return 0;
+}
+
+/**
+ * vcpu_mp_state_ioctl() - MINIVMM_GET_MP_STATE and MINIVMM_SET_MP_STATE
+ * @vcpu: the vCPU, idle, its ioctl lock held: its thread does not look
+ *	  at the run state until the next RUN
+ * @uarg: struct minivmm_mp_state
+ * @set: MINIVMM_SET_MP_STATE
+ *
+ * Besides the run state, the INIT and start-up IPI the APIC latched for
+ * the next RUN travel too, so that a restore loses no start-up in flight.
+ * A halted vCPU waits as after the guest's HLT, which halts in the kernel
+ * only with interrupts enabled: HALTED needs RFLAGS.IF set (a restorer
+ * sets the registers first).
+ *
+ * Return: 0, -EFAULT, or -EINVAL for an unknown state or flag, non-zero
+ * padding, a vector without MINIVMM_MP_SIPI_PENDING, a start-up IPI the
+ * APIC would have dropped (neither waiting for one nor after an INIT),
+ * or HALTED with RFLAGS.IF clear.
+ */
+int vcpu_mp_state_ioctl(struct vcpu *vcpu, void __user *uarg, bool set)
+{
+	static const enum vcpu_mp_state states[] = {
+		[MINIVMM_MP_STATE_RUNNABLE] = MP_RUNNABLE,
+		[MINIVMM_MP_STATE_HALTED] = MP_HALTED,
+		[MINIVMM_MP_STATE_WAIT_SIPI] = MP_WAIT_SIPI,
+	};
+	const u32 known = MINIVMM_MP_INIT_PENDING | MINIVMM_MP_SIPI_PENDING;
+	struct lapic *apic = &vcpu->lapic;
+	struct minivmm_mp_state m;
+	unsigned long flags;
+	int ret;
+	u32 i;
+
+	if (!set) {
+		memset(&m, 0, sizeof(m));
+		for (i = 0; i < ARRAY_SIZE(states); i++)
+			if (states[i] == vcpu->mp_state)
+				m.state = i;
+		spin_lock_irqsave(&apic->lock, flags);
+		if (apic->init_pending)
+			m.flags |= MINIVMM_MP_INIT_PENDING;
+		if (apic->sipi_pending) {
+			m.flags |= MINIVMM_MP_SIPI_PENDING;
+			m.sipi_vector = apic->sipi_vector;
+		}
+		spin_unlock_irqrestore(&apic->lock, flags);
+		return copy_to_user(uarg, &m, sizeof(m)) ? -EFAULT : 0;
+	}
+	if (copy_from_user(&m, uarg, sizeof(m)))
+		return -EFAULT;
+	if (m.state >= ARRAY_SIZE(states) || (m.flags & ~known) ||
+	    memchr_inv(m.pad, 0, sizeof(m.pad)) ||
+	    (m.sipi_vector && !(m.flags & MINIVMM_MP_SIPI_PENDING)))
+		return -EINVAL;
+	if ((m.flags & MINIVMM_MP_SIPI_PENDING) &&
+	    !(m.flags & MINIVMM_MP_INIT_PENDING) &&
+	    m.state != MINIVMM_MP_STATE_WAIT_SIPI)
+		return -EINVAL;
+	if (m.state == MINIVMM_MP_STATE_HALTED) {
+		ret = vcpu_call_on_thread(vcpu, set_halted_on_thread, NULL);
+		if (ret)
+			return ret;
+	} else {
+		WRITE_ONCE(vcpu->mp_state, states[m.state]);
+	}
+	spin_lock_irqsave(&apic->lock, flags);
+	apic->init_pending = m.flags & MINIVMM_MP_INIT_PENDING;
+	apic->sipi_pending = m.flags & MINIVMM_MP_SIPI_PENDING;
+	apic->sipi_vector = m.sipi_vector;
+	spin_unlock_irqrestore(&apic->lock, flags);
+	return 0;
 }

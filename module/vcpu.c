@@ -1015,8 +1015,9 @@ static int vcpu_regs_ioctl(struct vcpu *vcpu, void __user *uarg, size_t size,
  * @cmd: MINIVMM_RUN, MINIVMM_GET/SET_REGS, MINIVMM_GET/SET_SREGS,
  *	 MINIVMM_SET_CPUID, MINIVMM_INJECT_INTERRUPT, MINIVMM_NMI,
  *	 MINIVMM_GET/SET_MSRS, MINIVMM_GET_MSR_INDEX_LIST,
- *	 MINIVMM_GET/SET_FPU, MINIVMM_GET/SET_DEBUGREGS or
- *	 MINIVMM_GET/SET_VCPU_EVENTS
+ *	 MINIVMM_GET/SET_FPU, MINIVMM_GET/SET_DEBUGREGS,
+ *	 MINIVMM_GET/SET_VCPU_EVENTS, MINIVMM_GET/SET_LAPIC or
+ *	 MINIVMM_GET/SET_MP_STATE
  * @arg: its argument
  *
  * MINIVMM_INJECT_INTERRUPT and MINIVMM_NMI act on a running vCPU; the
@@ -1061,6 +1062,10 @@ static long vcpu_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	case MINIVMM_SET_DEBUGREGS:
 	case MINIVMM_GET_VCPU_EVENTS:
 	case MINIVMM_SET_VCPU_EVENTS:
+	case MINIVMM_GET_LAPIC:
+	case MINIVMM_SET_LAPIC:
+	case MINIVMM_GET_MP_STATE:
+	case MINIVMM_SET_MP_STATE:
 		break;
 	default:
 		return -ENOTTY;
@@ -1110,6 +1115,15 @@ static long vcpu_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	case MINIVMM_SET_VCPU_EVENTS:
 		ret = vcpu_events_ioctl(vcpu, uarg,
 					cmd == MINIVMM_SET_VCPU_EVENTS);
+		break;
+	case MINIVMM_GET_LAPIC:
+	case MINIVMM_SET_LAPIC:
+		ret = vcpu_lapic_ioctl(vcpu, uarg, cmd == MINIVMM_SET_LAPIC);
+		break;
+	case MINIVMM_GET_MP_STATE:
+	case MINIVMM_SET_MP_STATE:
+		ret = vcpu_mp_state_ioctl(vcpu, uarg,
+					  cmd == MINIVMM_SET_MP_STATE);
 		break;
 	default:
 		ret = vcpu_set_cpuid(vcpu, uarg);

@@ -421,6 +421,8 @@ static bool vmcs_reset_guest(struct vcpu *vcpu)
 	ok &= vmcs_write32(GUEST_IDTR_LIMIT, 0xffff);
 
 	ok &= vmcs_write64(GUEST_IA32_EFER, 0);
+	/* An INIT can find the vCPU in long mode: EFER.LMA is clear now. */
+	vmcs_set_long_mode(vcpu, false);
 	ok &= vmcs_apply_cr0(vcpu, RESET_CR0);
 	ok &= vmcs_apply_cr4(vcpu, 0);
 	ok &= vmcs_writel(GUEST_CR3, 0);

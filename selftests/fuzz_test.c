@@ -201,6 +201,13 @@ static const int *ioctl_errs(enum fd_type type, unsigned long cmd)
 		case MINIVMM_GET_VCPU_EVENTS:
 		case MINIVMM_SET_VCPU_EVENTS:
 			return errs_events;
+		case MINIVMM_GET_LAPIC:
+		case MINIVMM_SET_LAPIC:
+			return errs_fpu;
+		case MINIVMM_GET_MP_STATE:
+			return errs_get;
+		case MINIVMM_SET_MP_STATE:
+			return errs_set;
 		}
 		return errs_unknown;
 	default:
@@ -552,6 +559,8 @@ static void op_vcpu(struct thread_ctx *t)
 		MINIVMM_SET_MSRS, MINIVMM_GET_MSR_INDEX_LIST, MINIVMM_GET_FPU,
 		MINIVMM_SET_FPU, MINIVMM_GET_DEBUGREGS, MINIVMM_SET_DEBUGREGS,
 		MINIVMM_GET_VCPU_EVENTS, MINIVMM_SET_VCPU_EVENTS,
+		MINIVMM_GET_LAPIC, MINIVMM_SET_LAPIC, MINIVMM_GET_MP_STATE,
+		MINIVMM_SET_MP_STATE,
 	};
 	union {
 		struct minivmm_regs regs;
@@ -561,6 +570,8 @@ static void op_vcpu(struct thread_ctx *t)
 		struct minivmm_fpu fpu;
 		struct minivmm_debugregs dr;
 		struct minivmm_vcpu_events ev;
+		struct minivmm_lapic_state lapic;
+		struct minivmm_mp_state mp;
 	} u;
 	struct rng *r = &t->rng;
 	struct pool_entry e;
@@ -637,10 +648,11 @@ static void op_vcpu(struct thread_ctx *t)
 	case MINIVMM_SET_FPU:
 	case MINIVMM_SET_DEBUGREGS:
 	case MINIVMM_SET_VCPU_EVENTS:
+	case MINIVMM_SET_LAPIC:
+	case MINIVMM_SET_MP_STATE:
 		/* Mostly a valid state with a bit flipped, else noise. */
-		if (ioctl(e.fd, cmd == MINIVMM_SET_FPU ? MINIVMM_GET_FPU :
-			  cmd == MINIVMM_SET_DEBUGREGS ? MINIVMM_GET_DEBUGREGS :
-			  MINIVMM_GET_VCPU_EVENTS, &u) || one_in(r, 3))
+		if (ioctl(e.fd, _IOC(_IOC_READ, MINIVMM_IO, _IOC_NR(cmd),
+				     _IOC_SIZE(cmd)), &u) || one_in(r, 3))
 			fill(r, &u, sizeof(u));
 		else
 			((uint8_t *)&u)[below(r, _IOC_SIZE(cmd))] ^=

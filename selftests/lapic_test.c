@@ -4,7 +4,9 @@
  * TPR, interrupt priority (TPR, PPR, ISR), EOI, the error status
  * register, self-IPIs, the timer in its three modes waking a halted
  * guest, HLT with interrupts off, ready_for_interrupt, IPIs between four
- * vCPUs and an AP started by INIT and SIPI.
+ * vCPUs, an AP started by INIT and SIPI, and the APIC's and the run
+ * state's ioctls (MINIVMM_GET/SET_LAPIC, MINIVMM_GET/SET_MP_STATE): round
+ * trips, bad arguments, timers and halts restored into a new vCPU.
  *
  * Most tests drive a "poke" guest: a long-mode loop that reports with a
  * ucall (RBX = POKE_READY), then does what the test put in its
@@ -1089,6 +1091,26 @@ static void *ap_fn(void *arg)
 	return NULL;
 }
 
+TEST_F(lapic, init_sipi_restarts_long_mode_vcpu_in_real_mode)
+{
+	struct ap_run ap = { 0 };
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	test_vm_load(self->vm, 0x8000, guest_ap, GUEST_CODE_SIZE(guest_ap));
+	ap.vcpu = poke_vcpu(self->vm, 1);
+	expect_ready(ap.vcpu, next(ap.vcpu));
+	wr(self->vcpu, APIC_ICR2, 1u << 24);
+	wr(self->vcpu, APIC_ICR, DM_INIT | INT_ASSERT);
+	wr(self->vcpu, APIC_ICR, DM_STARTUP | 0x08);
+	ap_fn(&ap);
+	EXPECT_EQ(UCALL_SYNC, ap.nr);
+	EXPECT_EQ(AP_SYNC, ap.uc.args[0]);
+	EXPECT_EQ(0x800, ap.uc.args[1]);
+	EXPECT_EQ(MINIVMM_EXIT_HLT, ap.halt_reason);
+	test_vcpu_destroy(ap.vcpu);
+}
+
 TEST_F(lapic, ap_waits_for_sipi)
 {
 	struct test_vcpu *ap;
@@ -1119,6 +1141,544 @@ TEST_F(lapic, init_sipi_starts_ap_in_real_mode)
 	EXPECT_EQ(AP_SYNC, ap.uc.args[0]);
 	EXPECT_EQ(0x800, ap.uc.args[1]);
 	EXPECT_EQ(MINIVMM_EXIT_HLT, ap.halt_reason);
+	test_vcpu_destroy(ap.vcpu);
+}
+
+/* ---- the APIC's and the run state's ioctls -------------------------- */
+
+#define MSR_IA32_TSC	0x10
+
+static uint32_t page_rd(const struct minivmm_lapic_state *s, uint32_t off)
+{
+	uint32_t v;
+
+	memcpy(&v, s->regs + off, sizeof(v));
+	return v;
+}
+
+static void page_wr(struct minivmm_lapic_state *s, uint32_t off, uint32_t v)
+{
+	memcpy(s->regs + off, &v, sizeof(v));
+}
+
+/* The ioctl's errno, or 0. */
+static int xioctl(struct test_vcpu *vcpu, unsigned long cmd, void *arg)
+{
+	return ioctl(vcpu->fd, cmd, arg) ? errno : 0;
+}
+
+static void get_lapic(struct test_vcpu *vcpu, struct minivmm_lapic_state *s)
+{
+	TEST_REQUIRE(!xioctl(vcpu, MINIVMM_GET_LAPIC, s),
+		     "MINIVMM_GET_LAPIC: %m");
+}
+
+static void set_lapic(struct test_vcpu *vcpu,
+		      const struct minivmm_lapic_state *s)
+{
+	TEST_REQUIRE(!xioctl(vcpu, MINIVMM_SET_LAPIC, (void *)s),
+		     "MINIVMM_SET_LAPIC: %m");
+}
+
+static void get_mp(struct test_vcpu *vcpu, struct minivmm_mp_state *m)
+{
+	TEST_REQUIRE(!xioctl(vcpu, MINIVMM_GET_MP_STATE, m),
+		     "MINIVMM_GET_MP_STATE: %m");
+}
+
+static int set_mp(struct test_vcpu *vcpu, uint32_t state, uint32_t flags,
+		  uint8_t vector)
+{
+	struct minivmm_mp_state m = {
+		.state = state, .flags = flags, .sipi_vector = vector,
+	};
+
+	return xioctl(vcpu, MINIVMM_SET_MP_STATE, &m);
+}
+
+static void set_msr(struct test_vcpu *vcpu, uint32_t index, uint64_t data)
+{
+	struct minivmm_msr_entry e = { .index = index, .data = data };
+	struct minivmm_msrs m = { .nmsrs = 1, .entries = (uintptr_t)&e };
+
+	TEST_REQUIRE(ioctl(vcpu->fd, MINIVMM_SET_MSRS, &m) == 1,
+		     "MINIVMM_SET_MSRS %#x: %m", index);
+}
+
+static uint64_t get_msr(struct test_vcpu *vcpu, uint32_t index)
+{
+	struct minivmm_msr_entry e = { .index = index };
+	struct minivmm_msrs m = { .nmsrs = 1, .entries = (uintptr_t)&e };
+
+	TEST_REQUIRE(ioctl(vcpu->fd, MINIVMM_GET_MSRS, &m) == 1,
+		     "MINIVMM_GET_MSRS %#x: %m", index);
+	return e.data;
+}
+
+/* A second VM with a poke vCPU at its first report: a restore target. */
+struct restore_target {
+	struct test_vm *vm;
+	struct test_vcpu *vcpu;
+};
+
+static void target_create(struct restore_target *t)
+{
+	poke_setup(&t->vm, &t->vcpu);
+}
+
+static void target_destroy(struct restore_target *t)
+{
+	test_vcpu_destroy(t->vcpu);
+	test_vm_destroy(t->vm);
+}
+
+TEST_F(lapic, lapic_state_set_then_get_returns_same_page)
+{
+	struct minivmm_lapic_state s, back;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	get_lapic(self->vcpu, &s);
+	EXPECT_EQ(0, page_rd(&s, APIC_ID));
+	EXPECT_EQ(0x50014, page_rd(&s, APIC_LVR));
+	page_wr(&s, APIC_SPIV, 0x1ff);
+	page_wr(&s, APIC_TASKPRI, 0x20);
+	page_wr(&s, APIC_PROCPRI, 0x30);
+	page_wr(&s, APIC_ISR + 0x10, 1u << 16);		/* vector 0x30 */
+	page_wr(&s, APIC_TMR + 0x10, 1u << 16);
+	page_wr(&s, APIC_LDR, 0x04000000);
+	page_wr(&s, APIC_DFR, 0x0fffffff);
+	page_wr(&s, APIC_ESR, ESR_SENDILL);
+	page_wr(&s, APIC_ICR, 0x4045);
+	page_wr(&s, APIC_ICR2, 0x02000000);
+	page_wr(&s, APIC_LVT0, 0x8700);
+	page_wr(&s, APIC_LVTERR, 0x31);
+	page_wr(&s, APIC_TDCR, 0xa);
+	s.esr_pending = 0x40;
+	set_lapic(self->vcpu, &s);
+	get_lapic(self->vcpu, &back);
+	EXPECT_EQ(0, memcmp(&s, &back, sizeof(s)));
+	/* The guest reads what was set; CR8 is the TPR. */
+	EXPECT_EQ(0x30, rd(self->vcpu, APIC_PROCPRI));
+	EXPECT_EQ(0x04000000, rd(self->vcpu, APIC_LDR));
+	EXPECT_EQ(2, op(self->vcpu, OP_GET_CR8, 0, 0).args[1]);
+}
+
+TEST_F(lapic, lapic_state_bad_flags_reserved_and_values_einval)
+{
+	struct minivmm_lapic_state good, s, now;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	get_lapic(self->vcpu, &good);
+#define BAD(change)							\
+	do {								\
+		s = good;						\
+		change;							\
+		EXPECT_EQ(EINVAL, xioctl(self->vcpu, MINIVMM_SET_LAPIC, &s)) \
+			TH_LOG("%s", #change);				\
+	} while (0)
+	BAD(s.flags = 1);
+	BAD(s.reserved[6] = 1);
+	BAD(s.esr_pending = 0x100);
+	/* Read-only: the ID and the version. */
+	BAD(page_wr(&s, APIC_ID, 1u << 24));
+	BAD(page_wr(&s, APIC_LVR, 0x50015));
+	/* Reserved bits and offsets. */
+	BAD(page_wr(&s, APIC_TASKPRI, 0x100));
+	BAD(page_wr(&s, APIC_LDR, 0x00ff0000));
+	BAD(page_wr(&s, APIC_DFR, 0xf0000000));
+	BAD(page_wr(&s, APIC_SPIV, 0x400));
+	BAD(page_wr(&s, APIC_IRR, 1u << 5));		/* vector 5 */
+	BAD(page_wr(&s, APIC_ICR, 1u << 12));		/* delivery status */
+	BAD(page_wr(&s, APIC_LVTT, 3u << 17));		/* timer mode 3 */
+	BAD(page_wr(&s, APIC_TDCR, 4));
+	BAD(page_wr(&s, APIC_EOI, 1));
+	BAD(page_wr(&s, 0x10, 1));
+	BAD(page_wr(&s, APIC_ESR + 4, 1));
+	/* Values the APIC could not hold. */
+	BAD(page_wr(&s, APIC_PROCPRI, 0x10));		/* TPR 0, no ISR */
+	BAD(page_wr(&s, APIC_LVT0, 0x30));		/* unmasked, disabled */
+	BAD((page_wr(&s, APIC_TMICT, 10), page_wr(&s, APIC_TMCCT, 11)));
+#undef BAD
+	get_lapic(self->vcpu, &now);
+	EXPECT_EQ(0, memcmp(&good, &now, sizeof(now)));
+}
+
+TEST_F(lapic, state_ioctls_bad_pointer_efault)
+{
+	REQUIRE_VMX();
+	POKE_SETUP();
+	EXPECT_EQ(EFAULT, xioctl(self->vcpu, MINIVMM_GET_LAPIC, NULL));
+	EXPECT_EQ(EFAULT, xioctl(self->vcpu, MINIVMM_SET_LAPIC, NULL));
+	EXPECT_EQ(EFAULT, xioctl(self->vcpu, MINIVMM_GET_MP_STATE, NULL));
+	EXPECT_EQ(EFAULT, xioctl(self->vcpu, MINIVMM_SET_MP_STATE, NULL));
+}
+
+struct busy_probe {
+	struct test_vcpu *vcpu;
+	int errs[4];
+};
+
+/* Wait for the RUN to be in flight, try each ioctl, then end the halt. */
+static void *busy_probe_fn(void *arg)
+{
+	struct busy_probe *p = arg;
+	struct minivmm_lapic_state s;
+	struct minivmm_mp_state m;
+	int i;
+
+	for (i = 0; i < 5000; i++) {
+		if (xioctl(p->vcpu, MINIVMM_GET_LAPIC, &s) == EBUSY)
+			break;
+		usleep(1000);
+	}
+	p->errs[0] = xioctl(p->vcpu, MINIVMM_GET_LAPIC, &s);
+	p->errs[1] = xioctl(p->vcpu, MINIVMM_SET_LAPIC, &s);
+	p->errs[2] = xioctl(p->vcpu, MINIVMM_GET_MP_STATE, &m);
+	p->errs[3] = xioctl(p->vcpu, MINIVMM_SET_MP_STATE, &m);
+	ioctl(p->vcpu->fd, MINIVMM_INJECT_INTERRUPT, 0x45);
+	return NULL;
+}
+
+TEST_F(lapic, state_ioctls_ebusy_during_run)
+{
+	struct busy_probe p = { 0 };
+	pthread_t t;
+	int i;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	p.vcpu = self->vcpu;
+	ASSERT_EQ(0, pthread_create(&t, NULL, busy_probe_fn, &p));
+	/* Halted in the kernel until the prober's interrupt. */
+	expect_irq(self->vcpu, op(self->vcpu, OP_HALT, 0, 0), 0x45);
+	pthread_join(t, NULL);
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(EBUSY, p.errs[i]) TH_LOG("ioctl %d", i);
+}
+
+TEST_F(lapic, irr_bit_set_through_set_lapic_is_delivered)
+{
+	struct minivmm_lapic_state s;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	get_lapic(self->vcpu, &s);
+	page_wr(&s, APIC_SPIV, 0x1ff);
+	page_wr(&s, APIC_IRR + 0x20, 1u << 5);		/* vector 0x45 */
+	set_lapic(self->vcpu, &s);
+	/* It goes in as soon as the guest takes interrupts, into the ISR. */
+	EXPECT_EQ(1u << 5, expect_irq(self->vcpu,
+				      op(self->vcpu, OP_WINDOW, 0, 0), 0x45));
+	wr(self->vcpu, APIC_EOI, 0);
+	EXPECT_EQ(0, rd(self->vcpu, APIC_IRR + 0x20));
+}
+
+/* Arm the APIC timer of a poke vCPU: vector 0x30, divide by 1. */
+static void arm_timer(struct test_vcpu *vcpu, uint32_t lvtt, uint32_t ns)
+{
+	enable(vcpu);
+	wr(vcpu, APIC_TDCR, TDCR_DIV_1);
+	wr(vcpu, APIC_LVTT, lvtt | 0x30);
+	wr(vcpu, APIC_TMICT, ns);
+}
+
+#define RESTORE_MS	1000
+
+TEST_F(lapic, oneshot_timer_restored_into_new_vcpu_fires)
+{
+	struct minivmm_lapic_state s, back;
+	struct restore_target b;
+	uint64_t t0, ms;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	t0 = monotonic_ns();
+	arm_timer(self->vcpu, 0, RESTORE_MS * 1000000);
+	get_lapic(self->vcpu, &s);
+	EXPECT_GT(RESTORE_MS * 1000000u, page_rd(&s, APIC_TMCCT));
+	EXPECT_LT(0u, page_rd(&s, APIC_TMCCT));
+	target_create(&b);
+	set_lapic(b.vcpu, &s);
+	usleep(10000);
+	get_lapic(b.vcpu, &back);
+	/* Counting down from where it was read. */
+	EXPECT_GT(page_rd(&s, APIC_TMCCT), page_rd(&back, APIC_TMCCT));
+	EXPECT_LT(0u, page_rd(&back, APIC_TMCCT));
+	ms = halt_for_timer(b.vcpu, t0);
+	TH_LOG("one-shot of %d ms, restored, fired after %lu ms", RESTORE_MS,
+	       (unsigned long)ms);
+	EXPECT_LE(RESTORE_MS - EARLY_MS, ms);
+	wr(b.vcpu, APIC_EOI, 0);
+	EXPECT_EQ(0, rd(b.vcpu, APIC_TMCCT));
+	target_destroy(&b);
+}
+
+TEST_F(lapic, expired_oneshot_timer_stays_expired_after_restore)
+{
+	struct minivmm_lapic_state s;
+	struct minivmm_regs regs;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	arm_timer(self->vcpu, MASKED, 1000);
+	usleep(10000);
+	get_lapic(self->vcpu, &s);
+	EXPECT_EQ(0, page_rd(&s, APIC_TMCCT));
+	page_wr(&s, APIC_LVTT, 0x30);			/* unmasked now */
+	set_lapic(self->vcpu, &s);
+	EXPECT_EQ(0, rd(self->vcpu, APIC_TMCCT));
+	/* Nothing fires: the HLT lasts until the signal. */
+	test_get_regs(self->vcpu, &regs);
+	regs.rcx = OP_HALT;
+	test_set_regs(self->vcpu, &regs);
+	EXPECT_EQ(-EINTR, test_vcpu_run_for(self->vcpu, 100));
+}
+
+TEST_F(lapic, periodic_timer_restored_into_new_vcpu_keeps_firing)
+{
+	struct minivmm_lapic_state s;
+	struct restore_target b;
+	uint64_t t0, ms = 0;
+	int i;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	arm_timer(self->vcpu, PERIODIC | MASKED, TIMER_MS * 1000000);
+	get_lapic(self->vcpu, &s);
+	wr(self->vcpu, APIC_TMICT, 0);
+	page_wr(&s, APIC_LVTT, PERIODIC | 0x30);	/* unmasked in B */
+	target_create(&b);
+	t0 = monotonic_ns();
+	set_lapic(b.vcpu, &s);
+	for (i = 1; i <= 3; i++) {
+		ms = halt_for_timer(b.vcpu, t0);
+		wr(b.vcpu, APIC_EOI, 0);
+		expect_ready(b.vcpu, op(b.vcpu, OP_RETURN, 0, 0));
+	}
+	TH_LOG("3 restored periods of %d ms after %lu ms", TIMER_MS,
+	       (unsigned long)ms);
+	/* The first came after what was left of a period. */
+	EXPECT_LE(2 * TIMER_MS - EARLY_MS, ms);
+	EXPECT_LT(0u, rd(b.vcpu, APIC_TMCCT));
+	target_destroy(&b);
+}
+
+TEST_F(lapic, tsc_deadline_msr_is_in_the_index_list)
+{
+	struct minivmm_msr_list l = { .nmsrs = MINIVMM_MAX_MSRS };
+	uint32_t idx[MINIVMM_MAX_MSRS];
+	unsigned int i, found = 0;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	l.indices = (uintptr_t)idx;
+	ASSERT_EQ(0, xioctl(self->vcpu, MINIVMM_GET_MSR_INDEX_LIST, &l));
+	for (i = 0; i < l.nmsrs; i++)
+		found += idx[i] == MSR_TSC_DEADLINE;
+	EXPECT_EQ(1, found);
+}
+
+TEST_F(lapic, tsc_deadline_restored_after_lapic_fires)
+{
+	struct minivmm_lapic_state s;
+	struct restore_target b;
+	struct minivmm_caps caps;
+	uint64_t t0, tsc, deadline, ms;
+
+	REQUIRE_VMX();
+	ASSERT_EQ(0, minivmm_caps(&caps));
+	POKE_SETUP();
+	enable(self->vcpu);
+	wr(self->vcpu, APIC_LVTT, TSC_DEADLINE | MASKED | 0x30);
+	t0 = monotonic_ns();
+	expect_ready(self->vcpu, op(self->vcpu, OP_DEADLINE, 0,
+				    (uint64_t)caps.tsc_khz * RESTORE_MS));
+	/* The snapshot: IA32_TSC, the APIC, IA32_TSC_DEADLINE. */
+	tsc = get_msr(self->vcpu, MSR_IA32_TSC);
+	get_lapic(self->vcpu, &s);
+	deadline = get_msr(self->vcpu, MSR_TSC_DEADLINE);
+	EXPECT_LT(tsc, deadline);
+	page_wr(&s, APIC_LVTT, TSC_DEADLINE | 0x30);
+	target_create(&b);
+	set_msr(b.vcpu, MSR_IA32_TSC, tsc);
+	set_lapic(b.vcpu, &s);
+	set_msr(b.vcpu, MSR_TSC_DEADLINE, deadline);
+	EXPECT_EQ(deadline, get_msr(b.vcpu, MSR_TSC_DEADLINE));
+	ms = halt_for_timer(b.vcpu, t0);
+	TH_LOG("deadline %d ms ahead, restored, fired after %lu ms",
+	       RESTORE_MS, (unsigned long)ms);
+	EXPECT_LE(RESTORE_MS - EARLY_MS, ms);
+	target_destroy(&b);
+}
+
+TEST_F(lapic, x2apic_state_round_trip_has_32bit_id)
+{
+	struct minivmm_lapic_state s, back;
+	struct test_vcpu *v3;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	v3 = poke_vcpu(self->vm, 3);
+	set_msr(v3, MSR_APIC_BASE, APIC_TB | 0xc00);	/* EN, EXTD */
+	get_lapic(v3, &s);
+	EXPECT_EQ(3, page_rd(&s, APIC_ID));
+	/* Cluster 0, logical bit 3. */
+	EXPECT_EQ(1u << 3, page_rd(&s, APIC_LDR));
+	page_wr(&s, APIC_SPIV, 0x1ff);
+	page_wr(&s, APIC_ICR2, 0x12345678);		/* 32-bit destination */
+	set_lapic(v3, &s);
+	get_lapic(v3, &back);
+	EXPECT_EQ(0, memcmp(&s, &back, sizeof(s)));
+	/* The xAPIC form of the ID, and another LDR, are not this APIC's. */
+	page_wr(&back, APIC_ID, 3u << 24);
+	EXPECT_EQ(EINVAL, xioctl(v3, MINIVMM_SET_LAPIC, &back));
+	page_wr(&back, APIC_ID, 3);
+	page_wr(&back, APIC_LDR, 1u << 4);
+	EXPECT_EQ(EINVAL, xioctl(v3, MINIVMM_SET_LAPIC, &back));
+	/* The guest reads them through the MSRs. */
+	expect_ready(v3, next(v3));
+	EXPECT_EQ(3, x2_rd(v3, X2APIC(APIC_ID)));
+	EXPECT_EQ(0x1ff, x2_rd(v3, X2APIC(APIC_SPIV)));
+	test_vcpu_destroy(v3);
+}
+
+TEST_F(lapic, mp_state_set_then_get_each_state)
+{
+	static const struct minivmm_mp_state states[] = {
+		{ MINIVMM_MP_STATE_RUNNABLE, 0, 0 },
+		{ MINIVMM_MP_STATE_HALTED, 0, 0 },
+		{ MINIVMM_MP_STATE_WAIT_SIPI, 0, 0 },
+		{ MINIVMM_MP_STATE_WAIT_SIPI, MINIVMM_MP_SIPI_PENDING, 0x9a },
+		{ MINIVMM_MP_STATE_RUNNABLE, MINIVMM_MP_INIT_PENDING, 0 },
+		{ MINIVMM_MP_STATE_HALTED, MINIVMM_MP_INIT_PENDING |
+		  MINIVMM_MP_SIPI_PENDING, 0x10 },
+	};
+	struct minivmm_regs regs;
+	struct minivmm_mp_state m;
+	unsigned int i;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	get_mp(self->vcpu, &m);
+	EXPECT_EQ(MINIVMM_MP_STATE_RUNNABLE, m.state);
+	EXPECT_EQ(0, m.flags);
+	test_get_regs(self->vcpu, &regs);
+	regs.rflags |= 0x200;		/* a halt is an in-kernel one */
+	test_set_regs(self->vcpu, &regs);
+	for (i = 0; i < ARRAY_SIZE(states); i++) {
+		EXPECT_EQ(0, xioctl(self->vcpu, MINIVMM_SET_MP_STATE,
+				    (void *)&states[i]));
+		get_mp(self->vcpu, &m);
+		EXPECT_EQ(0, memcmp(&states[i], &m, sizeof(m)))
+			TH_LOG("state %u flags %#x: got %u %#x", states[i].state,
+			       states[i].flags, m.state, m.flags);
+	}
+}
+
+TEST_F(lapic, mp_state_unknown_state_or_flags_einval)
+{
+	struct minivmm_mp_state m = { 0 }, now;
+	struct minivmm_regs regs;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	EXPECT_EQ(EINVAL, set_mp(self->vcpu, 3, 0, 0));
+	EXPECT_EQ(EINVAL, set_mp(self->vcpu, ~0u, 0, 0));
+	EXPECT_EQ(EINVAL, set_mp(self->vcpu, MINIVMM_MP_STATE_RUNNABLE, 4, 0));
+	/* A vector without a start-up IPI. */
+	EXPECT_EQ(EINVAL, set_mp(self->vcpu, MINIVMM_MP_STATE_WAIT_SIPI, 0, 8));
+	/* A start-up IPI the APIC drops: not waiting for one, no INIT. */
+	EXPECT_EQ(EINVAL, set_mp(self->vcpu, MINIVMM_MP_STATE_RUNNABLE,
+				 MINIVMM_MP_SIPI_PENDING, 8));
+	m.pad[3] = 1;
+	EXPECT_EQ(EINVAL, xioctl(self->vcpu, MINIVMM_SET_MP_STATE, &m));
+	/* The poke loop runs with interrupts off: its HLT exits instead. */
+	test_get_regs(self->vcpu, &regs);
+	ASSERT_EQ(0, regs.rflags & 0x200);
+	EXPECT_EQ(EINVAL, set_mp(self->vcpu, MINIVMM_MP_STATE_HALTED, 0, 0));
+	get_mp(self->vcpu, &now);
+	EXPECT_EQ(MINIVMM_MP_STATE_RUNNABLE, now.state);
+	EXPECT_EQ(0, now.flags);
+}
+
+TEST_F(lapic, vcpu_restored_halted_wakes_on_interrupt_only)
+{
+	struct minivmm_regs regs;
+	struct minivmm_mp_state m;
+	struct restore_target b;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	test_get_regs(self->vcpu, &regs);
+	regs.rcx = OP_HALT;
+	test_set_regs(self->vcpu, &regs);
+	EXPECT_EQ(-EINTR, test_vcpu_run_for(self->vcpu, 100));
+	get_mp(self->vcpu, &m);
+	ASSERT_EQ(MINIVMM_MP_STATE_HALTED, m.state);
+	test_get_regs(self->vcpu, &regs);
+
+	target_create(&b);
+	test_set_regs(b.vcpu, &regs);
+	EXPECT_EQ(0, set_mp(b.vcpu, MINIVMM_MP_STATE_HALTED, 0, 0));
+	/* Had it run on, it would report at once. */
+	EXPECT_EQ(-EINTR, test_vcpu_run_for(b.vcpu, 200));
+	EXPECT_EQ(MINIVMM_EXIT_INTR, b.vcpu->run->exit_reason);
+	EXPECT_EQ(0, ioctl(b.vcpu->fd, MINIVMM_INJECT_INTERRUPT, 0x45));
+	expect_irq(b.vcpu, next(b.vcpu), 0x45);
+	/* The handler returns past the HLT, to the ready report. */
+	expect_ready(b.vcpu, op(b.vcpu, OP_RETURN, 0, 0));
+	target_destroy(&b);
+}
+
+TEST_F(lapic, vcpu_set_wait_sipi_runs_only_after_init_sipi)
+{
+	struct ap_run ap = { 0 };
+	pthread_t t;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	test_vm_load(self->vm, 0x8000, guest_ap, GUEST_CODE_SIZE(guest_ap));
+	/* Set up to run the poke loop, then made to wait instead. */
+	ap.vcpu = poke_vcpu(self->vm, 1);
+	EXPECT_EQ(0, set_mp(ap.vcpu, MINIVMM_MP_STATE_WAIT_SIPI, 0, 0));
+	EXPECT_EQ(-EINTR, test_vcpu_run_for(ap.vcpu, 200));
+	EXPECT_EQ(MINIVMM_EXIT_INTR, ap.vcpu->run->exit_reason);
+	ASSERT_EQ(0, pthread_create(&t, NULL, ap_fn, &ap));
+	wr(self->vcpu, APIC_ICR2, 1u << 24);
+	wr(self->vcpu, APIC_ICR, DM_INIT | INT_ASSERT);
+	wr(self->vcpu, APIC_ICR, DM_STARTUP | 0x08);
+	pthread_join(t, NULL);
+	EXPECT_EQ(UCALL_SYNC, ap.nr);
+	EXPECT_EQ(AP_SYNC, ap.uc.args[0]);
+	EXPECT_EQ(0x800, ap.uc.args[1]);
+	test_vcpu_destroy(ap.vcpu);
+}
+
+TEST_F(lapic, latched_sipi_travels_with_mp_state)
+{
+	struct minivmm_mp_state m;
+	struct ap_run ap = { 0 };
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	test_vm_load(self->vm, 0x8000, guest_ap, GUEST_CODE_SIZE(guest_ap));
+	ap.vcpu = test_vcpu_add(self->vm, 1);
+	/* Sent while the AP is not in RUN: its APIC holds it. */
+	wr(self->vcpu, APIC_ICR2, 1u << 24);
+	wr(self->vcpu, APIC_ICR, DM_STARTUP | 0x08);
+	get_mp(ap.vcpu, &m);
+	EXPECT_EQ(MINIVMM_MP_STATE_WAIT_SIPI, m.state);
+	EXPECT_EQ(MINIVMM_MP_SIPI_PENDING, m.flags);
+	EXPECT_EQ(0x08, m.sipi_vector);
+	/* Dropped, then restored: the next RUN starts at the vector. */
+	EXPECT_EQ(0, set_mp(ap.vcpu, MINIVMM_MP_STATE_WAIT_SIPI, 0, 0));
+	EXPECT_EQ(0, xioctl(ap.vcpu, MINIVMM_SET_MP_STATE, &m));
+	ap_fn(&ap);
+	EXPECT_EQ(UCALL_SYNC, ap.nr);
+	EXPECT_EQ(AP_SYNC, ap.uc.args[0]);
+	EXPECT_EQ(0x800, ap.uc.args[1]);
 	test_vcpu_destroy(ap.vcpu);
 }
 

@@ -503,6 +503,60 @@ struct minivmm_vcpu_events {
 #define MINIVMM_GET_VCPU_EVENTS	_IOR(MINIVMM_IO, 0x4e, struct minivmm_vcpu_events)
 #define MINIVMM_SET_VCPU_EVENTS	_IOW(MINIVMM_IO, 0x4e, struct minivmm_vcpu_events)
 
+/* The local APIC's register page: the xAPIC layout, offsets 0x000-0x3ff. */
+#define MINIVMM_LAPIC_REGS_SIZE	1024
+
+/**
+ * struct minivmm_lapic_state - a vCPU's local APIC
+ * @regs:	the registers at their xAPIC offsets (asm/apicdef.h), each a
+ *		32-bit little-endian value at the start of its 16-byte slot;
+ *		everything else zero. The current count (0x390) is the count
+ *		the guest would read now, the processor priority (0xa0) the
+ *		one the TPR and ISR give. In x2APIC mode the ID (0x020) is
+ *		the 32-bit x2APIC ID, the LDR (0x0d0) the logical ID derived
+ *		from it and ICR2 (0x310) the high half of the 64-bit ICR.
+ * @esr_pending: errors the APIC detected that the next ESR write makes
+ *		visible (ESR bits)
+ * @flags:	zero
+ * @reserved:	zero
+ */
+struct minivmm_lapic_state {
+	__u8 regs[MINIVMM_LAPIC_REGS_SIZE];
+	__u32 esr_pending;
+	__u32 flags;
+	__u64 reserved[7];
+};
+
+/* struct minivmm_mp_state.state: what RUN does with the vCPU */
+#define MINIVMM_MP_STATE_RUNNABLE	0	/* runs the guest */
+#define MINIVMM_MP_STATE_HALTED		1	/* sleeps in HLT for an interrupt */
+#define MINIVMM_MP_STATE_WAIT_SIPI	2	/* waits for INIT/SIPI, as an AP */
+
+/* struct minivmm_mp_state.flags: IPIs the APIC took and RUN acts on */
+#define MINIVMM_MP_INIT_PENDING		_BITUL(0)	/* an INIT */
+#define MINIVMM_MP_SIPI_PENDING		_BITUL(1)	/* a start-up IPI */
+
+/**
+ * struct minivmm_mp_state - a vCPU's run state
+ * @state:	MINIVMM_MP_STATE_*
+ * @flags:	MINIVMM_MP_*_PENDING: an INIT or start-up IPI that arrived
+ *		and the next RUN carries out (INIT first)
+ * @sipi_vector: the start-up IPI's vector with MINIVMM_MP_SIPI_PENDING,
+ *		else zero
+ * @pad:	zero
+ */
+struct minivmm_mp_state {
+	__u32 state;
+	__u32 flags;
+	__u8 sipi_vector;
+	__u8 pad[7];
+};
+
+#define MINIVMM_GET_LAPIC	_IOR(MINIVMM_IO, 0x40, struct minivmm_lapic_state)
+#define MINIVMM_SET_LAPIC	_IOW(MINIVMM_IO, 0x40, struct minivmm_lapic_state)
+#define MINIVMM_GET_MP_STATE	_IOR(MINIVMM_IO, 0x41, struct minivmm_mp_state)
+#define MINIVMM_SET_MP_STATE	_IOW(MINIVMM_IO, 0x41, struct minivmm_mp_state)
+
 /* ---- the shared run structure (mmap of a vCPU fd) ------------------ */
 
 /*
