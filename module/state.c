@@ -564,7 +564,7 @@ static int set_halted_on_thread(struct vcpu *vcpu, void *arg)
 	if (!(vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_IF))
 		return -EINVAL;
 	/* As at a HLT: NMIs blocked now stay so until an IRET. */
-	vcpu->halt_nmi_blocked = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
+	vcpu->halt_nmi_blocked = vcpu_interruptibility(vcpu, NULL) &
 				 GUEST_INTR_STATE_NMI;
 	WRITE_ONCE(vcpu->mp_state, MP_HALTED);
 	return 0;
