@@ -148,6 +148,7 @@ static bool lapic_accept_fixed(struct vcpu *vcpu, u8 vec, bool level)
 		return false;
 	}
 	vec_set(vcpu, APIC_IRR, vec);
+	WRITE_ONCE(vcpu->lapic.irr_pending, true);
 	if (level)
 		vec_set(vcpu, APIC_TMR, vec);
 	else
@@ -577,12 +578,16 @@ int lapic_take_interrupt(struct vcpu *vcpu, bool inject)
 	unsigned long flags;
 	int vec;
 
+	if (!READ_ONCE(vcpu->lapic.irr_pending))
+		return -1;
 	spin_lock_irqsave(&vcpu->lapic.lock, flags);
 	vec = lapic_deliverable(vcpu);
 	if (vec >= 0 && inject) {
 		vec_clear(vcpu, APIC_IRR, vec);
 		vec_set(vcpu, APIC_ISR, vec);
 	}
+	if (vec_highest(vcpu, APIC_IRR) < 0)
+		WRITE_ONCE(vcpu->lapic.irr_pending, false);
 	spin_unlock_irqrestore(&vcpu->lapic.lock, flags);
 	return vec;
 }
@@ -598,6 +603,8 @@ bool lapic_interrupt_due(struct vcpu *vcpu)
 	unsigned long flags;
 	bool due;
 
+	if (!READ_ONCE(vcpu->lapic.irr_pending))
+		return false;
 	spin_lock_irqsave(&vcpu->lapic.lock, flags);
 	due = lapic_deliverable(vcpu) >= 0;
 	spin_unlock_irqrestore(&vcpu->lapic.lock, flags);
@@ -620,6 +627,8 @@ void lapic_update_tpr_threshold(struct vcpu *vcpu)
 	int irr, isr;
 
 	if (!(vcpu->cpu_based & CPU_BASED_TPR_SHADOW))
+		return;
+	if (!READ_ONCE(vcpu->lapic.irr_pending) && !vcpu->lapic.tpr_threshold)
 		return;
 	spin_lock_irqsave(&vcpu->lapic.lock, flags);
 	irr = vec_highest(vcpu, APIC_IRR);
@@ -1182,6 +1191,7 @@ int lapic_set_state(struct vcpu *vcpu, const struct minivmm_lapic_state *s)
 	lapic_timer_stop(vcpu);
 	apic->tsc_deadline = 0;
 	memcpy(vcpu->vapic, s->regs, MINIVMM_LAPIC_REGS_SIZE);
+	WRITE_ONCE(apic->irr_pending, true);
 	/* Computed when read, never kept. */
 	lapic_set(vcpu, APIC_PROCPRI, 0);
 	lapic_set(vcpu, APIC_TMCCT, 0);

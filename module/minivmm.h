@@ -226,6 +226,11 @@ struct apic_irq {
  * @tsc_deadline:	IA32_TSC_DEADLINE (guest TSC), 0 when disarmed
  * @esr_pending:	errors the next ESR write makes visible
  * @tpr_threshold:	TPR_THRESHOLD as last written (vCPU thread only)
+ * @irr_pending:	the IRR may hold a vector: set with one, cleared by
+ *			the vCPU thread when it finds the IRR empty; read
+ *			without the lock, so that an entry with nothing
+ *			pending takes no lock (a vector set meanwhile comes
+ *			with a wake-up that makes the next entry see it)
  * @init_pending:	an INIT arrived: the thread resets the vCPU
  * @sipi_pending:	a start-up IPI arrived in wait-for-SIPI
  * @sipi_vector:	its vector
@@ -240,6 +245,7 @@ struct lapic {
 	u64 tsc_deadline;
 	u32 esr_pending;
 	u32 tpr_threshold;
+	bool irr_pending;
 	bool init_pending;
 	bool sipi_pending;
 	u8 sipi_vector;

@@ -219,11 +219,22 @@ static void vcpu_set_window(struct vcpu *vcpu, u32 bit, bool on)
  */
 static void vcpu_inject_events(struct vcpu *vcpu)
 {
-	u32 info = vcpu->reinject_info;
+	u32 info = vcpu->reinject_info, intr;
 	bool can, irq_window = false, nmi_window = false, stale;
-	u32 intr = vcpu_interruptibility(vcpu, &stale);
 	int irq;
 
+	/* Most entries: nothing to deliver, no window to wait for. */
+	if (!(info & VECTORING_INFO_VALID_MASK) &&
+	    !READ_ONCE(vcpu->nmi_pending) && READ_ONCE(vcpu->pending_irq) < 0 &&
+	    !READ_ONCE(vcpu->lapic.irr_pending)) {
+		if (!(vcpu->cpu_based & (CPU_BASED_INTR_WINDOW_EXITING |
+					 CPU_BASED_NMI_WINDOW_EXITING)) &&
+		    !vcpu->lapic.tpr_threshold)
+			return;
+		goto windows;
+	}
+
+	intr = vcpu_interruptibility(vcpu, &stale);
 	if (info & VECTORING_INFO_VALID_MASK) {
 		u32 type = info & VECTORING_INFO_TYPE_MASK;
 
@@ -298,6 +309,7 @@ static void vcpu_inject_events(struct vcpu *vcpu)
 	} else if (irq >= 0) {
 		irq_window = true;
 	}
+windows:
 	/* Another interrupt waits behind the one going in now. */
 	vcpu_set_window(vcpu, CPU_BASED_INTR_WINDOW_EXITING, irq_window);
 	vcpu_set_window(vcpu, CPU_BASED_NMI_WINDOW_EXITING, nmi_window);
