@@ -624,6 +624,9 @@ static void *vcpu_thread(void *arg)
 	struct vcpu_thread *t = arg;
 	struct machine *m = &t->all[t->index];
 
+	/* Not before every thread is known: ending the run kicks them all. */
+	pthread_mutex_lock(&end_lock);
+	pthread_mutex_unlock(&end_lock);
 	end_run(m, t->all, t->n, drive(m));
 	return NULL;
 }
@@ -910,12 +913,14 @@ static int run_main(int argc, char **argv)
 
 	cpus[0] = m;
 	cpus[0].thread = pthread_self();
+	pthread_mutex_lock(&end_lock);
 	for (i = 1; i < o.vcpus; i++) {
 		threads[i] = (struct vcpu_thread){ cpus, o.vcpus, i };
 		if (pthread_create(&cpus[i].thread, NULL, vcpu_thread,
 				   &threads[i]))
 			die("cannot start the thread of vCPU %u", i);
 	}
+	pthread_mutex_unlock(&end_lock);
 	end_run(&cpus[0], cpus, o.vcpus, drive(&cpus[0]));
 	for (i = 1; i < o.vcpus; i++)
 		pthread_join(cpus[i].thread, NULL);
