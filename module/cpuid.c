@@ -12,7 +12,11 @@
  * The local APIC shows (leaf 1 EDX.APIC) while IA32_APIC_BASE enables it,
  * with x2APIC mode and its TSC-deadline timer (leaf 1 ECX); leaf 0x40000010, as VMware
  * defined it, gives the frequencies a guest needs for its timers: EAX
- * the TSC's in kHz, EBX the APIC timer's input clock in kHz.
+ * the TSC's in kHz, EBX the APIC timer's input clock in kHz. Guests that
+ * know no hypervisor (Linux on one it does not recognise) find the same
+ * frequencies where Intel's CPUs give them: leaf 0x15 (the crystal,
+ * which clocks the APIC timer, and the TSC's ratio to it) and leaf 0x16
+ * (in MHz), the basic leaves reaching at least 0x16 for that.
  *
  * The MSRs a guest may use follow from the same leaves (msr.c looks them
  * up here): MTRRs and PAT, SYSENTER, an empty machine-check architecture
@@ -20,6 +24,8 @@
  * and IA32_TSC_AUX with RDTSCP.
  */
 #include <linux/bits.h>
+#include <linux/math.h>
+#include <linux/math64.h>
 #include <linux/mm.h>
 #include <asm/cpufeatures.h>
 #include <asm/fpu/types.h>
@@ -34,6 +40,13 @@
 #define F(x)		BIT(X86_FEATURE_##x & 31)
 #define HV_LEAF		0x40000000
 #define HV_LEAF_FREQ	0x40000010
+#define LEAF_TSC	0x15
+#define LEAF_FREQ	0x16
+/*
+ * Linux computes crystal kHz * leaf 0x15 EBX in 32 bits: with a 1 GHz
+ * crystal the numerator must stay below 2^32 / 10^6.
+ */
+#define TSC_RATIO_MAX_NUM	(U32_MAX / LAPIC_BUS_KHZ)
 
 /* Leaf 1 ECX and EDX, leaf 7 EBX, leaf 0x80000001 ECX and EDX. */
 #define LEAF1_ECX	(F(XMM3) | F(PCLMULQDQ) | F(SSSE3) | F(CX16) | \
@@ -50,6 +63,56 @@
 #define EXT1_ECX	(F(LAHF_LM) | F(ABM) | F(3DNOWPREFETCH))
 #define EXT1_EDX	(F(SYSCALL) | F(NX) | F(GBPAGES) | F(LM))
 
+/*
+ * The ratio @a / @b as a fraction whose numerator is at most @max_num:
+ * the last convergent of its continued fraction that fits, or the
+ * semiconvergent after it when that one is closer (its term more than
+ * half the convergent's).
+ */
+static void ratio_approx(u64 a, u64 b, u64 max_num, u32 *num, u32 *den)
+{
+	u64 p0 = 0, q0 = 1, p1 = 1, q1 = 0, k, t;
+
+	while (b) {
+		k = div64_u64(a, b);
+		if (k * p1 + p0 > max_num || k * q1 + q0 > U32_MAX) {
+			t = min(div64_u64(max_num - p0, p1),
+				q1 ? div64_u64(U32_MAX - q0, q1) : k);
+			if (2 * t > k) {
+				p1 = t * p1 + p0;
+				q1 = t * q1 + q0;
+			}
+			break;
+		}
+		t = k * p1 + p0;
+		p0 = p1;
+		p1 = t;
+		t = k * q1 + q0;
+		q0 = q1;
+		q1 = t;
+		t = a - k * b;
+		a = b;
+		b = t;
+	}
+	*num = p1;
+	*den = q1;
+}
+
+/* Leaves 0x15 and 0x16: the TSC and APIC-timer clocks as Intel gives them. */
+static void cpuid_tsc_leaves(u32 fn, u32 *r)
+{
+	memset(r, 0, 4 * sizeof(*r));
+	if (fn == LEAF_TSC) {
+		ratio_approx(tsc_khz, LAPIC_BUS_KHZ, TSC_RATIO_MAX_NUM,
+			     &r[1], &r[0]);
+		r[2] = LAPIC_BUS_KHZ * 1000;
+	} else {
+		r[0] = DIV_ROUND_CLOSEST(tsc_khz, 1000);
+		r[1] = r[0];
+		r[2] = LAPIC_BUS_KHZ / 1000;
+	}
+}
+
 static void cpuid_default(struct vcpu *vcpu, u32 fn, u32 idx, u32 *r)
 {
 	if (fn >= HV_LEAF && fn < 0x80000000) {
@@ -63,9 +126,21 @@ static void cpuid_default(struct vcpu *vcpu, u32 fn, u32 idx, u32 *r)
 		}
 		return;
 	}
+	if (fn == LEAF_TSC || fn == LEAF_FREQ) {
+		cpuid_tsc_leaves(fn, r);
+		return;
+	}
+	/* Past the host's basic leaves, up to ours: nothing there. */
+	if (fn < LEAF_FREQ && fn > cpuid_eax(0)) {
+		memset(r, 0, 4 * sizeof(*r));
+		return;
+	}
 	cpuid_count(fn, idx, &r[0], &r[1], &r[2], &r[3]);
 
 	switch (fn) {
+	case 0:
+		r[0] = max_t(u32, r[0], LEAF_FREQ);
+		break;
 	case 1:
 		/* EBX[31:24] is the initial APIC ID: the vCPU id. */
 		r[1] = (r[1] & 0xffff) | (vcpu->id << 24);

@@ -24,6 +24,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 INIT_SCRIPT = os.path.join(HERE, 'testvm-init.sh')
+# The /init of the guest Linux that minivmm boots (linux_boot_test).
+GUEST_INIT_SCRIPT = os.path.join(HERE, 'guest-init.sh')
 
 BUSYBOX = '/bin/busybox'
 # Test scripts often want bash, which busybox does not provide.
@@ -455,6 +457,39 @@ def build_initramfs(spec, cache_dir, extra_key=b''):
 		# busybox modprobe reads modules.dep & co. made by depmod.
 		run(['depmod', '-b', root, spec.kver])
 		part = os.path.join(tmp, 'initramfs.cpio')
+		write_cpio(root, part,
+			   nodes=[('/dev/console', stat.S_IFCHR | 0o600, 5, 1)])
+		os.replace(part, out)
+	return out
+
+
+def build_guest_initrd(cache_dir):
+	"""Return the path of the guest's initramfs, from the cache if possible.
+
+	The initramfs of the Linux guest that minivmm boots inside the
+	machine: the static busybox, its applets and guest-init.sh as /init.
+	"""
+	m = Manifest()
+	for d in ('dev', 'proc', 'sys', 'bin'):
+		m.files['/' + d] = ('dir', None, 0o755)
+	for applet in busybox_applets():
+		m.add_symlink('/bin/' + os.path.basename(applet), 'busybox')
+	m.add_file('/bin/busybox', BUSYBOX, 0o755)
+	m.add_file('/init', GUEST_INIT_SCRIPT, 0o755)
+	if LibResolver().closure(m.host_elves()):
+		raise ImageError('%s is not static: the guest initramfs has no '
+				 'shared libraries' % BUSYBOX)
+	with open(os.path.abspath(__file__), 'rb') as f:
+		key = m.key(f.read())
+	out = os.path.join(cache_dir, 'guest-initrd-%s.cpio' % key)
+	if os.path.exists(out):
+		os.utime(out)
+		return out
+	os.makedirs(cache_dir, exist_ok=True)
+	with tempfile.TemporaryDirectory(dir=cache_dir, prefix='.stage-') as tmp:
+		root = os.path.join(tmp, 'root')
+		m.stage(root)
+		part = os.path.join(tmp, 'guest-initrd.cpio')
 		write_cpio(root, part,
 			   nodes=[('/dev/console', stat.S_IFCHR | 0o600, 5, 1)])
 		os.replace(part, out)

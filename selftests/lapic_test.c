@@ -740,6 +740,40 @@ TEST_F(lapic, cpuid_reports_tsc_deadline_and_timer_frequency)
 	EXPECT_EQ(1000000, r[1]);
 }
 
+/*
+ * The same frequencies where Intel's CPUs give them, for guests that do
+ * not know minivmm's leaf: the crystal (the APIC timer's clock, 1 GHz)
+ * in leaf 0x15 ECX, the TSC as crystal * EBX / EAX, with EBX small enough
+ * for Linux's 32-bit product of it with the crystal's kHz; leaf 0x16 in
+ * MHz. The basic leaves reach 0x16.
+ */
+TEST_F(lapic, cpuid_leaves_15_and_16_give_tsc_and_crystal_frequencies)
+{
+	struct minivmm_caps caps;
+	uint64_t khz;
+	uint32_t r[4];
+
+	REQUIRE_VMX();
+	ASSERT_EQ(0, minivmm_caps(&caps));
+	self->vm = test_vm_create(GUEST_MEM_SIZE);
+	cpuid_leaf(self->vm, 0, r);
+	EXPECT_LE(0x16, r[0]);
+	cpuid_leaf(self->vm, 0x15, r);
+	EXPECT_EQ(1000000000u, r[2]);
+	ASSERT_NE(0, r[0]);
+	ASSERT_NE(0, r[1]);
+	EXPECT_GE(UINT32_MAX, 1000000ULL * r[1]);
+	khz = 1000000ULL * r[1] / r[0];
+	/* The closest fraction with that numerator: within 1 / (2 * 4294). */
+	EXPECT_GE(caps.tsc_khz / 8000 + 1, khz > caps.tsc_khz ?
+		  khz - caps.tsc_khz : caps.tsc_khz - khz)
+		TH_LOG("TSC %llu kHz from %u/%u, %u kHz measured",
+		       (unsigned long long)khz, r[1], r[0], caps.tsc_khz);
+	cpuid_leaf(self->vm, 0x16, r);
+	EXPECT_EQ((caps.tsc_khz + 500) / 1000, r[0]);
+	EXPECT_EQ(1000, r[2]);
+}
+
 /* ---- x2APIC -------------------------------------------------------- */
 
 #define X2APIC(off)	(0x800 + ((off) >> 4))

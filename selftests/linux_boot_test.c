@@ -7,9 +7,11 @@
  * The guest kernel is $MINIVMM_GUEST_VMLINUX, else the compact vmlinux
  * of the machine's own kernel that scripts/testvm puts in the image
  * (/usr/share/minivmm/vmlinux); the tests that boot it skip without it.
- * Until minivmm has a local APIC and timers the guest kernel stops
- * after its early console lines: the boot test checks those only.
+ * With the busybox initramfs scripts/testvm puts next to it (its /init
+ * is scripts/guest-init.sh) the guest boots to user space, reports, and
+ * powers the VM off.
  */
+#include <ctype.h>
 #include <elf.h>
 #include <errno.h>
 #include <signal.h>
@@ -30,6 +32,8 @@
 extern char **environ;
 
 #define GUEST_VMLINUX	"/usr/share/minivmm/vmlinux"
+/* The busybox initramfs of scripts/vmimage.py's build_guest_initrd(). */
+#define GUEST_INITRD	"/usr/share/minivmm/guest-initrd.cpio"
 /* Only with scripts/testvm --guest-bzimage: it costs a minute. */
 #define GUEST_BZIMAGE	"/usr/share/minivmm/bzImage"
 #define MIB		(1ULL << 20)
@@ -195,6 +199,44 @@ TEST(acpi_rsdp_found_and_checksums_right)
 	EXPECT_EQ(0, memcmp(t, "DSDT", 4));
 	EXPECT_EQ(0, sum(t, get32(t + 4)));
 	EXPECT_NE(NULL, memmem(t + 36, get32(t + 4) - 36, "_S5_", 4));
+}
+
+/*
+ * The DSDT lists the UART (Linux has no ISA IRQ 4 without a legacy PIC):
+ * a 16550 (PNP0501) at ports 0x3f8-0x3ff on IRQ 4, inside \_SB, in AML
+ * whose package lengths add up.
+ */
+TEST(acpi_dsdt_lists_com1_with_its_ports_and_irq4)
+{
+	static const uint8_t eisa_pnp0501[] = { 0x0c, 0x41, 0xd0, 0x05, 0x01 };
+	static const uint8_t io[] = { 0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03,
+				      0x00, 0x08 };
+	static const uint8_t irq4[] = { 0x22, 0x10, 0x00, 0x79 };
+	uint8_t buf[ACPI_BUF];
+	const uint8_t *t, *aml, *scope, *dev, *end;
+	int len;
+
+	len = mvm_acpi_tables(buf, sizeof(buf), MVM_ACPI_ADDR, 1);
+	ASSERT_LT(0, len);
+	t = find_table(buf, MVM_ACPI_ADDR, len, "FACP");
+	ASSERT_NE(NULL, t);
+	t = table_at(buf, MVM_ACPI_ADDR, len, get64(t + 140));
+	ASSERT_NE(NULL, t);
+	aml = t + 36;
+	end = t + get32(t + 4);
+	scope = memmem(aml, end - aml, "\x10", 1);
+	ASSERT_NE(NULL, scope);
+	ASSERT_EQ(0, memcmp(scope + 2, "\\_SB_", 5));
+	/* One-byte package lengths: each ends where the table ends. */
+	EXPECT_EQ(end, scope + 1 + scope[1]);
+	dev = scope + 7;
+	ASSERT_EQ(0, memcmp(dev, "\x5b\x82", 2));
+	EXPECT_EQ(end, dev + 2 + dev[2]);
+	EXPECT_EQ(0, memcmp(dev + 3, "COM1", 4));
+	EXPECT_NE(NULL, memmem(dev, end - dev, eisa_pnp0501,
+			       sizeof(eisa_pnp0501)));
+	EXPECT_NE(NULL, memmem(dev, end - dev, io, sizeof(io)));
+	EXPECT_NE(NULL, memmem(dev, end - dev, irq4, sizeof(irq4)));
 }
 
 TEST(acpi_madt_describes_cpus_ioapic_and_irq0)
@@ -541,6 +583,11 @@ static const char *guest_vmlinux(void)
 	return guest_file("MINIVMM_GUEST_VMLINUX", GUEST_VMLINUX);
 }
 
+static const char *guest_initrd(void)
+{
+	return guest_file("MINIVMM_GUEST_INITRD", GUEST_INITRD);
+}
+
 static const char *guest_bzimage(void)
 {
 	return guest_file("MINIVMM_GUEST_BZIMAGE", GUEST_BZIMAGE);
@@ -852,6 +899,269 @@ TEST(run_bzimage_prints_linux_banner_and_cmdline)
 	echo += strlen(want);
 	EXPECT_TRUE(*echo == '\r' || *echo == '\n');
 	EXPECT_EQ(128 + SIGINT, r.status);
+}
+
+/*
+ * The boot to the guest's /init: 'quiet' (every console byte is an exit
+ * to the tool), no crypto self-tests, no read-only kernel data (whose
+ * check of the page tables for W+X costs 3 s of a 7 s boot) and no
+ * speculation mitigations keep it short; there is no PCI (no
+ * configuration space to find); panic=-1 makes a panic a reset (exit
+ * status 4) instead of a hang.
+ */
+#define INIT_CMDLINE	"console=ttyS0 quiet cryptomgr.notests rodata=off " \
+			"mitigations=off pci=off panic=-1"
+/*
+ * About 4 times what a boot takes on the 2-CPU machine, and 3 of them
+ * within the suite's 300 s for the whole program.
+ */
+#define INIT_TIMEOUT	"80"
+/* The harness's limit: the tool's own --timeout comes first. */
+#define INIT_TEST_TIMEOUT	100
+#define INIT_DONE	"guest: minivmm-guest-init-done"
+#define ST_POWEROFF	0
+
+/*
+ * Run the tool to its end with its stdout in @r->out: stdin is a pipe
+ * that gets @input once @prompt was printed (with @prompt NULL, stdin is
+ * /dev/null).
+ */
+static int boot_with_input(struct run *r, const char *prompt,
+			   const char *input, const char *const *args)
+{
+	const char *env = getenv("MINIVMM");
+	const char *prog = env && *env ? env : "minivmm";
+	posix_spawn_file_actions_t fa;
+	int out[2], in[2] = { -1, -1 }, err, st, i;
+	bool sent = false;
+	const char *argv[32];
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	err = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+	if (err < 0 || pipe2(out, O_CLOEXEC) || (prompt && pipe2(in, O_CLOEXEC)))
+		return -errno;
+	argv[0] = prog;
+	for (i = 0; args[i] && i < 30; i++)
+		argv[i + 1] = args[i];
+	argv[i + 1] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	if (prompt)
+		posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	else
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, err, 2);
+	i = posix_spawnp(&pid, prog, &fa, NULL, (char **)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(out[1]);
+	if (prompt)
+		close(in[0]);
+	if (i) {
+		close(out[0]);
+		if (prompt)
+			close(in[1]);
+		return -i;
+	}
+	/* The tool's --timeout bounds this: its stdout ends when it does. */
+	for (;;) {
+		n = read(out[0], r->out + len, sizeof(r->out) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += n;
+		r->out[len] = 0;
+		if (prompt && !sent && strstr(r->out, prompt)) {
+			sent = write(in[1], input, strlen(input)) ==
+			       (ssize_t)strlen(input);
+		}
+		if (len == sizeof(r->out) - 1)
+			len = 0;
+	}
+	close(out[0]);
+	if (prompt)
+		close(in[1]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	slurp(err, r->err, sizeof(r->err));
+	return 0;
+}
+
+/* The number after "guest: @what: " in the guest's report, or -1. */
+static long guest_report(const char *out, const char *what)
+{
+	char key[64];
+	const char *p;
+
+	snprintf(key, sizeof(key), "guest: %s: ", what);
+	p = strstr(out, key);
+	return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+/*
+ * The "LOC:" line of the guest's /proc/interrupts: how many CPUs counted
+ * local timer interrupts, and how many columns there were.
+ */
+static int loc_counts(const char *out, int *cpus)
+{
+	const char *p = strstr(out, "LOC:");
+	int ticking = 0;
+	char *end;
+	long v;
+
+	*cpus = 0;
+	if (!p)
+		return -1;
+	p += 4;
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			break;
+		v = strtol(p, &end, 10);
+		p = end;
+		++*cpus;
+		ticking += v > 0;
+	}
+	return ticking;
+}
+
+/*
+ * The kernel's warnings and errors that name the platform minivmm gives
+ * it: the guest's init prints every log line of level 0-4 as
+ * "guest: log: ...".
+ */
+static const char *platform_complaint(const char *out)
+{
+	static const char *const topics[] = {
+		"apic", "timer", "tsc", "clocksource", "smp", NULL,
+	};
+	static char line[512];
+	const char *p = out, *nl;
+	unsigned int i, len;
+
+	while ((p = strstr(p, "guest: log: "))) {
+		nl = strchr(p, '\n');
+		len = nl ? nl - p : strlen(p);
+		if (len >= sizeof(line))
+			len = sizeof(line) - 1;
+		for (i = 0; i < len; i++)
+			line[i] = tolower((unsigned char)p[i]);
+		line[len] = 0;
+		for (i = 0; topics[i]; i++)
+			if (strstr(line, topics[i])) {
+				memcpy(line, p, len);
+				return line;
+			}
+		p += len;
+	}
+	return NULL;
+}
+
+/* The boots to user space take longer than the harness's default limit. */
+FIXTURE(guest) {
+};
+
+FIXTURE_SETUP(guest)
+{
+}
+
+FIXTURE_TEARDOWN(guest)
+{
+}
+
+/* Boot Debian's kernel with @vcpus vCPUs to its /init, which powers off. */
+static void boot_to_init(struct __test_metadata *_metadata, const char *vcpus)
+{
+	const char *kernel = guest_vmlinux(), *initrd = guest_initrd();
+	const char *complaint, *uptime;
+	int ticking, cpus;
+
+	if (!kernel || !initrd)
+		SKIP(return, "no guest vmlinux or initramfs (%s, %s)",
+		     GUEST_VMLINUX, GUEST_INITRD);
+	ASSERT_EQ(0, boot_with_input(&r, NULL, NULL,
+				     (const char *const []){
+					"run", "--timeout", INIT_TIMEOUT,
+					"--mem", BOOT_MEM, "--vcpus", vcpus,
+					"--kernel", kernel, "--initrd", initrd,
+					"--cmdline", INIT_CMDLINE, NULL }));
+	ASSERT_NE(NULL, strstr(r.out, INIT_DONE))
+		TH_LOG("status %d, stdout: %.3000s\nstderr: %s", r.status,
+		       r.out, r.err);
+	EXPECT_EQ(atoi(vcpus), guest_report(r.out, "nproc"));
+	ticking = loc_counts(r.out, &cpus);
+	EXPECT_EQ(atoi(vcpus), cpus);
+	EXPECT_EQ(atoi(vcpus), ticking)
+		TH_LOG("/proc/interrupts: %s", strstr(r.out, "LOC:"));
+	complaint = platform_complaint(r.out);
+	EXPECT_EQ(NULL, complaint)
+		TH_LOG("%s", complaint);
+	EXPECT_EQ(ST_POWEROFF, r.status)
+		TH_LOG("stderr: %s", r.err);
+	/* The guest's time, for whoever reads the log. */
+	uptime = strstr(r.out, "guest: uptime: ");
+	if (uptime)
+		TH_LOG("%.*s s", (int)strcspn(uptime, "\r\n"), uptime);
+}
+
+/*
+ * Debian's kernel, unmodified, with one vCPU: its /init runs, sees one
+ * CPU whose local APIC timer ticks, the kernel logged no complaint about
+ * the APIC, timers, TSC, clocksource or SMP, and poweroff ends the run
+ * with status 0.
+ */
+TEST_F_TIMEOUT(guest, run_vmlinux_one_vcpu_boots_to_init_and_powers_off,
+	       INIT_TEST_TIMEOUT)
+{
+	REQUIRE_VMX();
+	boot_to_init(_metadata, "1");
+}
+
+/*
+ * The same with two vCPUs: the MADT lists both, the guest starts the
+ * second through INIT and SIPI, and both CPUs' timers tick. Two vCPU
+ * threads on one host CPU would only time-share it: this needs two.
+ */
+TEST_F_TIMEOUT(guest, run_vmlinux_two_vcpus_boot_to_init_and_power_off,
+	       INIT_TEST_TIMEOUT)
+{
+	REQUIRE_VMX();
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "one host CPU: the 2-vCPU boot needs two");
+	boot_to_init(_metadata, "2");
+}
+
+/*
+ * Typed input reaches the guest's shell: the UART's receive interrupt,
+ * IRQ 4 through the I/O APIC, wakes the guest's serial driver.
+ */
+TEST_F_TIMEOUT(guest, run_vmlinux_shell_answers_typed_command,
+	       INIT_TEST_TIMEOUT)
+{
+	const char *kernel = guest_vmlinux(), *initrd = guest_initrd();
+	const char *answer;
+
+	REQUIRE_VMX();
+	if (!kernel || !initrd)
+		SKIP(return, "no guest vmlinux or initramfs (%s, %s)",
+		     GUEST_VMLINUX, GUEST_INITRD);
+	ASSERT_EQ(0, boot_with_input(&r, "guest: shell",
+				     "echo typed-$((6 * 7))\nexit\n",
+				     (const char *const []){
+					"run", "--timeout", INIT_TIMEOUT,
+					"--mem", BOOT_MEM, "--kernel", kernel,
+					"--initrd", initrd, "--cmdline",
+					INIT_CMDLINE " guest_shell", NULL }));
+	/* The shell's answer, not the terminal's echo of the command. */
+	answer = strstr(r.out, "typed-42");
+	EXPECT_NE(NULL, answer)
+		TH_LOG("status %d, stdout: %.3000s\nstderr: %s", r.status,
+		       r.out, r.err);
+	EXPECT_EQ(ST_POWEROFF, r.status);
 }
 
 TEST_HARNESS_MAIN

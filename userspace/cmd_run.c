@@ -6,13 +6,18 @@
  * a 16550A UART at 0x3f8 on stdin/stdout, the debug console port 0xe9,
  * QEMU's isa-debug-exit port 0xf4 (writing V ends the run with status
  * (V << 1) | 1), and hypercall 0x100, which writes guest memory to the
- * console. Each vCPU has the module's local APIC (its timer included);
- * a guest that halts with interrupts enabled sleeps in the kernel until
- * one comes. The UART's interrupt goes in on vector 0x24 (no PIC or I/O
- * APIC), injected the moment it becomes pending, from the thread that
- * reads stdin or the one running the guest, while the guest runs or
- * halts. A halt with interrupts disabled ends the run (status 0), and
- * says so on stderr.
+ * console. Each vCPU has the module's local APIC (its timer included)
+ * and a thread of its own; vCPU 0 starts, the others wait in the kernel
+ * for INIT and a start-up IPI from it. A guest that halts with
+ * interrupts enabled sleeps in the kernel until one comes. The UART's
+ * interrupt goes in on vector 0x24 (no PIC or I/O APIC), with --kernel
+ * as ISA IRQ 4 on pin 4 of the module's I/O APIC, the moment it becomes
+ * pending, from the thread that reads stdin or the one running the
+ * guest, while the guest runs or halts. A halt of vCPU 0 with interrupts
+ * disabled ends the run (status 0), and says so on stderr; another vCPU
+ * halted so is stopped for good (an OS parks its APs so at power-off),
+ * its thread ends, and the others go on. Whatever ends the run on one
+ * vCPU stops them all.
  * A PC's fixed ports: writing bit 0 of port 0x92 (system control port
  * A) or command 0xfe to the keyboard controller's port 0x64 resets the
  * machine, which ends the run with status 4; port 0x80 (POST codes)
@@ -22,7 +27,9 @@
  * and drop writes.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,7 +75,7 @@ static const struct cli_option run_options[] = {
 	{ "mem", "SIZE", OPT_MEM,
 	  "guest RAM, with a K, M or G suffix (default 16M)" },
 	{ "vcpus", "N", OPT_VCPUS,
-	  "vCPUs (default 1): vCPU 0 runs IMAGE, the others wait" },
+	  "vCPUs (default 1): vCPU 0 runs IMAGE, the others wait for a start-up IPI" },
 	{ "entry", "ADDR", OPT_ENTRY,
 	  "start here (flat images: load here too; default 0x7c00)" },
 	{ "format", "FMT", OPT_FORMAT,
@@ -107,15 +114,29 @@ struct run_opts {
 	struct run_linux lk;	/* --kernel and its options */
 };
 
+/* One per vCPU, each run by a thread of its own (vCPU 0's: the main one). */
 struct machine {
 	struct mvm *vm;
 	struct mvm_vcpu *vcpu;
 	struct minivmm_run *run;
-	struct uart uart;
+	struct uart *uart;		/* shared by all vCPUs */
 	bool trace;
 	uint8_t sysctl_a;		/* port 0x92 as last written */
 	bool acpi;			/* --kernel: the ACPI sleep ports */
+	bool ioapic;			/* --kernel: the UART on I/O APIC pin 4 */
+	pthread_t thread;
+	atomic_bool done;		/* the thread left drive() */
 };
+
+/* The UART's pin on the I/O APIC, as on a PC (ISA IRQ 4). */
+#define UART_IOAPIC_PIN	4
+
+/* drive(): the run ends with the status the first vCPU to end it chose. */
+#define DRIVE_STOPPED	(-2)	/* by a signal */
+#define DRIVE_VCPU_DONE	(-3)	/* an AP halted for good: only it stops */
+
+static pthread_mutex_t end_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int run_status = -1;
 
 static volatile sig_atomic_t stop_signal;
 
@@ -315,7 +336,7 @@ static uint8_t port_in(struct machine *m, uint16_t port)
 	uint8_t v;
 
 	if (port >= UART_BASE && port < UART_BASE + UART_PORTS)
-		return uart_in(&m->uart, port - UART_BASE);
+		return uart_in(m->uart, port - UART_BASE);
 	if (m->acpi && !run_linux_port_in(port, &v))
 		return v;
 	switch (port) {
@@ -338,7 +359,7 @@ static int port_out(struct machine *m, uint16_t port, uint8_t v)
 	int ret;
 
 	if (port >= UART_BASE && port < UART_BASE + UART_PORTS) {
-		uart_out(&m->uart, port - UART_BASE, v);
+		uart_out(m->uart, port - UART_BASE, v);
 		return -1;
 	}
 	if (m->acpi) {
@@ -451,8 +472,17 @@ static void handle_hypercall(struct machine *m)
 static void uart_raise(void *arg)
 {
 	struct machine *m = arg;
-	int ret = mvm_inject_interrupt(m->vcpu, UART_VECTOR);
+	int ret;
 
+	if (m->ioapic) {
+		/* An ISA line is edge-triggered: a pulse is one interrupt. */
+		tracef(m, "uart: I/O APIC pin %u", UART_IOAPIC_PIN);
+		if (mvm_irq_line(m->vm, UART_IOAPIC_PIN, 1) ||
+		    mvm_irq_line(m->vm, UART_IOAPIC_PIN, 0))
+			die("%s", mvm_strerror(m->vm));
+		return;
+	}
+	ret = mvm_inject_interrupt(m->vcpu, UART_VECTOR);
 	tracef(m, "uart: inject vector %u", UART_VECTOR);
 	/* -EBUSY: one is still queued, the guest gets it anyway. */
 	if (ret && ret != -EBUSY)
@@ -465,6 +495,12 @@ static void uart_raise(void *arg)
  */
 static int handle_hlt(struct machine *m)
 {
+	/* An AP stopped by its OS (Linux's stop_this_cpu()): it is done. */
+	if (mvm_vcpu_id(m->vcpu)) {
+		tracef(m, "vCPU %u halted with interrupts disabled",
+		       mvm_vcpu_id(m->vcpu));
+		return DRIVE_VCPU_DONE;
+	}
 	fflush(stdout);
 	warn("the guest halted with interrupts disabled");
 	return STATUS_HALT;
@@ -492,8 +528,10 @@ static int drive(struct machine *m)
 	int ret;
 
 	for (;;) {
+		if (atomic_load(&run_status) >= 0)
+			return run_status;
 		if (stop_signal)
-			return stop_status();
+			return DRIVE_STOPPED;
 		ret = mvm_run(m->vcpu);
 		/* The exceptions the module raised on the way: in order. */
 		if (m->trace)
@@ -534,9 +572,63 @@ static int drive(struct machine *m)
 			explain(m);
 			return STATUS_CRASH;
 		}
-		if (ret >= 0)
+		if (ret >= 0 || ret == DRIVE_VCPU_DONE)
 			return ret;
 	}
+}
+
+static void on_kick(int sig)
+{
+}
+
+/*
+ * vCPU @self's drive() returned @status: the first vCPU to end the run
+ * sets its status, then interrupts the others' RUN until they leave
+ * theirs (a kick that lands just before the ioctl is sent again).
+ */
+static int end_run(struct machine *self, struct machine *all,
+		   unsigned int n, int status)
+{
+	bool first = false;
+	unsigned int i;
+
+	if (status == DRIVE_VCPU_DONE) {
+		atomic_store(&self->done, true);
+		return -1;
+	}
+	pthread_mutex_lock(&end_lock);
+	if (atomic_load(&run_status) < 0) {
+		atomic_store(&run_status,
+			     status == DRIVE_STOPPED ? stop_status() : status);
+		first = true;
+	}
+	pthread_mutex_unlock(&end_lock);
+	atomic_store(&self->done, true);
+	if (!first)
+		return run_status;
+	for (i = 0; i < n; i++)
+		while (&all[i] != self && !atomic_load(&all[i].done)) {
+			pthread_kill(all[i].thread, SIGUSR1);
+			usleep(1000);
+		}
+	return run_status;
+}
+
+struct vcpu_thread {
+	struct machine *all;
+	unsigned int n, index;
+};
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu_thread *t = arg;
+	struct machine *m = &t->all[t->index];
+
+	/* Not before every thread is known: ending the run kicks them all. */
+	pthread_mutex_lock(&end_lock);
+	pthread_mutex_unlock(&end_lock);
+	end_run(m, t->all, t->n, drive(m));
+	return NULL;
 }
 
 static void print_stats(struct machine *m)
@@ -594,11 +686,6 @@ static void parse_linux_options(int argc, char **argv, struct run_opts *o)
 	if (o->nr_modules || o->entry_set || o->format != MVM_FORMAT_AUTO)
 		die_usage(&cmd_run,
 			  "--module, --entry and --format do not go with --kernel");
-	/* Until the module starts application processors. */
-	if (o->vcpus > 1)
-		die_usage(&cmd_run,
-			  "--kernel with --vcpus %u: more than one vCPU is not yet supported",
-			  o->vcpus);
 	if (!o->mem_set)
 		o->mem = DEFAULT_KERNEL_MEM;
 	o->lk.cmdline = o->cmdline;
@@ -765,8 +852,9 @@ static int run_main(int argc, char **argv)
 {
 	struct run_opts o = { .mem = DEFAULT_MEM, .vcpus = 1 };
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct machine m = { 0 };
-	struct mvm_vcpu *extra;
+	struct machine m = { 0 }, *cpus;
+	struct vcpu_thread *threads;
+	static struct uart uart;
 	struct minivmm_caps caps;
 	unsigned int i;
 	size_t size;
@@ -788,17 +876,26 @@ static int run_main(int argc, char **argv)
 		die("%s", mvm_strerror(NULL));
 	if (mvm_vcpu_create(m.vm, 0, &m.vcpu))
 		die("%s", mvm_strerror(m.vm));
-	/* The others exist (for the statistics, for instance) and wait. */
-	for (i = 1; i < o.vcpus; i++)
-		if (mvm_vcpu_create(m.vm, i, &extra))
-			die("%s", mvm_strerror(m.vm));
 	m.run = mvm_vcpu_run_struct(m.vcpu);
 	m.trace = o.trace;
+	m.uart = &uart;
+	m.acpi = o.lk.kernel;
+	m.ioapic = o.lk.kernel;
+	cpus = calloc(o.vcpus, sizeof(*cpus));
+	threads = calloc(o.vcpus, sizeof(*threads));
+	if (!cpus || !threads)
+		die("out of memory");
+	/* The others wait in the kernel for a start-up IPI, if one comes. */
+	for (i = 1; i < o.vcpus; i++) {
+		cpus[i] = m;
+		if (mvm_vcpu_create(m.vm, i, &cpus[i].vcpu))
+			die("%s", mvm_strerror(m.vm));
+		cpus[i].run = mvm_vcpu_run_struct(cpus[i].vcpu);
+	}
 	if (m.trace)
 		start_ktrace();
-	uart_init(&m.uart, STDIN_FILENO, stdout, uart_raise, &m);
+	uart_init(&uart, STDIN_FILENO, stdout, uart_raise, &m);
 	if (o.lk.kernel) {
-		m.acpi = true;
 		run_linux_load(m.vm, m.vcpu, &o.lk, o.trace);
 	} else {
 		load(&m, &o, image, size);
@@ -809,10 +906,27 @@ static int run_main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGALRM, &sa, NULL);
+	sa.sa_handler = on_kick;
+	sigaction(SIGUSR1, &sa, NULL);
 	if (o.timeout)
 		alarm(o.timeout);
 
-	ret = drive(&m);
+	cpus[0] = m;
+	cpus[0].thread = pthread_self();
+	pthread_mutex_lock(&end_lock);
+	for (i = 1; i < o.vcpus; i++) {
+		threads[i] = (struct vcpu_thread){ cpus, o.vcpus, i };
+		if (pthread_create(&cpus[i].thread, NULL, vcpu_thread,
+				   &threads[i]))
+			die("cannot start the thread of vCPU %u", i);
+	}
+	pthread_mutex_unlock(&end_lock);
+	end_run(&cpus[0], cpus, o.vcpus, drive(&cpus[0]));
+	for (i = 1; i < o.vcpus; i++)
+		pthread_join(cpus[i].thread, NULL);
+	ret = run_status;
+	free(threads);
+	free(cpus);
 	/* No more interruptions: the statistics talk to the kernel. */
 	setitimer(ITIMER_REAL, &(struct itimerval){ 0 }, NULL);
 	fflush(stdout);

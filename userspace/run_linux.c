@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/libminivmm.h"
@@ -89,9 +90,59 @@ void run_linux_load(struct mvm *vm, struct mvm_vcpu *vcpu,
 		munmap(l->initrd_data, l->initrd_size);
 }
 
+/* The register the guest selected at the CMOS index port. */
+static uint8_t cmos_index;
+
+static uint8_t bcd(int v)
+{
+	return (v / 10) << 4 | v % 10;
+}
+
+/*
+ * A CMOS register: the clock is the host's, in UTC, in BCD and 24-hour
+ * mode, never in an update; the rest of the CMOS RAM reads zero.
+ */
+static uint8_t cmos_read(uint8_t reg)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	switch (reg) {
+	case RTC_SECONDS:
+		return bcd(tm.tm_sec);
+	case RTC_MINUTES:
+		return bcd(tm.tm_min);
+	case RTC_HOURS:
+		return bcd(tm.tm_hour);
+	case RTC_DAY_OF_WEEK:
+		return bcd(tm.tm_wday + 1);
+	case RTC_DAY_OF_MONTH:
+		return bcd(tm.tm_mday);
+	case RTC_MONTH:
+		return bcd(tm.tm_mon + 1);
+	case RTC_YEAR:
+		return bcd(tm.tm_year % 100);
+	case RTC_REG_A:
+		return RTC_REG_A_DIVIDER;	/* update-in-progress clear */
+	case RTC_REG_B:
+		return RTC_REG_B_24H;
+	case RTC_REG_D:
+		return RTC_REG_D_VALID;
+	}
+	return 0;
+}
+
 int run_linux_port_in(uint16_t port, uint8_t *v)
 {
 	switch (port) {
+	case PORT_CMOS_INDEX:
+		/* Write-only on a PC. */
+		*v = 0xff;
+		return 0;
+	case PORT_CMOS_DATA:
+		*v = cmos_read(cmos_index);
+		return 0;
 	case MVM_ACPI_SLEEP_STATUS:
 		/* Never woken: no wake status to report. */
 		*v = 0;
@@ -105,6 +156,10 @@ int run_linux_port_in(uint16_t port, uint8_t *v)
 
 int run_linux_port_out(uint16_t port, uint8_t v)
 {
+	/* Bit 7 masks NMIs on a PC: there is nothing to mask here. */
+	if (port == PORT_CMOS_INDEX)
+		cmos_index = v & 0x7f;
+	/* The clock and the CMOS RAM are read-only: writes are dropped. */
 	if (port == MVM_ACPI_SLEEP_CONTROL && (v & MVM_ACPI_SLP_EN) &&
 	    MVM_ACPI_SLP_TYP(v) == MVM_ACPI_SLP_TYP_S5)
 		return RUN_LINUX_POWEROFF;

@@ -15,6 +15,26 @@ struct mvm_vcpu;
 /* The exit status of an ACPI power-off (S5). */
 #define RUN_LINUX_POWEROFF	0
 
+/*
+ * The CMOS clock's ports and registers (a PC's MC146818): Linux reads
+ * the time there at boot even when the FADT says there is no RTC device.
+ */
+#define PORT_CMOS_INDEX		0x70
+#define PORT_CMOS_DATA		0x71
+#define RTC_SECONDS		0x00
+#define RTC_MINUTES		0x02
+#define RTC_HOURS		0x04
+#define RTC_DAY_OF_WEEK		0x06
+#define RTC_DAY_OF_MONTH	0x07
+#define RTC_MONTH		0x08
+#define RTC_YEAR		0x09
+#define RTC_REG_A		0x0a
+#define RTC_REG_A_DIVIDER	0x26	/* 32.768 kHz base, 1024 Hz rate */
+#define RTC_REG_B		0x0b
+#define RTC_REG_B_24H		0x02	/* 24-hour, BCD, no interrupts */
+#define RTC_REG_D		0x0d
+#define RTC_REG_D_VALID		0x80	/* the battery is good */
+
 /**
  * struct run_linux - what --kernel, --initrd, --cmdline and --vcpus ask
  * @kernel:	the bzImage or vmlinux file
@@ -50,7 +70,10 @@ void run_linux_open(struct run_linux *l);
 void run_linux_load(struct mvm *vm, struct mvm_vcpu *vcpu,
 		    const struct run_linux *l, bool trace);
 
-/* The ACPI sleep registers: 0 with *@v set, or -1 if @port is not one. */
+/*
+ * The ACPI sleep registers and the CMOS clock: 0 with *@v set, or -1 if
+ * @port is not one of theirs.
+ */
 int run_linux_port_in(uint16_t port, uint8_t *v);
 
 /* -1 to go on, or the exit status (a write of S5 with SLP_EN: 0). */

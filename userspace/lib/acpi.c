@@ -131,7 +131,23 @@ struct madt_lapic_nmi {
 
 /*
  * The DSDT's AML: Name (_S5, Package (4) { 5, 5, 0, 0 }), the SLP_TYP
- * values the guest writes to the sleep control register to power off.
+ * values the guest writes to the sleep control register to power off;
+ * and the UART as the device a hardware-reduced platform must list:
+ *
+ *	Scope (\_SB) { Device (COM1) {
+ *		Name (_HID, EisaId ("PNP0501"))
+ *		Name (_UID, One)
+ *		Name (_STA, 0x0F)
+ *		Name (_CRS, ResourceTemplate () {
+ *			IO (Decode16, 0x3F8, 0x3F8, 0, 8)
+ *			IRQNoFlags () { 4 }
+ *		})
+ *	} }
+ *
+ * Without a legacy PIC (no 8259 on such a platform) Linux numbers its
+ * interrupts dynamically and has no IRQ 4: its 8250 driver gets the
+ * UART's interrupt, GSI 4 (edge, active high), only from this _CRS.
+ * Package lengths (PkgLength) count their own byte and what follows.
  */
 static const uint8_t dsdt_aml[] = {
 	0x08, '_', 'S', '5', '_',		/* NameOp "_S5_" */
@@ -139,6 +155,18 @@ static const uint8_t dsdt_aml[] = {
 	0x0a, MVM_ACPI_SLP_TYP_S5,		/* BytePrefix 5 */
 	0x0a, MVM_ACPI_SLP_TYP_S5,
 	0x00, 0x00,				/* ZeroOp, ZeroOp */
+	0x10, 0x3a, '\\', '_', 'S', 'B', '_',	/* ScopeOp, length, "\\_SB_" */
+	0x5b, 0x82, 0x32, 'C', 'O', 'M', '1',	/* DeviceOp, length, "COM1" */
+	0x08, '_', 'H', 'I', 'D',		/* DWordPrefix EisaId ("PNP0501") */
+	0x0c, 0x41, 0xd0, 0x05, 0x01,
+	0x08, '_', 'U', 'I', 'D', 0x01,		/* OneOp */
+	0x08, '_', 'S', 'T', 'A', 0x0a, 0x0f,	/* present, enabled, shown */
+	0x08, '_', 'C', 'R', 'S',
+	0x11, 0x10, 0x0a, 0x0d,			/* BufferOp, length, 13 bytes */
+	0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03,	/* IO: 16-bit decode, 0x3f8, */
+	0x00, 0x08,				/* alignment 0, 8 ports */
+	0x22, 0x10, 0x00,			/* IRQNoFlags: IRQ 4 */
+	0x79, 0x00,				/* end tag */
 };
 
 static uint8_t checksum(const void *p, size_t len)

@@ -358,6 +358,16 @@ int mvm_inject_interrupt(struct mvm_vcpu *vcpu, unsigned int vector)
 	return 0;
 }
 
+int mvm_irq_line(struct mvm *vm, unsigned int pin, int level)
+{
+	struct minivmm_irq_line l = { .pin = pin, .level = !!level };
+
+	if (ioctl(vm->fd, MINIVMM_IRQ_LINE, &l))
+		return mvm_fail(vm, errno, "setting I/O APIC pin %u to %d",
+				pin, level);
+	return 0;
+}
+
 int mvm_read_file(const char *path, void **data, size_t *size)
 {
 	struct stat st;

@@ -100,6 +100,8 @@ int mvm_set_regs(struct mvm_vcpu *vcpu, const struct minivmm_regs *regs);
 int mvm_get_sregs(struct mvm_vcpu *vcpu, struct minivmm_sregs *sregs);
 int mvm_set_sregs(struct mvm_vcpu *vcpu, const struct minivmm_sregs *sregs);
 int mvm_inject_interrupt(struct mvm_vcpu *vcpu, unsigned int vector);
+/* MINIVMM_IRQ_LINE: assert (@level 1) or deassert (0) an I/O APIC pin. */
+int mvm_irq_line(struct mvm *vm, unsigned int pin, int level);
 
 /* ---- loaders ------------------------------------------------------- */
 
