@@ -19,9 +19,10 @@ CHECKPATCH := $(DEPS)/linux-source/scripts/checkpatch.pl
 KERNELDOC := $(DEPS)/linux-source/scripts/kernel-doc
 
 TESTVM	:= $(TOP)/scripts/testvm
-# make check's machines, KERNEL:CPUS, longest first: the debug kernel
-# (lockdep, KASAN, kmemleak, UBSAN) and Debian 12's two kernel lines.
-MACHINES ?= debug:1 6.1:2 6.1:1 6.12:1
+# make check's machines, KERNEL:CPUS[:K/N], longest first: the debug
+# kernel (lockdep, KASAN, kmemleak, UBSAN), its suite in two halves, and
+# Debian 12's two kernel lines.
+MACHINES ?= debug:1:1/2 debug:1:2/2 6.1:2 6.1:1 6.12:1
 
 # DKMS: the package dkms.conf names, and what of the tree it builds from.
 DKMS_NAME	:= $(shell sed -n 's/^PACKAGE_NAME="\(.*\)"$$/\1/p' dkms.conf)
