@@ -780,38 +780,58 @@ static const char *whole_line(const char *buf, const char *what)
 }
 
 /*
- * Run the tool until both lines were printed on its stdout, then stop
- * it with SIGINT (or until it ends by itself, at its own --timeout).
+ * What run_tool() does while the tool's stdout comes in: write @input to
+ * its stdin once @prompt was printed (with @prompt NULL, stdin is
+ * /dev/null); stop it with SIGINT once the whole lines @stop1 and @stop2
+ * were printed (with @stop1 NULL, let it end by itself).
  */
-static int boot_until(struct run *r, const char *line1, const char *line2,
-		      const char *const *args)
+struct tool_watch {
+	const char *prompt, *input;
+	const char *stop1, *stop2;
+};
+
+/*
+ * Run the tool with @args to its end, its stdout in @r->out and stderr
+ * in @r->err, its exit status in @r->status. The tool's own --timeout
+ * bounds the run.
+ */
+static int run_tool(struct run *r, const struct tool_watch *w,
+		    const char *const *args)
 {
 	const char *env = getenv("MINIVMM");
 	const char *prog = env && *env ? env : "minivmm";
+	int out[2], in[2] = { -1, -1 }, err, st, i;
 	posix_spawn_file_actions_t fa;
-	size_t len = 0;
-	bool stopped = false;
-	int out[2], err, st, i;
+	bool sent = false, stopped = false;
 	const char *argv[32];
+	size_t len = 0;
 	ssize_t n;
 	pid_t pid;
 
 	err = open("/tmp", O_TMPFILE | O_RDWR, 0600);
-	if (err < 0 || pipe2(out, O_CLOEXEC))
+	if (err < 0 || pipe2(out, O_CLOEXEC) ||
+	    (w->prompt && pipe2(in, O_CLOEXEC)))
 		return -errno;
 	argv[0] = prog;
 	for (i = 0; args[i] && i < 30; i++)
 		argv[i + 1] = args[i];
 	argv[i + 1] = NULL;
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (w->prompt)
+		posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	else
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, err, 2);
 	i = posix_spawnp(&pid, prog, &fa, NULL, (char **)argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(out[1]);
+	if (w->prompt)
+		close(in[0]);
 	if (i) {
 		close(out[0]);
+		if (w->prompt)
+			close(in[1]);
 		return -i;
 	}
 	/* The tool's --timeout bounds this: its stdout ends when it does. */
@@ -823,8 +843,12 @@ static int boot_until(struct run *r, const char *line1, const char *line2,
 			break;
 		len += n;
 		r->out[len] = 0;
-		if (!stopped && whole_line(r->out, line1) &&
-		    whole_line(r->out, line2)) {
+		if (w->prompt && !sent && strstr(r->out, w->prompt)) {
+			sent = write(in[1], w->input, strlen(w->input)) ==
+			       (ssize_t)strlen(w->input);
+		}
+		if (w->stop1 && !stopped && whole_line(r->out, w->stop1) &&
+		    whole_line(r->out, w->stop2)) {
 			kill(pid, SIGINT);
 			stopped = true;
 		}
@@ -832,11 +856,25 @@ static int boot_until(struct run *r, const char *line1, const char *line2,
 			len = 0;
 	}
 	close(out[0]);
+	if (w->prompt)
+		close(in[1]);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	slurp(err, r->err, sizeof(r->err));
 	return 0;
+}
+
+/*
+ * Run the tool until both lines were printed on its stdout, then stop
+ * it with SIGINT (or until it ends by itself, at its own --timeout).
+ */
+static int boot_until(struct run *r, const char *line1, const char *line2,
+		      const char *const *args)
+{
+	const struct tool_watch w = { .stop1 = line1, .stop2 = line2 };
+
+	return run_tool(r, &w, args);
 }
 
 /*
@@ -931,65 +969,9 @@ TEST(run_bzimage_prints_linux_banner_and_cmdline)
 static int boot_with_input(struct run *r, const char *prompt,
 			   const char *input, const char *const *args)
 {
-	const char *env = getenv("MINIVMM");
-	const char *prog = env && *env ? env : "minivmm";
-	posix_spawn_file_actions_t fa;
-	int out[2], in[2] = { -1, -1 }, err, st, i;
-	bool sent = false;
-	const char *argv[32];
-	size_t len = 0;
-	ssize_t n;
-	pid_t pid;
+	const struct tool_watch w = { .prompt = prompt, .input = input };
 
-	err = open("/tmp", O_TMPFILE | O_RDWR, 0600);
-	if (err < 0 || pipe2(out, O_CLOEXEC) || (prompt && pipe2(in, O_CLOEXEC)))
-		return -errno;
-	argv[0] = prog;
-	for (i = 0; args[i] && i < 30; i++)
-		argv[i + 1] = args[i];
-	argv[i + 1] = NULL;
-	posix_spawn_file_actions_init(&fa);
-	if (prompt)
-		posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-	else
-		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, err, 2);
-	i = posix_spawnp(&pid, prog, &fa, NULL, (char **)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(out[1]);
-	if (prompt)
-		close(in[0]);
-	if (i) {
-		close(out[0]);
-		if (prompt)
-			close(in[1]);
-		return -i;
-	}
-	/* The tool's --timeout bounds this: its stdout ends when it does. */
-	for (;;) {
-		n = read(out[0], r->out + len, sizeof(r->out) - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += n;
-		r->out[len] = 0;
-		if (prompt && !sent && strstr(r->out, prompt)) {
-			sent = write(in[1], input, strlen(input)) ==
-			       (ssize_t)strlen(input);
-		}
-		if (len == sizeof(r->out) - 1)
-			len = 0;
-	}
-	close(out[0]);
-	if (prompt)
-		close(in[1]);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	slurp(err, r->err, sizeof(r->err));
-	return 0;
+	return run_tool(r, &w, args);
 }
 
 /* The number after "guest: @what: " in the guest's report, or -1. */
