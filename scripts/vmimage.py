@@ -441,12 +441,15 @@ def make_manifest(spec):
 	return m
 
 
-def build_initramfs(spec, cache_dir, extra_key=b''):
-	"""Return the path of the cpio for `spec`, from the cache if possible."""
-	m = make_manifest(spec)
+def cached_cpio(m, cache_dir, name, extra_key=b'', prepare=None):
+	"""Return the path of the cpio of manifest `m`, built unless cached.
+
+	The cache key is the manifest's with `extra_key` and this file's
+	text; `prepare(root)`, if given, runs on the staged tree.
+	"""
 	with open(os.path.abspath(__file__), 'rb') as f:
 		extra_key += f.read()
-	out = os.path.join(cache_dir, 'initramfs-%s.cpio' % m.key(extra_key))
+	out = os.path.join(cache_dir, '%s-%s.cpio' % (name, m.key(extra_key)))
 	if os.path.exists(out):
 		os.utime(out)
 		return out
@@ -454,13 +457,23 @@ def build_initramfs(spec, cache_dir, extra_key=b''):
 	with tempfile.TemporaryDirectory(dir=cache_dir, prefix='.stage-') as tmp:
 		root = os.path.join(tmp, 'root')
 		m.stage(root)
-		# busybox modprobe reads modules.dep & co. made by depmod.
-		run(['depmod', '-b', root, spec.kver])
-		part = os.path.join(tmp, 'initramfs.cpio')
+		if prepare:
+			prepare(root)
+		part = os.path.join(tmp, name + '.cpio')
 		write_cpio(root, part,
 			   nodes=[('/dev/console', stat.S_IFCHR | 0o600, 5, 1)])
 		os.replace(part, out)
 	return out
+
+
+def build_initramfs(spec, cache_dir, extra_key=b''):
+	"""Return the path of the cpio for `spec`, from the cache if possible."""
+	def depmod(root):
+		# busybox modprobe reads modules.dep & co. made by depmod.
+		run(['depmod', '-b', root, spec.kver])
+
+	return cached_cpio(make_manifest(spec), cache_dir, 'initramfs',
+			   extra_key, depmod)
 
 
 def build_guest_initrd(cache_dir):
@@ -479,21 +492,7 @@ def build_guest_initrd(cache_dir):
 	if LibResolver().closure(m.host_elves()):
 		raise ImageError('%s is not static: the guest initramfs has no '
 				 'shared libraries' % BUSYBOX)
-	with open(os.path.abspath(__file__), 'rb') as f:
-		key = m.key(f.read())
-	out = os.path.join(cache_dir, 'guest-initrd-%s.cpio' % key)
-	if os.path.exists(out):
-		os.utime(out)
-		return out
-	os.makedirs(cache_dir, exist_ok=True)
-	with tempfile.TemporaryDirectory(dir=cache_dir, prefix='.stage-') as tmp:
-		root = os.path.join(tmp, 'root')
-		m.stage(root)
-		part = os.path.join(tmp, 'guest-initrd.cpio')
-		write_cpio(root, part,
-			   nodes=[('/dev/console', stat.S_IFCHR | 0o600, 5, 1)])
-		os.replace(part, out)
-	return out
+	return cached_cpio(m, cache_dir, 'guest-initrd')
 
 
 def prune_cache(cache_dir, pattern, keep):
