@@ -10,7 +10,7 @@
  * The host counts TSC cycles around the whole run and divides by N. In
  * the emulated machine the TSC counts emulated instructions, so these are
  * repeatable path lengths; on real hardware they are cycles. Each guest
- * runs REPEATS times under each hypervisor, alternating, each time in a
+ * runs 5 times under each hypervisor, alternating, each time in a
  * new VM.
  *
  * Three more rows measure interrupts, each with its own guest:
@@ -27,8 +27,11 @@
  * says so, and its row is reported unavailable.
  *
  * Prints one line per guest and hypervisor (median, min and max) and the
- * minivmm/KVM ratio of the medians. A hypervisor that is not available is
- * reported and skipped.
+ * minivmm/KVM ratio of the medians; --json FILE writes the same as JSON.
+ * A hypervisor that is not available is reported and skipped; the exit
+ * status is 1 when a row failed under minivmm. --quick runs each row once
+ * with few iterations: make check uses it so that the bench cannot rot,
+ * and its numbers mean nothing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,15 +54,16 @@
 
 #define MEM_SIZE	(1 << 20)
 #define CODE_ADDR	0x7c00
-#define ITERATIONS	10000
-#define REPEATS		5
+/* Iterations per run and runs per row; --quick: few, to prove it works. */
+static unsigned int iterations = 10000, repeats = 5;
+#define MAX_REPEATS	5
 
 /*
  * The interrupt rows: fewer iterations, as each one also waits DELAY
  * cycles so that the next interrupt finds the vCPU halted, asleep in the
  * host, rather than still on its way back to HLT.
  */
-#define IRQ_ITERATIONS	1000
+static unsigned int irq_iterations = 1000;
 #define DELAY		20000
 #define VEC		0x40		/* the vector of every row */
 /* Where the interrupt guests keep what handlers and the host read. */
@@ -67,6 +71,7 @@
 #define D_FLAG		0x508		/* u32: written by the handler */
 #define D_READY		0x50c		/* u32: the guest's APIC is set up */
 #define D_DEADLINE	0x510		/* u64: the deadline armed last */
+#define D_ITERATIONS	0x518		/* u32: the guest's loop count */
 #define STACK0		0x7000
 #define STACK1		0x6000
 #define PORT_DONE	0xf4
@@ -115,12 +120,16 @@ struct guest {
 	const unsigned char *ap, *handler;
 };
 
-/* ECX counts down; each guest ends with an OUT to port 0xf4. */
+/*
+ * ECX counts down from D_ITERATIONS; each guest ends with an OUT to port
+ * 0xf4.
+ */
 #define GUEST(name, body)						\
 	extern const unsigned char name[], name##_end[];		\
 	asm(".pushsection .rodata." #name ", \"a\"\n"			\
 	    #name ":\n\t.code16\n\t"					\
-	    "mov $" __stringify(ITERATIONS) ", %ecx\n"			\
+	    "xor %ax, %ax\n\tmov %ax, %ds\n\t"				\
+	    "mov " __stringify(D_ITERATIONS) ", %ecx\n"			\
 	    "1:\n\t" body "\n\t"					\
 	    "dec %ecx\n\tjnz 1b\n\t"					\
 	    "mov $0, %al\n\tout %al, $0xf4\n\t.code64\n"		\
@@ -174,7 +183,7 @@ extern const unsigned char guest_irqfd[], guest_irqfd_end[],
 /*
  * Timer: arm the TSC deadline DELAY cycles ahead, halt until the handler
  * has run (STI's shadow covers the HLT, so the interrupt cannot slip in
- * between), again IRQ_ITERATIONS times. The handler adds the cycles from
+ * between), again D_ITERATIONS times. The handler adds the cycles from
  * the deadline to its first instruction.
  */
 IRQ_GUEST(guest_timer,
@@ -182,7 +191,7 @@ IRQ_GUEST(guest_timer,
 	  "mov $" S(X2APIC_LVTT) ", %ecx\n\t"
 	  "mov $(" S(LVTT_TSC_DEADLINE) " | " S(VEC) "), %eax\n\t"
 	  "xor %edx, %edx\n\twrmsr\n\t"
-	  "mov $" S(IRQ_ITERATIONS) ", %esi\n"
+	  "mov " S(D_ITERATIONS) ", %esi\n"
 	  "1:\tmovl $0, " S(D_FLAG) "\n\t"
 	  "rdtsc\n\tadd $" S(DELAY) ", %eax\n\tadc $0, %edx\n\t"
 	  "mov %eax, " S(D_DEADLINE) "\n\t"
@@ -211,7 +220,7 @@ IRQ_GUEST(guest_timer,
 IRQ_GUEST(guest_ipi,
 	  APIC_ON(STACK0, CPUID1_X2APIC)
 	  "1:\tpause\n\tcmpl $0, " S(D_READY) "\n\tje 1b\n\t"
-	  "mov $" S(IRQ_ITERATIONS) ", %esi\n"
+	  "mov " S(D_ITERATIONS) ", %esi\n"
 	  "2:\trdtsc\n\tmov %eax, %edi\n"
 	  "3:\tpause\n\trdtsc\n\tsub %edi, %eax\n\t"
 	  "cmp $" S(DELAY) ", %eax\n\tjb 3b\n\t"
@@ -288,6 +297,8 @@ static void *guest_memory(const struct guest *g)
 	if (mem == MAP_FAILED)
 		return NULL;
 	memcpy((char *)mem + CODE_ADDR, g->code, g->end - g->code);
+	*(uint32_t *)((char *)mem + D_ITERATIONS) = g->row ? irq_iterations :
+							      iterations;
 	/* The real-mode IVT at 0: offset, then segment 0. */
 	if (g->handler) {
 		ivt = mem;
@@ -586,7 +597,7 @@ static double measure(struct hv *proto, const struct guest *g)
 	}
 	t1 = __rdtsc();
 	hv_teardown(&hv);
-	return ret ? ret : (double)(t1 - t0) / ITERATIONS;
+	return ret ? ret : (double)(t1 - t0) / iterations;
 }
 
 /* ---- the interrupt rows ---------------------------------------------- */
@@ -675,7 +686,7 @@ static int guest_row(struct hv *hv, struct runner *r, unsigned int n,
 	}
 	if (!finished(&r[0]) || r[0].result != PORT_DONE)
 		return -EIO;
-	*cycles = (double)*(uint64_t *)guest_u32(hv, D_TOTAL) / IRQ_ITERATIONS;
+	*cycles = (double)*(uint64_t *)guest_u32(hv, D_TOTAL) / irq_iterations;
 	return 0;
 }
 
@@ -714,7 +725,7 @@ static int irqfd_row(struct hv *hv, struct runner *r,
 	int ret;
 
 	ret = wait_change(guest_u32(hv, D_READY), 0, r);
-	for (i = 0; !ret && i < IRQ_ITERATIONS; i++) {
+	for (i = 0; !ret && i < irq_iterations; i++) {
 		/* The guest gets back into HLT, and to sleep there. */
 		t0 = __rdtsc();
 		while (__rdtsc() - t0 < DELAY)
@@ -726,7 +737,7 @@ static int irqfd_row(struct hv *hv, struct runner *r,
 		ret = wait_change(count, old, r);
 		total += __rdtsc() - t0;
 	}
-	*cycles = (double)total / IRQ_ITERATIONS;
+	*cycles = (double)total / irq_iterations;
 	return ret;
 }
 
@@ -795,7 +806,26 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int main(void)
+/* One row of the JSON file: a hypervisor's median, min and max, or why not. */
+static void json_result(FILE *j, const char *hv, const double *c,
+			unsigned int n, int err)
+{
+	if (err)
+		fprintf(j, "\"%s\": {\"unavailable\": \"%s\"}", hv, why(err));
+	else
+		fprintf(j, "\"%s\": {\"median\": %.0f, \"min\": %.0f, \"max\": %.0f}",
+			hv, c[n / 2], c[0], c[n - 1]);
+}
+
+static int usage(const char *prog)
+{
+	fprintf(stderr, "usage: %s [--quick] [--json FILE]\n"
+		"  --quick      few iterations and one run: proves each row works\n"
+		"  --json FILE  also write the table to FILE as JSON\n", prog);
+	return 2;
+}
+
+int main(int argc, char **argv)
 {
 	struct hv hvs[] = {
 		{ .name = "minivmm", .setup = mvm_setup, .run = mvm_run,
@@ -808,11 +838,27 @@ int main(void)
 	struct sigaction sa = { .sa_handler = nop_handler };
 	const struct guest *g;
 	unsigned int i, h, r;
-	double c[2][REPEATS], med[2];
+	double c[2][MAX_REPEATS], med[2];
+	int err[2], failed = 0;
 	char poll[32] = "unknown";
 	long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
-	FILE *f;
+	FILE *f, *json = NULL;
 
+	for (i = 1; i < (unsigned int)argc; i++) {
+		if (!strcmp(argv[i], "--quick")) {
+			iterations = 100;
+			irq_iterations = 20;
+			repeats = 1;
+		} else if (!strcmp(argv[i], "--json") && i + 1 < (unsigned int)argc) {
+			json = fopen(argv[++i], "w");
+			if (!json) {
+				perror(argv[i]);
+				return 1;
+			}
+		} else {
+			return usage(argv[0]);
+		}
+	}
 	/* No SA_RESTART: the signal ends a RUN that waits in the kernel. */
 	sigaction(SIGUSR1, &sa, NULL);
 	/* KVM spins this long in a halted vCPU before it sleeps. */
@@ -823,36 +869,61 @@ int main(void)
 		poll[strcspn(poll, "\n")] = 0;
 		fclose(f);
 	}
-	printf("# %d iterations per run (interrupt rows: %d), %d runs\n",
-	       ITERATIONS, IRQ_ITERATIONS, REPEATS);
+	printf("# %u iterations per run (interrupt rows: %u), %u runs\n",
+	       iterations, irq_iterations, repeats);
 	printf("# %ld host CPUs, KVM's halt_poll_ns %s\n", ncpus, poll);
 	printf("# cycles per iteration: median (min-max)\n");
+	if (json)
+		fprintf(json, "{\"iterations\": %u, \"irq_iterations\": %u, "
+			"\"runs\": %u, \"host_cpus\": %ld, \"rows\": [",
+			iterations, irq_iterations, repeats, ncpus);
 	for (i = 0; i < sizeof(guests) / sizeof(guests[0]); i++) {
 		g = &guests[i];
-		for (r = 0; r < REPEATS; r++)
+		for (r = 0; r < repeats; r++)
 			for (h = 0; h < 2; h++)
 				c[h][r] = g->row ? measure_irq(&hvs[h], g) :
 						   measure(&hvs[h], g);
 		for (h = 0; h < 2; h++) {
 			med[h] = -1;
-			for (r = 0; r < REPEATS && c[h][r] >= 0; r++)
+			err[h] = 0;
+			for (r = 0; r < repeats && c[h][r] >= 0; r++)
 				;
-			if (r < REPEATS) {
+			if (r < repeats) {
+				err[h] = -(int)c[h][r];
 				printf("%-6s %-8s unavailable: %s\n", g->name,
-				       hvs[h].name, why(-(int)c[h][r]));
+				       hvs[h].name, why(err[h]));
 				continue;
 			}
-			qsort(c[h], REPEATS, sizeof(c[h][0]), cmp_double);
-			med[h] = c[h][REPEATS / 2];
+			qsort(c[h], repeats, sizeof(c[h][0]), cmp_double);
+			med[h] = c[h][repeats / 2];
 			printf("%-6s %-8s %10.0f cycles (%.0f-%.0f)\n", g->name,
-			       hvs[h].name, med[h], c[h][0], c[h][REPEATS - 1]);
+			       hvs[h].name, med[h], c[h][0], c[h][repeats - 1]);
 		}
+		/* minivmm must run every row; KVM may be absent. */
+		if (err[0])
+			failed++;
 		if (med[0] > 0 && med[1] > 0)
 			printf("%-6s ratio    %10.2f (minivmm / kvm)\n", g->name,
 			       med[0] / med[1]);
 		if (g->ap && ncpus < 2)
 			printf("%-6s note: one host CPU, both vCPU threads share it\n",
 			       g->name);
+		if (!json)
+			continue;
+		fprintf(json, "%s\n {\"row\": \"%s\", ", i ? "," : "", g->name);
+		for (h = 0; h < 2; h++) {
+			json_result(json, hvs[h].name, c[h], repeats, err[h]);
+			fprintf(json, ", ");
+		}
+		if (med[0] > 0 && med[1] > 0)
+			fprintf(json, "\"ratio\": %.3f}", med[0] / med[1]);
+		else
+			fprintf(json, "\"ratio\": null}");
 	}
-	return 0;
+	if (json) {
+		fprintf(json, "\n]}\n");
+		if (fclose(json))
+			failed++;
+	}
+	return failed ? 1 : 0;
 }
