@@ -817,13 +817,10 @@ static void json_result(FILE *j, const char *hv, const double *c,
 			hv, c[n / 2], c[0], c[n - 1]);
 }
 
-static int usage(const char *prog)
-{
-	fprintf(stderr, "usage: %s [--quick] [--json FILE]\n"
-		"  --quick      few iterations and one run: proves each row works\n"
-		"  --json FILE  also write the table to FILE as JSON\n", prog);
-	return 2;
-}
+static const char help[] =
+	"options: [--quick] [--json FILE]\n"
+	"  --quick      few iterations and one run: proves each row works\n"
+	"  --json FILE  also write the table to FILE as JSON\n";
 
 int main(int argc, char **argv)
 {
@@ -856,7 +853,9 @@ int main(int argc, char **argv)
 				return 1;
 			}
 		} else {
-			return usage(argv[0]);
+			fprintf(stderr, "%s: bad option '%s'\n%s", argv[0],
+				argv[i], help);
+			return 2;
 		}
 	}
 	/* No SA_RESTART: the signal ends a RUN that waits in the kernel. */
@@ -874,8 +873,8 @@ int main(int argc, char **argv)
 	printf("# %ld host CPUs, KVM's halt_poll_ns %s\n", ncpus, poll);
 	printf("# cycles per iteration: median (min-max)\n");
 	if (json)
-		fprintf(json, "{\"iterations\": %u, \"irq_iterations\": %u, "
-			"\"runs\": %u, \"host_cpus\": %ld, \"rows\": [",
+		fprintf(json,
+			"{\"iterations\": %u, \"irq_iterations\": %u, \"runs\": %u, \"host_cpus\": %ld, \"rows\": [",
 			iterations, irq_iterations, repeats, ncpus);
 	for (i = 0; i < sizeof(guests) / sizeof(guests[0]); i++) {
 		g = &guests[i];

@@ -89,8 +89,8 @@ TEST_F_TIMEOUT(bench, exit_bench_runs_every_row, 300)
 	for (i = 0; i < ARRAY_SIZE(exit_rows); i++) {
 		snprintf(key, sizeof(key), "{\"row\": \"%s\", \"minivmm\": {\"median\"",
 			 exit_rows[i]);
-		EXPECT_NE(NULL, strstr(json, key)) TH_LOG("no minivmm %s row in %s",
-							 exit_rows[i], json);
+		EXPECT_NE(NULL, strstr(json, key))
+			TH_LOG("no minivmm %s row in %s", exit_rows[i], json);
 	}
 	if (!self->kvm)
 		TH_LOG("kvm_intel not loadable: no KVM rows to compare");
