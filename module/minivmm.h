@@ -62,6 +62,8 @@
  * @cr0_fixed1:		CR0 bits that may be 1 in VMX operation
  * @cr4_fixed0:		CR4 bits that must be 1 in VMX operation
  * @cr4_fixed1:		CR4 bits that may be 1 in VMX operation
+ * @apic_assists:	MINIVMM_APIC_* assists the CPU offers
+ * @apic_assists_used:	MINIVMM_APIC_* assists the controls above turn on
  *
  * Every VMCS control value is computed once, here, from the capability
  * MSRs; a vCPU's VMCS copies them.
@@ -79,6 +81,8 @@ struct vmx_config {
 	u32 preemption_timer_shift;
 	u64 cr0_fixed0, cr0_fixed1;
 	u64 cr4_fixed0, cr4_fixed1;
+	u32 apic_assists;
+	u32 apic_assists_used;
 };
 
 extern struct vmx_config vmx_config;
