@@ -62,6 +62,8 @@
  * @cr0_fixed1:		CR0 bits that may be 1 in VMX operation
  * @cr4_fixed0:		CR4 bits that must be 1 in VMX operation
  * @cr4_fixed1:		CR4 bits that may be 1 in VMX operation
+ * @apic_assists:	MINIVMM_APIC_* assists the CPU offers
+ * @apic_assists_used:	MINIVMM_APIC_* assists the controls above turn on
  *
  * Every VMCS control value is computed once, here, from the capability
  * MSRs; a vCPU's VMCS copies them.
@@ -79,6 +81,8 @@ struct vmx_config {
 	u32 preemption_timer_shift;
 	u64 cr0_fixed0, cr0_fixed1;
 	u64 cr4_fixed0, cr4_fixed1;
+	u32 apic_assists;
+	u32 apic_assists_used;
 };
 
 extern struct vmx_config vmx_config;
@@ -358,7 +362,11 @@ struct vcpu_poll {
  * @sfmask:		IA32_FMASK
  * @kernel_gs_base:	IA32_KERNEL_GS_BASE
  * @syscall_msrs:	the guest wrote one of the five above: switch them
- * @tsc_offset:		TSC offset
+ * @tsc_offset:		TSC offset, as in the VMCS on the CPU it is loaded on
+ * @tsc_comp:		the host CPU's TSC compensation @tsc_offset includes
+ * @last_guest_tsc:	guest TSC when its thread last left guest mode, or
+ *			when the TSC was last written: the next CPU's guest
+ *			TSC starts no lower
  * @tsc_adjust:		IA32_TSC_ADJUST
  * @tsc_aux:		IA32_TSC_AUX: in the CPU while the guest runs
  * @msrs:		the other MSR values msr.c keeps for the guest
@@ -438,6 +446,8 @@ struct vcpu {
 	u64 star, lstar, cstar, sfmask, kernel_gs_base;
 	bool syscall_msrs;
 	u64 tsc_offset;
+	u64 tsc_comp;
+	u64 last_guest_tsc;
 	u64 tsc_adjust;
 	u64 tsc_aux;
 	u64 msrs[MINIVMM_MSR_SLOTS];
@@ -618,6 +628,7 @@ bool msr_get(struct vcpu *vcpu, u32 msr, u64 *val);
 bool msr_set(struct vcpu *vcpu, u32 msr, u64 val);
 unsigned int msr_list(struct vcpu *vcpu, u32 *idx, unsigned int max);
 void msr_reset(struct vcpu *vcpu);
+void msr_tsc_follow_cpu(struct vcpu *vcpu);
 
 /* netlink.c */
 int minivmm_netlink_init(void);

@@ -173,10 +173,53 @@ static bool tsc_offsetting(void)
 	return vmx_config.cpu_based & CPU_BASED_USE_TSC_OFFSETTING;
 }
 
+/* A written TSC is where the guest's time now stands, also if lower. */
 static void set_tsc_offset(struct vcpu *vcpu, u64 offset)
 {
 	vcpu->tsc_offset = offset;
 	vmcs_write64(TSC_OFFSET, offset);
+	vcpu->last_guest_tsc = rdtsc() + offset;
+}
+
+/*
+ * How far each host CPU's TSC is behind the others', as the guests have
+ * found out: every guest TSC on this CPU is this much more than its host
+ * TSC. Only grows, and only by vCPU threads on this CPU with preemption
+ * off, so it needs no lock.
+ */
+static DEFINE_PER_CPU(u64, tsc_comp);
+
+/**
+ * msr_tsc_follow_cpu() - keep the guest TSC from going back on this CPU
+ * @vcpu: the vCPU, its VMCS loaded on this CPU, preemption off
+ *
+ * The guest's TSC is this CPU's TSC plus the offset, and host CPUs' TSCs
+ * may disagree without the kernel knowing (tsc=reliable, or CPUs a
+ * resume from suspend restarted apart). When the vCPU's thread arrives
+ * on a CPU whose TSC would put the guest's behind what it already saw,
+ * this CPU's compensation grows by the difference, for every vCPU that
+ * runs here: a guest TSC never goes back, and vCPUs that moved between
+ * the CPUs agree again. With agreeing TSCs nothing ever grows.
+ */
+void msr_tsc_follow_cpu(struct vcpu *vcpu)
+{
+	u64 comp = this_cpu_read(tsc_comp);
+	u64 offset = vcpu->tsc_offset + (comp - vcpu->tsc_comp);
+	s64 behind;
+
+	if (!tsc_offsetting())
+		return;
+	behind = vcpu->last_guest_tsc - (rdtsc() + offset);
+	if (behind > 0) {
+		comp += behind;
+		offset += behind;
+		this_cpu_write(tsc_comp, comp);
+	}
+	vcpu->tsc_comp = comp;
+	if (offset != vcpu->tsc_offset) {
+		vcpu->tsc_offset = offset;
+		vmcs_write64(TSC_OFFSET, offset);
+	}
 }
 
 /* The SDM: a write to the TSC moves IA32_TSC_ADJUST by as much. */

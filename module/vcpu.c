@@ -378,8 +378,12 @@ static int vcpu_enter_exit(struct vcpu *vcpu)
 	int failed, ret;
 
 	preempt_disable();
-	if (loaded_vmcs_load(&vcpu->vmcs))
+	if (loaded_vmcs_load(&vcpu->vmcs)) {
 		vmcs_refresh_host_percpu(vcpu);
+	} else {
+		/* Another vCPU may have grown this CPU's TSC compensation. */
+		msr_tsc_follow_cpu(vcpu);
+	}
 	asm volatile("sldt %0" : "=rm" (host_ldt));
 	/*
 	 * Per CPU, and the thread stays on this one for the batch. Read even
@@ -435,6 +439,8 @@ static int vcpu_enter_exit(struct vcpu *vcpu)
 	invalidate_tss_limit();
 	fpu_save(vcpu->fpu);
 	kernel_fpu_end();
+	/* The most the guest can have read on this CPU. */
+	vcpu->last_guest_tsc = rdtsc() + vcpu->tsc_offset;
 	preempt_enable();
 	if (likely(tsc_khz))
 		vcpu->guest_ns += mul_u64_u32_div(guest_tsc, NSEC_PER_MSEC,

@@ -142,6 +142,7 @@ void vmcs_refresh_host_percpu(struct vcpu *vcpu)
 	vmcs_writel(HOST_GS_BASE, cpu_kernelmode_gs_base(cpu));
 	rdmsrl(MSR_IA32_SYSENTER_ESP, sysenter_esp);
 	vmcs_writel(HOST_IA32_SYSENTER_ESP, sysenter_esp);
+	msr_tsc_follow_cpu(vcpu);
 
 	if (vcpu->vpid) {
 		if (vmx_config.features & MINIVMM_CAP_INVVPID_CONTEXT)
@@ -216,8 +217,9 @@ static bool vmcs_setup_controls(struct vcpu *vcpu)
 	if (vcpu->vpid)
 		ok &= vmcs_write16(VIRTUAL_PROCESSOR_ID, vcpu->vpid);
 	ok &= vmcs_write64(VMCS_LINK_POINTER, -1ULL);
+	/* Already this CPU's TSC compensation (msr_tsc_follow_cpu()). */
 	if (c->cpu_based & CPU_BASED_USE_TSC_OFFSETTING)
-		ok &= vmcs_write64(TSC_OFFSET, 0);
+		ok &= vmcs_write64(TSC_OFFSET, vcpu->tsc_offset);
 	/* The timer is reloaded from this field on every entry. */
 	if (c->pin_based & PIN_BASED_VMX_PREEMPTION_TIMER)
 		ok &= vmcs_write32(VMX_PREEMPTION_TIMER_VALUE,

@@ -122,6 +122,43 @@ static int vmx_check_cr8(struct vmx_config *c, u32 must1)
 	return 0;
 }
 
+/*
+ * The APIC assists: which the CPU offers, and which the control words
+ * just chosen turn on. Only the TPR shadow is wanted today; the local
+ * APIC emulates the rest, so the others are reported but never set.
+ */
+static void vmx_check_apic_assists(struct vmx_config *c, const u32 *may1)
+{
+	static const struct {
+		enum vmx_ctl ctl;
+		u32 bit;
+		u32 assist;
+	} assists[] = {
+		{ VC_CPU, CPU_BASED_TPR_SHADOW, MINIVMM_APIC_TPR_SHADOW },
+		{ VC_CPU2, SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES,
+		  MINIVMM_APIC_VIRT_ACCESSES },
+		{ VC_CPU2, SECONDARY_EXEC_APIC_REGISTER_VIRT,
+		  MINIVMM_APIC_REGISTER_VIRT },
+		{ VC_CPU2, SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY,
+		  MINIVMM_APIC_VIRT_INTR_DELIVERY },
+		{ VC_PIN, PIN_BASED_POSTED_INTR, MINIVMM_APIC_POSTED_INTR },
+		{ VC_CPU2, SECONDARY_EXEC_VIRTUALIZE_X2APIC_MODE,
+		  MINIVMM_APIC_VIRT_X2APIC },
+	};
+	const u32 used[NR_VC] = {
+		[VC_PIN] = c->pin_based, [VC_CPU] = c->cpu_based,
+		[VC_CPU2] = c->cpu_based2,
+	};
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(assists); i++) {
+		if (may1[assists[i].ctl] & assists[i].bit)
+			c->apic_assists |= assists[i].assist;
+		if (used[assists[i].ctl] & assists[i].bit)
+			c->apic_assists_used |= assists[i].assist;
+	}
+}
+
 static int vmx_check_ept(u64 cap)
 {
 	static const struct { u64 bit; const char *name; } need[] = {
@@ -236,6 +273,7 @@ int vmx_check_features(void)
 	ret = vmx_check_cr8(c, must1[VC_CPU]);
 	if (ret)
 		return ret;
+	vmx_check_apic_assists(c, may1);
 	/*
 	 * Virtual NMIs are only of use with NMI-window exiting, which the
 	 * vCPU turns on while an NMI waits; without both, NMIs are not
@@ -289,8 +327,9 @@ int vmx_check_features(void)
 	    rdmsr_cap(MSR_IA32_VMX_CR4_FIXED1, &c->cr4_fixed1))
 		return -EOPNOTSUPP;
 
-	pr_info("VMX usable: VMCS revision %#x, features %#llx\n",
-		c->revision_id, c->features);
+	pr_info("VMX usable: VMCS revision %#x, features %#llx, APIC assists %#x (using %#x)\n",
+		c->revision_id, c->features, c->apic_assists,
+		c->apic_assists_used);
 	return 0;
 }
 
@@ -310,4 +349,6 @@ void vmx_fill_caps(struct minivmm_caps *caps)
 	caps->tsc_khz = tsc_khz;
 	caps->max_vcpus = MINIVMM_MAX_VCPUS;
 	caps->max_mem_slots = MINIVMM_MAX_MEM_SLOTS;
+	caps->apic_assists = vmx_config.apic_assists;
+	caps->apic_assists_used = vmx_config.apic_assists_used;
 }

@@ -1837,6 +1837,34 @@ TEST_F(cli, caps_over_netlink_match_the_ioctl)
 	EXPECT_NE(NULL, strstr(self->c->obuf, "\nfeatures:         ept "));
 }
 
+TEST_F(cli, caps_show_the_apic_assists_in_use)
+{
+	const char *used, *json;
+	struct minivmm_caps caps;
+
+	REQUIRE_RUN();
+	ASSERT_EQ(0, minivmm_caps(&caps));
+	/* minivmm uses the TPR shadow when there is one, and nothing else. */
+	ASSERT_EQ(0, caps.apic_assists_used & ~MINIVMM_APIC_TPR_SHADOW);
+	used = caps.apic_assists_used ? " tpr_shadow\n" : " none\n";
+	json = caps.apic_assists_used ?
+	       ",\"apic_assists_used\":[\"tpr_shadow\"]}\n" :
+	       ",\"apic_assists_used\":[]}\n";
+	ASSERT_EQ(0, CLI(self->c, NULL, "caps"));
+	EXPECT_NE(NULL, strstr(self->c->obuf, "\napic assists:     ")) {
+		TH_LOG("caps: %s", self->c->obuf);
+	}
+	EXPECT_NE(NULL, strstr(self->c->obuf, "\nassists in use:  ")) {
+		TH_LOG("caps: %s", self->c->obuf);
+	}
+	EXPECT_NE(NULL, strstr(strstr(self->c->obuf, "\nassists in use:") ?:
+			       "", used));
+	ASSERT_EQ(0, CLI(self->c, NULL, "caps", "--json"));
+	EXPECT_NE(NULL, strstr(self->c->obuf, json)) {
+		TH_LOG("caps: %s", self->c->obuf);
+	}
+}
+
 TEST_F(cli, clear_errors_without_the_module)
 {
 	static const char *const nl_commands[] = {

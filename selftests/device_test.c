@@ -130,6 +130,84 @@ TEST_F(dev, caps_match_cpuinfo)
 	EXPECT_GT(caps.max_mem_slots, 0);
 }
 
+static const struct {
+	__u32 bit;
+	const char *name;
+	const char *flag;	/* its "vmx flags" name; NULL: none shown */
+} apic_assists[] = {
+	{ MINIVMM_APIC_TPR_SHADOW, "tpr_shadow", "vtpr" },
+	{ MINIVMM_APIC_VIRT_ACCESSES, "virt_apic_accesses", "vapic" },
+	{ MINIVMM_APIC_REGISTER_VIRT, "apic_register_virt", "vapic_reg" },
+	{ MINIVMM_APIC_VIRT_INTR_DELIVERY, "virt_intr_delivery", "vid" },
+	{ MINIVMM_APIC_POSTED_INTR, "posted_intr", "posted_intr" },
+	{ MINIVMM_APIC_VIRT_X2APIC, "virt_x2apic_mode", NULL },
+};
+
+#define NR_APIC_ASSISTS	(sizeof(apic_assists) / sizeof(apic_assists[0]))
+
+/* The names of the assists in @set, or " none". */
+static const char *assist_names(__u32 set, char *buf)
+{
+	unsigned int i;
+
+	strcpy(buf, "");
+	for (i = 0; i < NR_APIC_ASSISTS; i++)
+		if (set & apic_assists[i].bit) {
+			strcat(buf, " ");
+			strcat(buf, apic_assists[i].name);
+		}
+	return *buf ? buf : " none";
+}
+
+TEST_F(dev, apic_assists_used_are_offered)
+{
+	struct minivmm_caps caps;
+	char names[256];
+	__u32 known = 0;
+	unsigned int i;
+
+	REQUIRE_DEV();
+	ASSERT_EQ(0, ioctl(self->fd, MINIVMM_GET_CAPS, &caps));
+	if (!(caps.features & MINIVMM_CAP_EPT)) {
+		EXPECT_EQ(0, caps.apic_assists);
+		EXPECT_EQ(0, caps.apic_assists_used);
+		SKIP(return, "VMX unusable");
+	}
+	/* Not buffered (stderr): the log shows what this machine has. */
+	TH_LOG("APIC assists offered:%s",
+	       assist_names(caps.apic_assists, names));
+	TH_LOG("APIC assists used:%s",
+	       assist_names(caps.apic_assists_used, names));
+	for (i = 0; i < NR_APIC_ASSISTS; i++)
+		known |= apic_assists[i].bit;
+	EXPECT_EQ(0, caps.apic_assists & ~known);
+	EXPECT_EQ(0, caps.apic_assists_used & ~caps.apic_assists);
+	/* The one assist minivmm wants is used wherever there is one. */
+	EXPECT_EQ(caps.apic_assists & MINIVMM_APIC_TPR_SHADOW,
+		  caps.apic_assists_used & MINIVMM_APIC_TPR_SHADOW);
+}
+
+/* The kernel's "vmx flags" come from the same capability MSRs. */
+TEST_F(dev, apic_assists_match_cpuinfo)
+{
+	struct minivmm_caps caps;
+	unsigned int i;
+
+	REQUIRE_DEV();
+	ASSERT_EQ(0, ioctl(self->fd, MINIVMM_GET_CAPS, &caps));
+	if (!cpuinfo_has_flag("vmx") || !(caps.features & MINIVMM_CAP_EPT))
+		SKIP(return, "VMX unusable");
+	for (i = 0; i < NR_APIC_ASSISTS; i++) {
+		if (!apic_assists[i].flag)
+			continue;
+		TH_LOG("%s: cpuinfo %d, caps %d", apic_assists[i].flag,
+		       cpuinfo_has_vmx_flag(apic_assists[i].flag),
+		       !!(caps.apic_assists & apic_assists[i].bit));
+		EXPECT_EQ(cpuinfo_has_vmx_flag(apic_assists[i].flag),
+			  !!(caps.apic_assists & apic_assists[i].bit));
+	}
+}
+
 TEST_F(dev, create_vm_rejects_flags)
 {
 	REQUIRE_DEV();

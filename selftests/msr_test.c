@@ -6,7 +6,8 @@
  * MSRs that must not exist raise #GP on RDMSR and WRMSR. Then the MSRs
  * that are tied to each other or to the host: IA32_TSC and
  * IA32_TSC_ADJUST, IA32_TSC_AUX through RDTSCP (and the host's TSC_AUX
- * after the guest ran), IA32_FMASK's reserved upper half.
+ * after the guest ran), IA32_FMASK's reserved upper half, and a guest TSC
+ * that never goes back while its thread moves between host CPUs.
  *
  * The table below is the specification (the SDM's, with KVM's choices
  * where it leaves one): it is written independently of the module's.
@@ -585,6 +586,38 @@ TEST_F(msr, rdtscp_reads_guest_tsc_aux_host_keeps_its_own)
 		n++;
 	}
 	EXPECT_LT(0, n);
+}
+
+/*
+ * The guest TSC is the host CPU's TSC plus an offset; on the 2-CPU
+ * machine after a suspend the CPUs' TSCs are apart. Moving the vCPU's
+ * thread from CPU to CPU must never let the guest see its TSC go back.
+ */
+TEST(guest_tsc_never_goes_back_as_its_thread_moves_between_cpus)
+{
+	uint64_t back, max_back;
+	struct test_vcpu *vcpu;
+	struct test_vm *vm;
+	int64_t lo, hi;
+
+	REQUIRE_VMX();
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs 2 online CPUs");
+	ASSERT_TRUE(test_host_tsc_gap(&lo, &hi));
+	TH_LOG("host TSCs: CPU 1 - CPU 0 in [%lld, %lld]: %s",
+	       (long long)lo, (long long)hi,
+	       lo <= 0 && hi >= 0 ? "agree" : "apart");
+	vm = test_vm_create(GUEST_MEM_SIZE);
+	vcpu = test_vcpu_add(vm, 0);
+	test_tsc_watch_load(vcpu);
+	back = test_tsc_watch(vcpu, 8, &max_back);
+	EXPECT_EQ(0, back) {
+		TH_LOG("%llu reads went back, by up to %llu cycles",
+		       (unsigned long long)back,
+		       (unsigned long long)max_back);
+	}
+	test_vcpu_destroy(vcpu);
+	test_vm_destroy(vm);
 }
 
 /* A CPUID table without RDTSCP: RDTSCP is #UD, as on a CPU without it. */

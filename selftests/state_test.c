@@ -388,6 +388,39 @@ TEST_F(state, nmi_pending_in_sti_shadow_taken_before_cli_ends_it)
 }
 
 /*
+ * Blocking by MOV SS holds NMIs on every processor (SDM Vol. 3C, table
+ * "Interruptibility State"; only the STI shadow's hold on NMIs varies),
+ * until the instruction after the MOV SS completes.
+ */
+GUEST_CODE(guest_nmi_movss, ".code64",
+	   "nop\n\t"
+	   GUEST_LABEL(guest_nmi_movss_after)
+	   GUEST_SYNC_ASM(1)
+	   "hlt\n\t"
+	   NMI_HANDLER64(guest_nmi_movss_handler));
+extern const unsigned char guest_nmi_movss_handler[], guest_nmi_movss_after[];
+
+TEST_F(state, nmi_pending_in_mov_ss_shadow_taken_after_the_next_instruction)
+{
+	uint64_t after = GUEST_LONG_ADDR(guest_nmi_movss,
+					 guest_nmi_movss_after);
+	struct minivmm_vcpu_events e;
+
+	REQUIRE_VMX();
+	REQUIRE_VNMI();
+	SETUP(guest_nmi_movss, false, guest_nmi_movss_handler, NULL);
+	/* The guest has just executed MOV SS: the NOP is in its shadow. */
+	memset(&e, 0, sizeof(e));
+	e.flags = MINIVMM_EVENTS_SHADOW | MINIVMM_EVENTS_QUEUED;
+	e.shadow = MINIVMM_SHADOW_MOV_SS;
+	e.nmi.pending = 1;
+	ASSERT_EQ(0, set_events(self->vcpu, &e));
+	expect_nmi(self->vcpu, after);
+	test_expect_sync(self->vcpu, NMI_END);
+	test_expect_sync(self->vcpu, 1);
+}
+
+/*
  * An NMI handler whose IRETQ pops its frame from device memory: the IRET
  * exits (EPT violation) after it began unblocking NMIs, and cannot be
  * emulated. It never completed, so NMIs must still be blocked.

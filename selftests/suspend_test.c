@@ -4,7 +4,9 @@
  * CPUs reset, outside VMX operation: the module leaves VMX operation
  * before and enters it again after, so every online CPU is in VMX
  * operation again and a guest stopped before the suspend runs on.
- * Without VMs, no CPU is in VMX operation after a resume either.
+ * Without VMs, no CPU is in VMX operation after a resume either. A
+ * guest's TSC never goes back across the suspend, wherever its vCPU's
+ * thread runs after it.
  *
  * Runs where /sys/power/state offers "mem" (the emulated machine's
  * firmware resumes at once); an RTC alarm wakes machines that sleep.
@@ -129,6 +131,41 @@ TEST(no_vmx_after_suspend_without_vms)
 	test_vm_destroy(vm);
 	ASSERT_EQ(0, suspend_to_ram());
 	EXPECT_EQ(0, minivmm_vmx_cpus(vmx));
+}
+
+/*
+ * The 2-CPU machine resumes with its CPUs' TSCs apart (and the kernel,
+ * told tsc=reliable, does not notice). A guest that read its TSC before
+ * the suspend reads it on, its vCPU's thread moved from CPU to CPU:
+ * never lower than before.
+ */
+TEST(guest_tsc_never_goes_back_across_suspend_and_cpu_moves)
+{
+	uint64_t back, max_back;
+	struct test_vcpu *vcpu;
+	struct test_vm *vm;
+	int64_t lo, hi;
+
+	REQUIRE_SUSPEND();
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs 2 online CPUs");
+	vm = test_vm_create(GUEST_MEM_SIZE);
+	vcpu = test_vcpu_add(vm, 0);
+	test_tsc_watch_load(vcpu);
+	test_tsc_watch(vcpu, 2, &max_back);
+	ASSERT_EQ(0, suspend_to_ram());
+	ASSERT_TRUE(test_host_tsc_gap(&lo, &hi));
+	TH_LOG("host TSCs after resume: CPU 1 - CPU 0 in [%lld, %lld]: %s",
+	       (long long)lo, (long long)hi,
+	       lo <= 0 && hi >= 0 ? "agree" : "apart");
+	back = test_tsc_watch(vcpu, 8, &max_back);
+	EXPECT_EQ(0, back) {
+		TH_LOG("%llu reads went back, by up to %llu cycles",
+		       (unsigned long long)back,
+		       (unsigned long long)max_back);
+	}
+	test_vcpu_destroy(vcpu);
+	test_vm_destroy(vm);
 }
 
 TEST_HARNESS_MAIN

@@ -18,6 +18,35 @@ static const struct cli_option caps_options[] = {
 	{ }
 };
 
+static const struct cap_name apic_assist_names[] = {
+	{ MINIVMM_APIC_TPR_SHADOW, "tpr_shadow" },
+	{ MINIVMM_APIC_VIRT_ACCESSES, "virt_apic_accesses" },
+	{ MINIVMM_APIC_REGISTER_VIRT, "apic_register_virt" },
+	{ MINIVMM_APIC_VIRT_INTR_DELIVERY, "virt_intr_delivery" },
+	{ MINIVMM_APIC_POSTED_INTR, "posted_intr" },
+	{ MINIVMM_APIC_VIRT_X2APIC, "virt_x2apic_mode" },
+	{ 0, NULL },
+};
+
+/* The names of the MINIVMM_APIC_* bits in @set, as a JSON list or not. */
+static void print_assists(unsigned int set, bool json)
+{
+	const struct cap_name *c;
+	bool first = true;
+
+	for (c = apic_assist_names; c->name; c++) {
+		if (!(set & c->bit))
+			continue;
+		if (json)
+			printf("%s\"%s\"", first ? "" : ",", c->name);
+		else
+			printf(" %s", c->name);
+		first = false;
+	}
+	if (!json && first)
+		printf(" none");
+}
+
 static unsigned int vmx_cpu_list(const struct minivmm_caps *caps,
 				 char *buf, size_t len)
 {
@@ -60,8 +89,13 @@ static void print_json(const struct minivmm_caps *caps, int api)
 	printf("\"vmx_cpus\":[%s],\"nr_vms\":%u,", cpus, caps->nr_vms);
 	printf("\"nr_vcpus\":%u,\"pinned_pages\":%llu,", caps->nr_vcpus,
 	       (unsigned long long)caps->pinned_pages);
-	printf("\"max_vms_per_user\":%u,\"max_vcpus_per_user\":%u}\n",
+	printf("\"max_vms_per_user\":%u,\"max_vcpus_per_user\":%u,",
 	       caps->max_vms_per_user, caps->max_vcpus_per_user);
+	printf("\"apic_assists\":[");
+	print_assists(caps->apic_assists, true);
+	printf("],\"apic_assists_used\":[");
+	print_assists(caps->apic_assists_used, true);
+	printf("]}\n");
 }
 
 /* A per-user limit, 0 meaning none. */
@@ -113,6 +147,12 @@ static int caps_main(int argc, char **argv)
 		if (caps.features & c->bit)
 			printf(" %s", c->name);
 	printf("\n");
+	printf("apic assists:    ");
+	print_assists(caps.apic_assists, false);
+	printf("\n");
+	printf("assists in use:  ");
+	print_assists(caps.apic_assists_used, false);
+	printf("\n");
 	if (caps.features & MINIVMM_CAP_PREEMPTION_TIMER)
 		printf("preemption timer: 1 tick per %u TSC cycles\n",
 		       1U << caps.preemption_timer_shift);
@@ -139,10 +179,11 @@ const struct command cmd_caps = {
 	.synopsis = "[OPTIONS]",
 	.summary = "show what the module found on this machine",
 	.description =
-	"Show the VMX capabilities the module found and uses, its limits (per\n"
-	"VM and per user), which CPUs are in VMX operation now, and how many\n"
-	"VMs, vCPUs and pinned pages all users have now. Exit status 1 when\n"
-	"VMX is not usable on this machine.",
+	"Show the VMX capabilities the module found and uses, the APIC\n"
+	"virtualization assists the CPU offers and those the module uses, its\n"
+	"limits (per VM and per user), which CPUs are in VMX operation now, and\n"
+	"how many VMs, vCPUs and pinned pages all users have now. Exit status 1\n"
+	"when VMX is not usable on this machine.",
 	.options = caps_options,
 	.run = caps_main,
 };

@@ -20,6 +20,7 @@
 #ifndef MINIVMM_GUEST_H
 #define MINIVMM_GUEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -129,6 +130,23 @@ void test_vcpu_load(struct test_vcpu *vcpu, enum guest_mode mode,
 
 /* MINIVMM_RUN; 0 or -errno. */
 int test_vcpu_run(struct test_vcpu *vcpu);
+
+/*
+ * A guest that reads RDTSC in a loop and counts the reads that went
+ * back: test_tsc_watch_load() sets the vCPU up with it; test_tsc_watch()
+ * runs @rounds rounds of 10000 reads, the vCPU's thread (and the caller)
+ * on CPU 0 for even rounds and CPU 1 for odd ones, and returns how many
+ * reads since the load went back, and in *max_back by how much at most.
+ */
+void test_tsc_watch_load(struct test_vcpu *vcpu);
+uint64_t test_tsc_watch(struct test_vcpu *vcpu, int rounds,
+			uint64_t *max_back);
+
+/*
+ * CPU 1's TSC minus CPU 0's is in [*lo, *hi] (read on 0, 1, then 0
+ * again); false when the caller cannot run on both.
+ */
+bool test_host_tsc_gap(int64_t *lo, int64_t *hi);
 
 /*
  * MINIVMM_RUN with a SIGALRM due in @ms (a handler that does nothing, no

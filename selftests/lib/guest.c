@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <x86intrin.h>
 
 #include "guest.h"
 #include "minivmm_test.h"
@@ -498,4 +499,70 @@ void test_expect_done(struct test_vcpu *vcpu)
 
 	TEST_REQUIRE(nr == UCALL_DONE, "ucall %lu with %#lx, wanted UCALL_DONE",
 		     (unsigned long)nr, (unsigned long)uc.args[0]);
+}
+
+/* R8 the last read, R9 how many went back, R10 by how much at most. */
+GUEST_CODE(guest_tsc_watch, ".code64",
+	   "xor %r8, %r8\n\t"
+	   "xor %r9, %r9\n\t"
+	   "xor %r10, %r10\n\t"
+	   "1: mov $10000, %r11d\n\t"
+	   "2: rdtsc\n\t"
+	   "shl $32, %rdx\n\t"
+	   "or %rdx, %rax\n\t"
+	   "mov %r8, %rdx\n\t"
+	   "sub %rax, %rdx\n\t"
+	   "jbe 3f\n\t"
+	   "inc %r9\n\t"
+	   "cmp %r10, %rdx\n\t"
+	   "cmova %rdx, %r10\n\t"
+	   "3: mov %rax, %r8\n\t"
+	   "dec %r11d\n\t"
+	   "jnz 2b\n\t"
+	   "mov %r9, %rcx\n\t"
+	   "mov %r10, %rdx\n\t"
+	   GUEST_SYNC_ASM(1)
+	   "jmp 1b\n\t");
+
+void test_tsc_watch_load(struct test_vcpu *vcpu)
+{
+	test_vcpu_load(vcpu, MODE_LONG, guest_tsc_watch,
+		       GUEST_CODE_SIZE(guest_tsc_watch));
+}
+
+uint64_t test_tsc_watch(struct test_vcpu *vcpu, int rounds,
+			uint64_t *max_back)
+{
+	struct ucall uc = { };
+	int i;
+
+	for (i = 0; i < rounds; i++) {
+		TEST_REQUIRE(!test_pin_with_vcpu(vcpu, i & 1),
+			     "cannot move to CPU %d: %s", i & 1,
+			     strerror(errno));
+		uc = test_expect_sync(vcpu, 1);
+	}
+	*max_back = uc.args[2];
+	return uc.args[1];
+}
+
+bool test_host_tsc_gap(int64_t *lo, int64_t *hi)
+{
+	cpu_set_t set, old;
+	uint64_t t[3];
+	int i;
+
+	if (sched_getaffinity(0, sizeof(old), &old))
+		return false;
+	for (i = 0; i < 3; i++) {
+		CPU_ZERO(&set);
+		CPU_SET(i == 1, &set);
+		if (sched_setaffinity(0, sizeof(set), &set))
+			return false;
+		t[i] = __rdtsc();
+	}
+	sched_setaffinity(0, sizeof(old), &old);
+	*lo = (int64_t)(t[1] - t[2]);
+	*hi = (int64_t)(t[1] - t[0]);
+	return true;
 }

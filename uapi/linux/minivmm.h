@@ -38,6 +38,17 @@
 /* The in-kernel I/O APIC, MINIVMM_IRQ_LINE, _SIGNAL_MSI, _IRQFD, _GET/SET_IOAPIC */
 #define MINIVMM_CAP_IOAPIC		_BITULL(18)
 
+/*
+ * APIC virtualization assists of VMX (struct minivmm_caps.apic_assists
+ * and .apic_assists_used): the control each names is one the CPU allows.
+ */
+#define MINIVMM_APIC_TPR_SHADOW		_BITUL(0)	/* use TPR shadow */
+#define MINIVMM_APIC_VIRT_ACCESSES	_BITUL(1)	/* virtualize APIC accesses */
+#define MINIVMM_APIC_REGISTER_VIRT	_BITUL(2)	/* APIC-register virtualization */
+#define MINIVMM_APIC_VIRT_INTR_DELIVERY	_BITUL(3)	/* virtual-interrupt delivery */
+#define MINIVMM_APIC_POSTED_INTR	_BITUL(4)	/* process posted interrupts */
+#define MINIVMM_APIC_VIRT_X2APIC	_BITUL(5)	/* virtualize x2APIC mode */
+
 #define MINIVMM_MAX_CPUS	256	/* CPUs described by vmx_cpus[] */
 
 /**
@@ -62,6 +73,10 @@
  * @max_vcpus_per_user:	vCPUs one user may have at a time (0: no limit)
  * @pad2:		zero
  * @pinned_pages:	pages of guest memory pinned now, in all VMs
+ * @apic_assists:	MINIVMM_APIC_* assists the CPU offers
+ * @apic_assists_used:	MINIVMM_APIC_* assists every vCPU uses; always a
+ *			subset of @apic_assists. The local APIC emulates
+ *			in software what no assist covers.
  * @reserved:		zero
  */
 struct minivmm_caps {
@@ -82,7 +97,9 @@ struct minivmm_caps {
 	__u32 max_vcpus_per_user;
 	__u32 pad2;
 	__u64 pinned_pages;
-	__u64 reserved[5];
+	__u32 apic_assists;
+	__u32 apic_assists_used;
+	__u64 reserved[4];
 };
 
 /* Returns MINIVMM_API_VERSION. */
