@@ -26,7 +26,8 @@ pkgs=(build-essential bc kmod cpio xz-utils zstd linux-headers-amd64
       bochs bochs-term bochsbios vgabios busybox-static
       libnl-3-dev libnl-genl-3-dev pkg-config linux-source-6.1 sparse
       isolinux syslinux-common xorriso rsync python3
-      flex bison libelf-dev lz4)	# the last four: scripts/debug-kernel.sh
+      flex bison libelf-dev lz4	# these four: scripts/debug-kernel.sh
+      qemu-system-x86)		# make bench's Linux boot under QEMU+KVM
 
 missing=()
 versions=

@@ -46,8 +46,18 @@ MODULE_INDEXES = ['modules.builtin', 'modules.builtin.modinfo',
 # busybox's timeout has no --foreground, which kselftest's runner.sh
 # passes whenever /usr/bin/timeout exists; tests run in the foreground of
 # this shell anyway, so the option can go.
+# The kselftest runner's "timeout [--foreground] SECS CMD...": a program
+# named in /etc/testvm/extra-seconds/ gets that many seconds more.
 TIMEOUT_WRAPPER = b'''#!/bin/sh
 [ "$1" = --foreground ] && shift
+case "$1" in
+[0-9]*)
+	t=$1
+	shift
+	eval prog=\\${$#}
+	extra=$(cat "/etc/testvm/extra-seconds/${prog##*/}" 2>/dev/null)
+	exec /bin/busybox timeout $((t + ${extra:-0})) "$@"
+esac
 exec /bin/busybox timeout "$@"
 '''
 
@@ -382,6 +392,8 @@ class ImageSpec:
 		self.timeout_scale = 1
 		# Divides the rounds of the stress tests, for the same kernels.
 		self.stress_divisor = 1
+		# Seconds added to one program's kselftest timeout, by name.
+		self.extra_seconds = {}
 
 
 def busybox_applets():
@@ -409,6 +421,9 @@ def make_manifest(spec):
 		   ''.join('minivmm:%s\n' % t for t in spec.tests))
 	m.add_data('/etc/testvm/timeout-scale', '%d\n' % spec.timeout_scale)
 	m.add_data('/etc/testvm/stress-divisor', '%d\n' % spec.stress_divisor)
+	m.files['/etc/testvm/extra-seconds'] = ('dir', None, 0o755)
+	for prog, seconds in spec.extra_seconds.items():
+		m.add_data('/etc/testvm/extra-seconds/' + prog, '%d\n' % seconds)
 	m.add_data('/etc/passwd', 'root:x:0:0:root:/root:/bin/sh\n')
 	m.add_data('/etc/group', 'root:x:0:\n')
 

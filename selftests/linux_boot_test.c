@@ -47,8 +47,6 @@ extern char **environ;
 /* Guest RAM for the boot: the vmlinux ends at 74 MiB. */
 #define BOOT_MEM	"96M"
 #define BOOT_TIMEOUT	"200"
-/* The bzImage decompresses itself first: about a minute here. */
-#define BZIMAGE_TIMEOUT	"250"
 #define OUT_MAX		(256 << 10)
 /* The early serial console, and a parameter to find in the echo. */
 #define BOOT_CMDLINE	"console=ttyS0 earlyprintk=serial,ttyS0,115200 " \
@@ -911,37 +909,6 @@ TEST(run_vmlinux_prints_linux_banner_and_cmdline)
 }
 
 /*
- * The same through the bzImage path: the kernel decompresses itself
- * first, about a minute of the emulated machine's time, so the image
- * carries the bzImage only with scripts/testvm --guest-bzimage.
- */
-TEST(run_bzimage_prints_linux_banner_and_cmdline)
-{
-	const char *path = guest_bzimage();
-	const char *echo;
-	char want[256];
-
-	REQUIRE_VMX();
-	if (!path)
-		SKIP(return, "no guest bzImage (%s: testvm --guest-bzimage)",
-		     GUEST_BZIMAGE);
-	snprintf(want, sizeof(want), "Command line: %s", BOOT_CMDLINE);
-	ASSERT_EQ(0, boot_until(&r, "Linux version 6.", "Command line: ",
-				(const char *const []){
-					"run", "--timeout", BZIMAGE_TIMEOUT,
-					"--mem", BOOT_MEM, "--kernel", path,
-					"--cmdline", BOOT_CMDLINE, NULL }));
-	EXPECT_NE(NULL, strstr(r.out, "Linux version 6."))
-		TH_LOG("status %d, stdout: %.2000s\nstderr: %s", r.status,
-		       r.out, r.err);
-	echo = strstr(r.out, want);
-	ASSERT_NE(NULL, echo);
-	echo += strlen(want);
-	EXPECT_TRUE(*echo == '\r' || *echo == '\n');
-	EXPECT_EQ(128 + SIGINT, r.status);
-}
-
-/*
  * The boot to the guest's /init: 'quiet' (every console byte is an exit
  * to the tool), no crypto self-tests, no read-only kernel data (whose
  * check of the page tables for W+X costs 3 s of a 7 s boot) and no
@@ -958,6 +925,14 @@ TEST(run_bzimage_prints_linux_banner_and_cmdline)
 #define INIT_TIMEOUT	"80"
 /* The harness's limit: the tool's own --timeout comes first. */
 #define INIT_TEST_TIMEOUT	100
+/*
+ * The bzImage decompresses itself first: its boot took 259 s of the
+ * 2-CPU machine's time, 237 s of it before the kernel's clock started.
+ * scripts/testvm --guest-bzimage adds BZIMAGE_TEST_TIMEOUT to the
+ * program's limit.
+ */
+#define BZIMAGE_TIMEOUT	"400"
+#define BZIMAGE_TEST_TIMEOUT	420
 #define INIT_DONE	"guest: minivmm-guest-init-done"
 #define ST_POWEROFF	0
 
@@ -1057,19 +1032,23 @@ FIXTURE_TEARDOWN(guest)
 {
 }
 
-/* Boot Debian's kernel with @vcpus vCPUs to its /init, which powers off. */
-static void boot_to_init(struct __test_metadata *_metadata, const char *vcpus)
+/*
+ * Boot Debian's kernel @kernel with @vcpus vCPUs to its /init, which
+ * powers off, within @timeout seconds.
+ */
+static void boot_to_init(struct __test_metadata *_metadata,
+			 const char *kernel, const char *vcpus,
+			 const char *timeout)
 {
-	const char *kernel = guest_vmlinux(), *initrd = guest_initrd();
+	const char *initrd = guest_initrd();
 	const char *complaint, *uptime;
 	int ticking, cpus;
 
-	if (!kernel || !initrd)
-		SKIP(return, "no guest vmlinux or initramfs (%s, %s)",
-		     GUEST_VMLINUX, GUEST_INITRD);
+	if (!initrd)
+		SKIP(return, "no guest initramfs (%s)", GUEST_INITRD);
 	ASSERT_EQ(0, boot_with_input(&r, NULL, NULL,
 				     (const char *const []){
-					"run", "--timeout", INIT_TIMEOUT,
+					"run", "--timeout", timeout,
 					"--mem", BOOT_MEM, "--vcpus", vcpus,
 					"--kernel", kernel, "--initrd", initrd,
 					"--cmdline", INIT_CMDLINE, NULL }));
@@ -1127,8 +1106,12 @@ static bool host_tscs_agree(void)
 TEST_F_TIMEOUT(guest, run_vmlinux_one_vcpu_boots_to_init_and_powers_off,
 	       INIT_TEST_TIMEOUT)
 {
+	const char *kernel = guest_vmlinux();
+
 	REQUIRE_VMX();
-	boot_to_init(_metadata, "1");
+	if (!kernel)
+		SKIP(return, "no guest vmlinux (%s)", GUEST_VMLINUX);
+	boot_to_init(_metadata, kernel, "1", INIT_TIMEOUT);
 }
 
 /*
@@ -1139,12 +1122,35 @@ TEST_F_TIMEOUT(guest, run_vmlinux_one_vcpu_boots_to_init_and_powers_off,
 TEST_F_TIMEOUT(guest, run_vmlinux_two_vcpus_boot_to_init_and_power_off,
 	       INIT_TEST_TIMEOUT)
 {
+	const char *kernel = guest_vmlinux();
+
 	REQUIRE_VMX();
+	if (!kernel)
+		SKIP(return, "no guest vmlinux (%s)", GUEST_VMLINUX);
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		SKIP(return, "one host CPU: the 2-vCPU boot needs two");
 	if (!host_tscs_agree())
 		SKIP(return, "host TSCs differ; guest TSC sync not done");
-	boot_to_init(_metadata, "2");
+	boot_to_init(_metadata, kernel, "2", INIT_TIMEOUT);
+}
+
+/*
+ * The same through the bzImage path, with one vCPU: entered at its
+ * 64-bit entry, the kernel decompresses itself first, which costs
+ * minutes of the emulated machine's time, so the image carries the
+ * bzImage only with scripts/testvm --guest-bzimage (make check: the
+ * 2-CPU machine of Debian's 6.1 only).
+ */
+TEST_F_TIMEOUT(guest, run_bzimage_boots_to_init_and_powers_off,
+	       BZIMAGE_TEST_TIMEOUT)
+{
+	const char *kernel = guest_bzimage();
+
+	REQUIRE_VMX();
+	if (!kernel)
+		SKIP(return, "no guest bzImage (%s: testvm --guest-bzimage)",
+		     GUEST_BZIMAGE);
+	boot_to_init(_metadata, kernel, "1", BZIMAGE_TIMEOUT);
 }
 
 /*

@@ -23,7 +23,7 @@
 #include "minivmm_test.h"
 #include "guest.h"
 
-#define WAKE_AFTER_S	5
+#define WAKE_AFTER_S	2
 
 /* Real mode: stage 1 before the suspend, stage 2 after it. */
 GUEST_CODE(guest_two_stages, ".code16",
