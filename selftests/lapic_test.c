@@ -634,7 +634,8 @@ TEST_F(lapic, current_count_counts_down)
 TEST_F(lapic, periodic_timer_fires_repeatedly)
 {
 	uint64_t t0, ms = 0;
-	int i;
+	int i, ticks;
+	struct ucall uc;
 
 	REQUIRE_VMX();
 	POKE_SETUP();
@@ -643,11 +644,28 @@ TEST_F(lapic, periodic_timer_fires_repeatedly)
 	wr(self->vcpu, APIC_LVTT, PERIODIC | 0x30);
 	t0 = monotonic_ns();
 	wr(self->vcpu, APIC_TMICT, TIMER_MS * 1000000);
-	for (i = 1; i <= 3; i++) {
-		ms = halt_for_timer(self->vcpu, t0);
+	ms = halt_for_timer(self->vcpu, t0);
+	/* Each round: the guest is in the handler of tick @ticks. */
+	for (ticks = 1, i = 0; i < 10; i++) {
 		wr(self->vcpu, APIC_EOI, 0);
-		expect_ready(self->vcpu, op(self->vcpu, OP_RETURN, 0, 0));
+		uc = op(self->vcpu, OP_RETURN, 0, 0);
+		/*
+		 * When the round trips since the last tick took a period
+		 * (a slow host), the next tick is pending already and the
+		 * IRET that unmasks interrupts takes it at once.
+		 */
+		if (uc.args[0] == IRQ_SYNC(0x30)) {
+			if (++ticks == 3)
+				ms = (monotonic_ns() - t0) / 1000000;
+			continue;
+		}
+		expect_ready(self->vcpu, uc);
+		if (ticks >= 3)
+			break;
+		ms = halt_for_timer(self->vcpu, t0);
+		ticks++;
 	}
+	ASSERT_LT(i, 10) TH_LOG("the guest never left its handler");
 	TH_LOG("3 periods of %d ms after %lu ms", TIMER_MS, (unsigned long)ms);
 	EXPECT_LE(3 * TIMER_MS - EARLY_MS, ms);
 	EXPECT_GE(3 * TIMER_MS + LATE_MS, ms);
