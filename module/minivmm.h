@@ -19,6 +19,7 @@
  * netlink.c	the generic netlink family: statistics and events
  * limits.c	per-user limits, memory pinning charges, live counts
  * ioapic.c	the I/O APIC, interrupt lines, MSIs and irqfds
+ * ioeventfd.c	guest writes that signal an eventfd without an exit
  */
 #ifndef MINIVMM_H
 #define MINIVMM_H
@@ -165,6 +166,10 @@ struct ioapic;
  * @nr_vcpus:	vCPUs that exist now; vm->lock
  * @node:	on the list of all VMs
  * @ioapic:	the I/O APIC (ioapic.c), from creation to destruction
+ * @ioeventfd_lock: serialises changes of @ioeventfds
+ * @ioeventfds:	registered ioeventfds (ioeventfd.c); changed under
+ *		@ioeventfd_lock, read under rcu_read_lock()
+ * @nr_ioeventfds: how many; @ioeventfd_lock
  */
 struct vm {
 	unsigned int id;
@@ -183,6 +188,9 @@ struct vm {
 	unsigned int nr_vcpus;
 	struct list_head node;
 	struct ioapic *ioapic;
+	struct mutex ioeventfd_lock;	/* changes of the ioeventfd list */
+	struct list_head ioeventfds;
+	unsigned int nr_ioeventfds;
 };
 
 /*
@@ -635,5 +643,12 @@ long ioapic_ioctl(struct vm *vm, unsigned int cmd, void __user *uarg);
 bool ioapic_mmio(struct vcpu *vcpu, u64 gpa, unsigned int len, bool write,
 		 u64 *val);
 void ioapic_eoi(struct vm *vm, u8 vector);
+
+/* ioeventfd.c */
+void ioeventfd_init(struct vm *vm);
+void ioeventfd_destroy(struct vm *vm);
+int ioeventfd_ioctl(struct vm *vm, void __user *uarg);
+bool ioeventfd_write(struct vm *vm, bool pio, u64 addr, unsigned int len,
+		     u64 val);
 
 #endif /* MINIVMM_H */

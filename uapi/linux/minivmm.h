@@ -37,6 +37,8 @@
 #define MINIVMM_CAP_INVVPID_CONTEXT	_BITULL(12)
 /* The in-kernel I/O APIC, MINIVMM_IRQ_LINE, _SIGNAL_MSI, _IRQFD, _GET/SET_IOAPIC */
 #define MINIVMM_CAP_IOAPIC		_BITULL(18)
+/* MINIVMM_IOEVENTFD: guest writes that signal an eventfd without an exit */
+#define MINIVMM_CAP_IOEVENTFD		_BITULL(20)
 
 #define MINIVMM_MAX_CPUS	256	/* CPUs described by vmx_cpus[] */
 
@@ -200,6 +202,42 @@ struct minivmm_ioapic_state {
 #define MINIVMM_IRQFD		_IOW(MINIVMM_IO, 0x52, struct minivmm_irqfd)
 #define MINIVMM_GET_IOAPIC	_IOR(MINIVMM_IO, 0x53, struct minivmm_ioapic_state)
 #define MINIVMM_SET_IOAPIC	_IOW(MINIVMM_IO, 0x54, struct minivmm_ioapic_state)
+
+/* struct minivmm_ioeventfd.flags */
+#define MINIVMM_IOEVENTFD_PIO		_BITUL(0)	/* @addr is a port */
+#define MINIVMM_IOEVENTFD_DATAMATCH	_BITUL(1)	/* only @datamatch */
+#define MINIVMM_IOEVENTFD_DEASSIGN	_BITUL(2)	/* remove it */
+
+/* ioeventfds one VM may have at a time; one more is -ENOSPC */
+#define MINIVMM_MAX_IOEVENTFDS	64
+
+/**
+ * struct minivmm_ioeventfd - an eventfd a guest write signals in the kernel
+ * @addr:	with MINIVMM_IOEVENTFD_PIO the port (below 0x10000), else the
+ *		guest physical address of the MMIO register
+ * @datamatch:	with MINIVMM_IOEVENTFD_DATAMATCH the value a write must
+ *		carry, below 2^(8 * @len); else zero
+ * @len:	bytes of the write: 1, 2, 4 or 8 (1, 2 or 4 for a port)
+ * @fd:		the eventfd
+ * @flags:	MINIVMM_IOEVENTFD_* bits
+ * @reserved:	zero
+ *
+ * A guest OUT, or a write to guest physical memory without RAM, of
+ * exactly @len bytes at @addr (and of @datamatch with
+ * MINIVMM_IOEVENTFD_DATAMATCH) adds 1 to the eventfd's count and the
+ * guest goes on without an exit to userspace. Reads, string I/O (INS,
+ * OUTS) and writes of another size, address or value exit as before.
+ */
+struct minivmm_ioeventfd {
+	__u64 addr;
+	__u64 datamatch;
+	__u32 len;
+	__s32 fd;
+	__u32 flags;
+	__u32 reserved;
+};
+
+#define MINIVMM_IOEVENTFD	_IOW(MINIVMM_IO, 0x58, struct minivmm_ioeventfd)
 
 /* ---- vCPU file descriptor ------------------------------------------- */
 
