@@ -64,6 +64,7 @@ static void vm_destroy(struct vm *vm)
 	/* First: an eventfd write may interrupt the VM until its irqfd goes. */
 	ioapic_destroy(vm);
 	ioeventfd_destroy(vm);
+	posted_vm_destroy(vm);
 
 	/* No vCPU is left; drop every cached translation before freeing. */
 	ept_flush_all_cpus(&vm->ept);
@@ -374,11 +375,12 @@ static int vm_release(struct inode *inode, struct file *filp)
  * vm_ioctl() - ioctls of a VM fd
  * @filp: the VM fd
  * @cmd: MINIVMM_SET_MEMORY_REGION, MINIVMM_CREATE_VCPU, one of the
- *	 interrupt ioctls of ioapic_ioctl() or MINIVMM_IOEVENTFD
+ *	 interrupt ioctls of ioapic_ioctl(), MINIVMM_IOEVENTFD or
+ *	 MINIVMM_POSTED_RANGE
  * @arg: its argument
  *
- * Return: see vm_set_memory_region(), vcpu_create(), ioapic_ioctl() and
- * ioeventfd_ioctl();
+ * Return: see vm_set_memory_region(), vcpu_create(), ioapic_ioctl(),
+ * ioeventfd_ioctl() and posted_range_ioctl();
  * -ENOTTY for an unknown command.
  */
 static long vm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
@@ -398,6 +400,8 @@ static long vm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 		return ioapic_ioctl(vm, cmd, (void __user *)arg);
 	case MINIVMM_IOEVENTFD:
 		return ioeventfd_ioctl(vm, (void __user *)arg);
+	case MINIVMM_POSTED_RANGE:
+		return posted_range_ioctl(vm, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}
@@ -445,6 +449,7 @@ int vm_create(unsigned long flags)
 	refcount_set(&vm->refs, 1);
 	mutex_init(&vm->lock);
 	ioeventfd_init(vm);
+	posted_vm_init(vm);
 	mmgrab(current->mm);
 	vm->mm = current->mm;
 	vm->owner = get_pid(task_tgid(current));
