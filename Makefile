@@ -119,8 +119,8 @@ demo:
 # emulated machine.
 bench: all
 	$(MAKE) -C bench
-	$(TESTVM) --add $(TOP)/bench/exit_bench \
-		--run 'modprobe kvm_intel && /root/exit_bench'
+	$(TESTVM) --add $(TOP)/bench/exit_bench --add $(TOP)/bench/io_bench \
+		--run 'modprobe kvm_intel && /root/exit_bench; /root/io_bench'
 
 install: module userspace
 	$(MAKE) -C $(KDIR) M=$(TOP) modules_install
