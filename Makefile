@@ -131,9 +131,10 @@ bench: all
 	$(MAKE) -C bench
 	@test -x $(QEMU) || { echo "no $(QEMU): run 'make deps'" >&2; exit 1; }
 	$(TESTVM) --mem 512 --timeout 2400 --add $(TOP)/bench/exit_bench \
-		--add $(TOP)/bench/boot_bench \
+		--add $(TOP)/bench/io_bench --add $(TOP)/bench/boot_bench \
 		$(foreach f,$(QEMU_FILES),--add $(f):$(f)) \
-		--run 'modprobe kvm_intel && /root/exit_bench && /root/boot_bench'
+		--run 'modprobe kvm_intel && /root/exit_bench; /root/io_bench; \
+		       /root/boot_bench'
 
 install: module userspace
 	$(MAKE) -C $(KDIR) M=$(TOP) modules_install

@@ -8,6 +8,7 @@
 #define MINIVMM_COMPAT_H
 
 #include <linux/bits.h>
+#include <linux/eventfd.h>
 #include <linux/mm.h>
 #include <linux/syscore_ops.h>
 #include <linux/version.h>
@@ -134,5 +135,15 @@ static inline void compat_unregister_syscore(struct compat_syscore *s)
 	unregister_syscore_ops(&s->ops);
 }
 #endif
+
+/* 6.8 dropped eventfd_signal()'s count: a signal always adds 1. */
+static inline void minivmm_eventfd_signal(struct eventfd_ctx *ctx)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+	eventfd_signal(ctx);
+#else
+	eventfd_signal(ctx, 1);
+#endif
+}
 
 #endif /* MINIVMM_COMPAT_H */

@@ -1007,7 +1007,9 @@ static int mmio_exit(struct vcpu *vcpu, u64 gpa, unsigned int len,
 
 	if (write) {
 		val &= size_mask(len);
-		if (kernel_mmio(vcpu, gpa, len, true, &val))
+		if (kernel_mmio(vcpu, gpa, len, true, &val) ||
+		    ioeventfd_write(vcpu->vm, false, gpa, len, val) ||
+		    posted_write(vcpu, false, gpa, len, val))
 			return 1;
 	}
 	run->exit_reason = MINIVMM_EXIT_MMIO;

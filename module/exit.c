@@ -630,11 +630,18 @@ static int handle_io(struct vcpu *vcpu)
 	struct minivmm_run *run = vcpu->run;
 	unsigned long q = vcpu->exit_qual;
 	unsigned int size = (q & 7) + 1;
+	u32 data = vcpu->regs[R_RAX] &
+		   (size == 4 ? ~0U : (1U << (size * 8)) - 1);
 	bool in = q & 8;
 
 	if (q & 16)	/* INS/OUTS, with or without REP */
 		return emulate_string_io(vcpu, q);
 
+	if (!in && (ioeventfd_write(vcpu->vm, true, q >> 16, size, data) ||
+		    posted_write(vcpu, true, q >> 16, size, data))) {
+		vcpu_skip_insn(vcpu);
+		return 1;
+	}
 	run->exit_reason = MINIVMM_EXIT_IO;
 	memset(&run->io, 0, sizeof(run->io));
 	run->io.port = q >> 16;
@@ -643,8 +650,7 @@ static int handle_io(struct vcpu *vcpu)
 	run->io.count = 1;
 	run->io.data_offset = offsetof(struct minivmm_run, io.data);
 	if (!in)
-		run->io.data = vcpu->regs[R_RAX] &
-			       (size == 4 ? ~0U : (1U << (size * 8)) - 1);
+		run->io.data = data;
 	vcpu_skip_insn(vcpu);
 	if (in) {
 		vcpu->pending = PIO_IN;

@@ -19,6 +19,8 @@
  * netlink.c	the generic netlink family: statistics and events
  * limits.c	per-user limits, memory pinning charges, live counts
  * ioapic.c	the I/O APIC, interrupt lines, MSIs and irqfds
+ * ioeventfd.c	guest writes that signal an eventfd without an exit
+ * posted.c	guest writes appended to a ring without an exit
  */
 #ifndef MINIVMM_H
 #define MINIVMM_H
@@ -169,6 +171,14 @@ struct ioapic;
  * @nr_vcpus:	vCPUs that exist now; vm->lock
  * @node:	on the list of all VMs
  * @ioapic:	the I/O APIC (ioapic.c), from creation to destruction
+ * @ioeventfd_lock: serialises changes of @ioeventfds
+ * @ioeventfds:	registered ioeventfds (ioeventfd.c); changed under
+ *		@ioeventfd_lock, read under rcu_read_lock()
+ * @nr_ioeventfds: how many; @ioeventfd_lock
+ * @posted_lock: serialises changes of @posted
+ * @posted:	posted-write ranges (posted.c); changed under @posted_lock,
+ *		read under rcu_read_lock()
+ * @nr_posted:	how many; @posted_lock
  */
 struct vm {
 	unsigned int id;
@@ -187,6 +197,12 @@ struct vm {
 	unsigned int nr_vcpus;
 	struct list_head node;
 	struct ioapic *ioapic;
+	struct mutex ioeventfd_lock;	/* changes of the ioeventfd list */
+	struct list_head ioeventfds;
+	unsigned int nr_ioeventfds;
+	struct mutex posted_lock;	/* changes of the posted ranges */
+	struct list_head posted;
+	unsigned int nr_posted;
 };
 
 /*
@@ -398,6 +414,9 @@ struct vcpu_poll {
  * @emul:		the emulated instruction an MMIO read or INS completes
  * @run:		the run structure shared with userspace
  * @run_data:		the data area mapped after it (string I/O)
+ * @posted:		the posted-write ring, shared with userspace
+ * @posted_tail:	the ring's tail as the module wrote it last (the
+ *			page's copy is userspace's to spoil)
  * @cpuid:		the MINIVMM_SET_CPUID table, or NULL
  * @cpuid_nent:		its entries
  * @cpuid_changed:	MINIVMM_SET_CPUID ran: recheck what depends on it
@@ -475,6 +494,8 @@ struct vcpu {
 
 	struct minivmm_run *run;
 	void *run_data;
+	struct minivmm_posted_ring *posted;
+	u32 posted_tail;
 	struct minivmm_cpuid_entry *cpuid;
 	unsigned int cpuid_nent;
 	bool cpuid_changed;
@@ -646,5 +667,20 @@ long ioapic_ioctl(struct vm *vm, unsigned int cmd, void __user *uarg);
 bool ioapic_mmio(struct vcpu *vcpu, u64 gpa, unsigned int len, bool write,
 		 u64 *val);
 void ioapic_eoi(struct vm *vm, u8 vector);
+
+/* ioeventfd.c */
+void ioeventfd_init(struct vm *vm);
+void ioeventfd_destroy(struct vm *vm);
+int ioeventfd_ioctl(struct vm *vm, void __user *uarg);
+bool ioeventfd_write(struct vm *vm, bool pio, u64 addr, unsigned int len,
+		     u64 val);
+
+/* posted.c */
+void posted_vm_init(struct vm *vm);
+void posted_vm_destroy(struct vm *vm);
+void posted_ring_init(struct vcpu *vcpu);
+int posted_range_ioctl(struct vm *vm, void __user *uarg);
+bool posted_write(struct vcpu *vcpu, bool pio, u64 addr, unsigned int len,
+		  u64 val);
 
 #endif /* MINIVMM_H */

@@ -1155,6 +1155,14 @@ static int vcpu_mmap(struct file *filp, struct vm_area_struct *vma)
 	struct vcpu *vcpu = filp->private_data;
 	int ret;
 
+	/* The posted-write ring is a mapping of its own. */
+	if (vma->vm_pgoff == MINIVMM_POSTED_RING_OFFSET >> PAGE_SHIFT) {
+		if (vma->vm_end - vma->vm_start != MINIVMM_POSTED_RING_SIZE)
+			return -EINVAL;
+		vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+		return vm_insert_page(vma, vma->vm_start,
+				      virt_to_page(vcpu->posted));
+	}
 	if (vma->vm_pgoff ||
 	    vma->vm_end - vma->vm_start != MINIVMM_RUN_MMAP_SIZE)
 		return -EINVAL;
@@ -1175,6 +1183,7 @@ static void vcpu_free_rcu(struct rcu_head *head)
 	free_page((unsigned long)vcpu->vmcs.vmcs);
 	free_page((unsigned long)vcpu->run);
 	free_page((unsigned long)vcpu->run_data);
+	free_page((unsigned long)vcpu->posted);
 	free_page((unsigned long)vcpu->fpu);
 	free_page((unsigned long)vcpu->vapic);
 	kfree(vcpu->cpuid);
@@ -1250,14 +1259,16 @@ static struct vcpu *vcpu_alloc(struct vm *vm, unsigned int id)
 
 	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	vcpu->run_data = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	vcpu->posted = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	vcpu->fpu = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	vcpu->vmcs.vmcs = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	vcpu->vapic = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-	if (!vcpu->run || !vcpu->run_data || !vcpu->fpu || !vcpu->vmcs.vmcs ||
-	    !vcpu->vapic) {
+	if (!vcpu->run || !vcpu->run_data || !vcpu->posted || !vcpu->fpu ||
+	    !vcpu->vmcs.vmcs || !vcpu->vapic) {
 		vcpu_free(vcpu);
 		return NULL;
 	}
+	posted_ring_init(vcpu);
 	lapic_init(vcpu);
 	vcpu->vmcs.pa = __pa(vcpu->vmcs.vmcs);
 	*(u32 *)vcpu->vmcs.vmcs = vmx_config.revision_id;

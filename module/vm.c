@@ -63,6 +63,8 @@ static void vm_destroy(struct vm *vm)
 		minivmm_event(MINIVMM_EVENT_VM_DESTROYED, vm, -1, 0);
 	/* First: an eventfd write may interrupt the VM until its irqfd goes. */
 	ioapic_destroy(vm);
+	ioeventfd_destroy(vm);
+	posted_vm_destroy(vm);
 
 	/* No vCPU is left; drop every cached translation before freeing. */
 	ept_flush_all_cpus(&vm->ept);
@@ -372,11 +374,13 @@ static int vm_release(struct inode *inode, struct file *filp)
 /**
  * vm_ioctl() - ioctls of a VM fd
  * @filp: the VM fd
- * @cmd: MINIVMM_SET_MEMORY_REGION, MINIVMM_CREATE_VCPU or one of the
- *	 interrupt ioctls of ioapic_ioctl()
+ * @cmd: MINIVMM_SET_MEMORY_REGION, MINIVMM_CREATE_VCPU, one of the
+ *	 interrupt ioctls of ioapic_ioctl(), MINIVMM_IOEVENTFD or
+ *	 MINIVMM_POSTED_RANGE
  * @arg: its argument
  *
- * Return: see vm_set_memory_region(), vcpu_create() and ioapic_ioctl();
+ * Return: see vm_set_memory_region(), vcpu_create(), ioapic_ioctl(),
+ * ioeventfd_ioctl() and posted_range_ioctl();
  * -ENOTTY for an unknown command.
  */
 static long vm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
@@ -394,6 +398,10 @@ static long vm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	case MINIVMM_GET_IOAPIC:
 	case MINIVMM_SET_IOAPIC:
 		return ioapic_ioctl(vm, cmd, (void __user *)arg);
+	case MINIVMM_IOEVENTFD:
+		return ioeventfd_ioctl(vm, (void __user *)arg);
+	case MINIVMM_POSTED_RANGE:
+		return posted_range_ioctl(vm, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}
@@ -440,6 +448,8 @@ int vm_create(unsigned long flags)
 
 	refcount_set(&vm->refs, 1);
 	mutex_init(&vm->lock);
+	ioeventfd_init(vm);
+	posted_vm_init(vm);
 	mmgrab(current->mm);
 	vm->mm = current->mm;
 	vm->owner = get_pid(task_tgid(current));

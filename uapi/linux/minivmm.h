@@ -37,6 +37,10 @@
 #define MINIVMM_CAP_INVVPID_CONTEXT	_BITULL(12)
 /* The in-kernel I/O APIC, MINIVMM_IRQ_LINE, _SIGNAL_MSI, _IRQFD, _GET/SET_IOAPIC */
 #define MINIVMM_CAP_IOAPIC		_BITULL(18)
+/* MINIVMM_IOEVENTFD: guest writes that signal an eventfd without an exit */
+#define MINIVMM_CAP_IOEVENTFD		_BITULL(20)
+/* MINIVMM_POSTED_RANGE and the posted-write ring of each vCPU */
+#define MINIVMM_CAP_POSTED_IO		_BITULL(21)
 
 /*
  * APIC virtualization assists of VMX (struct minivmm_caps.apic_assists
@@ -217,6 +221,73 @@ struct minivmm_ioapic_state {
 #define MINIVMM_IRQFD		_IOW(MINIVMM_IO, 0x52, struct minivmm_irqfd)
 #define MINIVMM_GET_IOAPIC	_IOR(MINIVMM_IO, 0x53, struct minivmm_ioapic_state)
 #define MINIVMM_SET_IOAPIC	_IOW(MINIVMM_IO, 0x54, struct minivmm_ioapic_state)
+
+/* struct minivmm_ioeventfd.flags */
+#define MINIVMM_IOEVENTFD_PIO		_BITUL(0)	/* @addr is a port */
+#define MINIVMM_IOEVENTFD_DATAMATCH	_BITUL(1)	/* only @datamatch */
+#define MINIVMM_IOEVENTFD_DEASSIGN	_BITUL(2)	/* remove it */
+
+/* ioeventfds one VM may have at a time; one more is -ENOSPC */
+#define MINIVMM_MAX_IOEVENTFDS	64
+
+/**
+ * struct minivmm_ioeventfd - an eventfd a guest write signals in the kernel
+ * @addr:	with MINIVMM_IOEVENTFD_PIO the port (below 0x10000), else the
+ *		guest physical address of the MMIO register
+ * @datamatch:	with MINIVMM_IOEVENTFD_DATAMATCH the value a write must
+ *		carry, below 2^(8 * @len); else zero
+ * @len:	bytes of the write: 1, 2, 4 or 8 (1, 2 or 4 for a port)
+ * @fd:		the eventfd
+ * @flags:	MINIVMM_IOEVENTFD_* bits
+ * @reserved:	zero
+ *
+ * A guest OUT, or a write to guest physical memory without RAM, of
+ * exactly @len bytes at @addr (and of @datamatch with
+ * MINIVMM_IOEVENTFD_DATAMATCH) adds 1 to the eventfd's count and the
+ * guest goes on without an exit to userspace. Reads, string I/O (INS,
+ * OUTS) and writes of another size, address or value exit as before.
+ */
+struct minivmm_ioeventfd {
+	__u64 addr;
+	__u64 datamatch;
+	__u32 len;
+	__s32 fd;
+	__u32 flags;
+	__u32 reserved;
+};
+
+#define MINIVMM_IOEVENTFD	_IOW(MINIVMM_IO, 0x58, struct minivmm_ioeventfd)
+
+/* struct minivmm_posted_range.flags */
+#define MINIVMM_POSTED_PIO	_BITUL(0)	/* ports, else guest physical */
+#define MINIVMM_POSTED_DELETE	_BITUL(1)	/* remove the range */
+
+/* posted ranges one VM may have at a time; one more is -ENOSPC */
+#define MINIVMM_MAX_POSTED_RANGES	16
+
+/**
+ * struct minivmm_posted_range - guest writes that go to a ring, not out
+ * @addr:	the first port (with MINIVMM_POSTED_PIO) or guest physical
+ *		address of the range
+ * @size:	ports or bytes in the range, at least 1
+ * @flags:	MINIVMM_POSTED_* bits
+ * @reserved:	zero
+ *
+ * A guest OUT, or a write to guest physical memory without RAM, that
+ * lies wholly inside the range is appended to the writing vCPU's posted
+ * ring (struct minivmm_posted_ring) and the guest goes on; when the ring
+ * is full the write exits as it would without the range. Reads exit as
+ * always. Userspace drains the ring of a vCPU before it handles any exit
+ * of that vCPU, so that it sees the writes in the guest's order.
+ */
+struct minivmm_posted_range {
+	__u64 addr;
+	__u64 size;
+	__u32 flags;
+	__u32 reserved;
+};
+
+#define MINIVMM_POSTED_RANGE	_IOW(MINIVMM_IO, 0x59, struct minivmm_posted_range)
 
 /* ---- vCPU file descriptor ------------------------------------------- */
 
@@ -584,6 +655,60 @@ struct minivmm_mp_state {
 #define MINIVMM_RUN_DATA_OFFSET	4096
 #define MINIVMM_RUN_DATA_SIZE	4096
 #define MINIVMM_RUN_MMAP_SIZE	(MINIVMM_RUN_DATA_OFFSET + MINIVMM_RUN_DATA_SIZE)
+
+/*
+ * The posted-write ring of a vCPU: one page at offset
+ * MINIVMM_POSTED_RING_OFFSET of the vCPU fd, mapped on its own.
+ */
+#define MINIVMM_POSTED_RING_OFFSET	8192
+#define MINIVMM_POSTED_RING_SIZE	4096
+#define MINIVMM_POSTED_RING_VERSION	1
+
+/* struct minivmm_posted_entry.flags */
+#define MINIVMM_POSTED_ENTRY_PIO	_BITUL(0)	/* an OUT, else MMIO */
+
+/**
+ * struct minivmm_posted_entry - one posted guest write
+ * @addr:	the port or guest physical address
+ * @data:	the value written, @len bytes of it
+ * @len:	bytes: 1, 2 or 4 for a port; 1, 2, 4 or 8 for MMIO
+ * @flags:	MINIVMM_POSTED_ENTRY_* bits
+ */
+struct minivmm_posted_entry {
+	__u64 addr;
+	__u64 data;
+	__u32 len;
+	__u32 flags;
+};
+
+/**
+ * struct minivmm_posted_ring - a vCPU's ring of posted writes
+ * @version:	MINIVMM_POSTED_RING_VERSION; set by the module
+ * @entries:	entries in @entry; set by the module; the ring holds at
+ *		most @entries - 1 writes
+ * @head:	the next entry userspace reads: only userspace writes it,
+ *		after it has read the entry (a release store)
+ * @tail:	the next entry the module writes: only the module writes
+ *		it, after the entry (userspace reads it with an acquire
+ *		load); @head == @tail: empty
+ * @reserved:	zero
+ * @entry:	the writes, in the guest's order from @head to @tail
+ *
+ * A @head the module cannot use (at or past @entries) makes the ring
+ * full: writes then exit as they would without a posted range.
+ */
+struct minivmm_posted_ring {
+	__u32 version;
+	__u32 entries;
+	__u32 head;
+	__u32 tail;
+	__u64 reserved[6];
+	struct minivmm_posted_entry entry[];
+};
+
+#define MINIVMM_POSTED_RING_ENTRIES					\
+	((MINIVMM_POSTED_RING_SIZE - sizeof(struct minivmm_posted_ring)) / \
+	 sizeof(struct minivmm_posted_entry))
 
 enum minivmm_exit_reason {
 	MINIVMM_EXIT_NONE		= 0,
