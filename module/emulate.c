@@ -94,6 +94,7 @@ static void pte_set_bits(struct vm *vm, u64 gpa, bool wide, u64 bits)
 {
 	unsigned int off = offset_in_page(gpa);
 	struct mem_slot *slot;
+	bool wrote = false;
 	void *page;
 
 	rcu_read_lock();
@@ -106,17 +107,23 @@ static void pte_set_bits(struct vm *vm, u64 gpa, bool wide, u64 bits)
 	if (wide) {
 		u64 *e = page + off, old = READ_ONCE(*e);
 
-		while ((old & PTE_P) && (old & bits) != bits &&
-		       !try_cmpxchg64(e, &old, old | bits))
-			;
+		while ((old & PTE_P) && (old & bits) != bits)
+			if (try_cmpxchg64(e, &old, old | bits)) {
+				wrote = true;
+				break;
+			}
 	} else {
 		u32 *e = page + off, old = READ_ONCE(*e);
 
-		while ((old & PTE_P) && (old & bits) != bits &&
-		       !try_cmpxchg(e, &old, old | (u32)bits))
-			;
+		while ((old & PTE_P) && (old & bits) != bits)
+			if (try_cmpxchg(e, &old, old | (u32)bits)) {
+				wrote = true;
+				break;
+			}
 	}
 	kunmap_local(page);
+	if (wrote)
+		slot_mark_dirty(slot, gpa);
 	rcu_read_unlock();
 }
 
@@ -870,6 +877,8 @@ static int guest_write_phys(struct vm *vm, u64 gpa, const void *buf,
 		p = kmap_local_page(slot->pages[(gpa - slot->gpa) >> PAGE_SHIFT]);
 		memcpy(p + off, buf, n);
 		kunmap_local(p);
+		/* After the write: a log taken before it must not miss it. */
+		slot_mark_dirty(slot, gpa);
 		buf += n;
 		gpa += n;
 		len -= n;

@@ -694,6 +694,30 @@ static int handle_xsetbv(struct vcpu *vcpu)
 	return 1;
 }
 
+/*
+ * A write to a page of writable RAM that dirty logging write-protected
+ * (or did until logging stopped): give the write permission back, then
+ * log the page, in this order (see slot_take_dirty()). True when the
+ * guest may go on; an event being delivered goes in again.
+ */
+static bool ept_write_fault(struct vcpu *vcpu, u64 gpa)
+{
+	struct mem_slot *slot;
+	bool done = false;
+
+	if (!(vcpu->exit_qual & EPT_VIOLATION_ACC_WRITE))
+		return false;
+	rcu_read_lock();
+	slot = vm_find_slot(vcpu->vm, gpa);
+	if (slot && !(slot->flags & MINIVMM_MEM_READONLY) &&
+	    ept_allow_write(&vcpu->vm->ept, gpa)) {
+		slot_mark_dirty(slot, gpa);
+		done = true;
+	}
+	rcu_read_unlock();
+	return done;
+}
+
 static int handle_ept_violation(struct vcpu *vcpu)
 {
 	u64 gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
@@ -702,6 +726,9 @@ static int handle_ept_violation(struct vcpu *vcpu)
 
 	/* The qualification's bit 12 is the same "NMI unblocking" bit. */
 	nmi_iret_reblock(vcpu, vcpu->exit_qual & INTR_INFO_UNBLOCK_NMI);
+
+	if (ept_write_fault(vcpu, gpa))
+		return 1;
 
 	/* The IDT, GDT or stack of an event being delivered is not RAM. */
 	if (vcpu->reinject_info & VECTORING_INFO_VALID_MASK)

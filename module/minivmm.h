@@ -120,8 +120,12 @@ enum {
  * @gpa:	first guest physical address
  * @size:	bytes
  * @uaddr:	the caller's address it came from
- * @flags:	MINIVMM_MEM_*
+ * @flags:	MINIVMM_MEM_*; MINIVMM_MEM_LOG_DIRTY as last set (under
+ *		vm->lock), @dirty_bitmap says whether logging is on now
  * @pages:	the pinned pages, size / PAGE_SIZE of them
+ * @dirty_bitmap: one bit per page written since MINIVMM_GET_DIRTY_LOG last
+ *		took it, NULL while logging is off; changed under vm->lock,
+ *		read under rcu_read_lock(), bits set and cleared atomically
  */
 struct mem_slot {
 	u64 gpa;
@@ -129,6 +133,7 @@ struct mem_slot {
 	u64 uaddr;
 	u32 flags;
 	struct page **pages;
+	unsigned long __rcu *dirty_bitmap;
 };
 
 /**
@@ -535,6 +540,7 @@ void vm_put(struct vm *vm);
 struct vm *vm_get_by_id(unsigned int id);
 struct vm *vm_get_next(unsigned int after_id);
 struct mem_slot *vm_find_slot(struct vm *vm, u64 gpa);
+void slot_mark_dirty(struct mem_slot *slot, u64 gpa);
 
 /* limits.c */
 int limits_vm_charge(struct vm *vm);
@@ -551,6 +557,10 @@ void ept_destroy(struct ept *ept);
 int ept_map_slot(struct ept *ept, struct mem_slot *slot);
 void ept_unmap_range(struct ept *ept, u64 gpa, u64 size);
 void ept_flush_all_cpus(struct ept *ept);
+int ept_log_dirty_start(struct ept *ept, struct mem_slot *slot);
+void ept_log_dirty_stop(struct ept *ept, struct mem_slot *slot);
+bool ept_allow_write(struct ept *ept, u64 gpa);
+void ept_write_protect(struct ept *ept, u64 gpa);
 
 /* vcpu.c */
 int vcpu_create(struct vm *vm, unsigned long id);

@@ -11,6 +11,7 @@
 
 #include <linux/anon_inodes.h>
 #include <linux/atomic.h>
+#include <linux/bitmap.h>
 #include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/file.h>
@@ -18,6 +19,7 @@
 #include <linux/pid.h>
 #include <linux/rcupdate.h>
 #include <linux/module.h>
+#include <linux/pagemap.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -48,6 +50,7 @@ static void slot_release(struct vm *vm, struct mem_slot *slot)
 	unpin_user_pages_dirty_lock(slot->pages, slot->size >> PAGE_SHIFT,
 				    !(slot->flags & MINIVMM_MEM_READONLY));
 	limits_pin_uncharge(vm, slot->size >> PAGE_SHIFT);
+	kvfree(rcu_dereference_protected(slot->dirty_bitmap, true));
 	kvfree(slot->pages);
 	kfree(slot);
 }
@@ -164,6 +167,22 @@ struct mem_slot *vm_find_slot(struct vm *vm, u64 gpa)
 	return NULL;
 }
 
+/**
+ * slot_mark_dirty() - log a write to @gpa when @slot logs
+ * @slot: the slot holding @gpa, found under the caller's rcu_read_lock()
+ * @gpa: the address written
+ *
+ * The module's own writes to guest memory call it after the write, so
+ * that a log taken in between keeps the bit for the next call.
+ */
+void slot_mark_dirty(struct mem_slot *slot, u64 gpa)
+{
+	unsigned long *bitmap = rcu_dereference(slot->dirty_bitmap);
+
+	if (bitmap)
+		set_bit((gpa - slot->gpa) >> PAGE_SHIFT, bitmap);
+}
+
 static struct mem_slot *vm_slot_locked(struct vm *vm, unsigned int i)
 {
 	return rcu_dereference_protected(vm->slots[i],
@@ -206,6 +225,12 @@ static struct mem_slot *vm_unpublish_slot(struct vm *vm, unsigned int i)
 	WRITE_ONCE(vm->mem_bytes, vm->mem_bytes - slot->size);
 	RCU_INIT_POINTER(vm->slots[i], NULL);
 	return slot;
+}
+
+static unsigned long *dirty_bitmap_alloc(unsigned long npages)
+{
+	return kvcalloc(BITS_TO_LONGS(npages), sizeof(long),
+			GFP_KERNEL_ACCOUNT);
 }
 
 /*
@@ -251,6 +276,16 @@ static struct mem_slot *slot_pin(struct vm *vm,
 	slot->size = r->size;
 	slot->uaddr = r->userspace_addr;
 	slot->flags = r->flags;
+	if (r->flags & MINIVMM_MEM_LOG_DIRTY) {
+		unsigned long *bitmap = dirty_bitmap_alloc(npages);
+
+		if (!bitmap) {
+			slot_release(vm, slot);
+			return ERR_PTR(-ENOMEM);
+		}
+		/* Not published yet: no reader. */
+		RCU_INIT_POINTER(slot->dirty_bitmap, bitmap);
+	}
 	return slot;
 
 nomem:
@@ -306,6 +341,58 @@ static int vm_add_slot(struct vm *vm, const struct minivmm_memory_region *r)
 	return ret;
 }
 
+/*
+ * Turn dirty logging of slot @r->slot on or off, when @r names it exactly
+ * with only MINIVMM_MEM_LOG_DIRTY changed; vCPUs may run. 1 when @r is not
+ * such a change.
+ */
+static int vm_set_logging(struct vm *vm, const struct minivmm_memory_region *r)
+{
+	unsigned long *bitmap, *old = NULL;
+	struct mem_slot *slot;
+	int ret = 0;
+
+	if (mutex_lock_killable(&vm->lock))
+		return -EINTR;
+	slot = vm_slot_locked(vm, r->slot);
+	if (!slot || slot->gpa != r->guest_phys_addr ||
+	    slot->size != r->size || slot->uaddr != r->userspace_addr ||
+	    (slot->flags ^ r->flags) != MINIVMM_MEM_LOG_DIRTY) {
+		ret = 1;
+	} else if (r->flags & MINIVMM_MEM_LOG_DIRTY) {
+		bitmap = dirty_bitmap_alloc(r->size >> PAGE_SHIFT);
+		if (!bitmap) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		/* Published first: a write fault from now on logs the page. */
+		rcu_assign_pointer(slot->dirty_bitmap, bitmap);
+		slot->flags = r->flags;
+		ret = ept_log_dirty_start(&vm->ept, slot);
+		ept_flush_all_cpus(&vm->ept);
+		if (ret) {
+			ept_log_dirty_stop(&vm->ept, slot);
+			RCU_INIT_POINTER(slot->dirty_bitmap, NULL);
+			slot->flags = r->flags & ~MINIVMM_MEM_LOG_DIRTY;
+			old = bitmap;
+		}
+	} else {
+		old = rcu_dereference_protected(slot->dirty_bitmap,
+						lockdep_is_held(&vm->lock));
+		RCU_INIT_POINTER(slot->dirty_bitmap, NULL);
+		slot->flags = r->flags;
+		ept_log_dirty_stop(&vm->ept, slot);
+	}
+out:
+	mutex_unlock(&vm->lock);
+	if (old) {
+		/* A write fault on a running vCPU may still be setting a bit. */
+		synchronize_rcu();
+		kvfree(old);
+	}
+	return ret;
+}
+
 static int vm_delete_slot(struct vm *vm, unsigned int i)
 {
 	struct mem_slot *slot;
@@ -327,22 +414,34 @@ static int vm_delete_slot(struct vm *vm, unsigned int i)
  * @vm: the VM
  * @ur: user pointer to struct minivmm_memory_region
  *
+ * Setting a slot again with only MINIVMM_MEM_LOG_DIRTY changed turns dirty
+ * logging on (every page write-protected, the log empty) or off; this
+ * works while vCPUs run.
+ *
  * Return: 0; -EFAULT for a bad pointer or unmapped memory; -EINVAL for
- * unknown flags, a slot number out of range, unaligned or overflowing
- * addresses; -E2BIG for a slot larger than the host's RAM (it could never
- * be pinned); -EEXIST when the slot is in use or the range overlaps
- * another slot; -ENOENT when deleting an unused slot; -EBUSY while a vCPU
- * runs; -EIO from a process that did not create the VM; -EINTR when a
- * fatal signal ended the wait for the memory; -ENOMEM, also when the
- * pages would take the user past RLIMIT_MEMLOCK.
+ * unknown flags, MINIVMM_MEM_LOG_DIRTY with MINIVMM_MEM_READONLY, a slot
+ * number out of range, unaligned or overflowing addresses; -E2BIG for
+ * a slot larger than the host's RAM (it could never be pinned); -EEXIST
+ * when the slot is in use (other than for a change of logging) or the
+ * range overlaps another slot; -ENOENT when deleting an unused slot;
+ * -EBUSY while a vCPU runs (but for a change of logging); -EIO from a
+ * process that did not create the VM; -EINTR when a fatal signal ended
+ * the wait for the memory or the VM's lock; -ENOMEM, also when the pages
+ * would take the user past RLIMIT_MEMLOCK.
  */
 static int vm_set_memory_region(struct vm *vm, void __user *ur)
 {
+	const u32 known = MINIVMM_MEM_READONLY | MINIVMM_MEM_LOG_DIRTY;
 	struct minivmm_memory_region r;
+	int ret;
 
 	if (copy_from_user(&r, ur, sizeof(r)))
 		return -EFAULT;
-	if (r.flags & ~MINIVMM_MEM_READONLY || r.slot >= MINIVMM_MAX_MEM_SLOTS)
+	if (r.flags & ~known || r.slot >= MINIVMM_MAX_MEM_SLOTS)
+		return -EINVAL;
+	/* The guest cannot write a read-only slot: nothing to log. */
+	if ((r.flags & MINIVMM_MEM_READONLY) &&
+	    (r.flags & MINIVMM_MEM_LOG_DIRTY))
 		return -EINVAL;
 	if (!PAGE_ALIGNED(r.guest_phys_addr) || !PAGE_ALIGNED(r.size) ||
 	    !PAGE_ALIGNED(r.userspace_addr))
@@ -362,7 +461,110 @@ static int vm_set_memory_region(struct vm *vm, void __user *ur)
 
 	if (!r.size)
 		return vm_delete_slot(vm, r.slot);
+	ret = vm_set_logging(vm, &r);
+	if (ret <= 0)
+		return ret;
 	return vm_add_slot(vm, &r);
+}
+
+/*
+ * Move the bits of @slot's log into @out and write-protect the pages they
+ * stand for again; vm->lock held. Returns whether any bit was set.
+ *
+ * Each word is taken with xchg() before its pages lose write permission,
+ * while a write fault sets the permission before the bit: a page is
+ * never left writable with its bit clear, but for the moment between the
+ * xchg() and the protection, where a write still counts for this call.
+ */
+static bool slot_take_dirty(struct vm *vm, struct mem_slot *slot,
+			    unsigned long *bitmap, unsigned long *out)
+{
+	unsigned long nwords = BITS_TO_LONGS(slot->size >> PAGE_SHIFT), i;
+	bool any = false;
+
+	for (i = 0; i < nwords; i++) {
+		unsigned long mask, bit;
+
+		out[i] = 0;
+		if (!READ_ONCE(bitmap[i]))
+			continue;
+		mask = xchg(&bitmap[i], 0);
+		out[i] = mask;
+		any = true;
+		for_each_set_bit(bit, &mask, BITS_PER_LONG)
+			ept_write_protect(&vm->ept, slot->gpa +
+					  ((u64)(i * BITS_PER_LONG + bit) <<
+					   PAGE_SHIFT));
+	}
+	return any;
+}
+
+/**
+ * vm_get_dirty_log() - MINIVMM_GET_DIRTY_LOG
+ * @vm: the VM
+ * @uarg: user pointer to struct minivmm_dirty_log
+ *
+ * Hands the caller the pages of a slot written since logging was turned on
+ * or since the last call, and clears the log; vCPUs may run meanwhile.
+ * Before it returns, every CPU has dropped the writable translations of
+ * those pages (INVEPT), so that any write after the return is in the next
+ * call's log; a write while the call is under way may be in this call's
+ * log or the next, and is in the page when the call returns.
+ *
+ * Return: 0; -EFAULT for a bad pointer or a bitmap that cannot be written
+ * (checked before the log is taken); -EINVAL for a slot number out of
+ * range, an unused slot or a nonzero pad; -ENOENT for a slot without
+ * dirty logging; -EINTR when a fatal signal ended the wait for the VM's
+ * lock; -ENOMEM.
+ */
+static int vm_get_dirty_log(struct vm *vm, void __user *uarg)
+{
+	struct minivmm_dirty_log log;
+	unsigned long *bitmap, *out = NULL;
+	void __user *ubitmap;
+	struct mem_slot *slot;
+	size_t bytes;
+	bool any;
+	int ret;
+
+	if (copy_from_user(&log, uarg, sizeof(log)))
+		return -EFAULT;
+	if (log.slot >= MINIVMM_MAX_MEM_SLOTS || log.pad)
+		return -EINVAL;
+	ubitmap = u64_to_user_ptr(log.bitmap);
+
+	if (mutex_lock_killable(&vm->lock))
+		return -EINTR;
+	slot = vm_slot_locked(vm, log.slot);
+	ret = -EINVAL;
+	if (!slot)
+		goto unlock;
+	bitmap = rcu_dereference_protected(slot->dirty_bitmap,
+					   lockdep_is_held(&vm->lock));
+	ret = -ENOENT;
+	if (!bitmap)
+		goto unlock;
+	/* In 64-bit words, whatever the size of a long. */
+	bytes = DIV_ROUND_UP(slot->size >> PAGE_SHIFT, 64) * sizeof(u64);
+	/* A bitmap the copy would fail on must not cost the log. */
+	ret = -EFAULT;
+	if (!access_ok(ubitmap, bytes) || fault_in_writeable(ubitmap, bytes))
+		goto unlock;
+	ret = -ENOMEM;
+	out = kvzalloc(bytes, GFP_KERNEL_ACCOUNT);
+	if (!out)
+		goto unlock;
+	any = slot_take_dirty(vm, slot, bitmap, out);
+	if (any)
+		ept_flush_all_cpus(&vm->ept);
+	ret = 0;
+unlock:
+	mutex_unlock(&vm->lock);
+	/* Only the caller's own unmapping since the check can fail it. */
+	if (!ret && copy_to_user(ubitmap, out, bytes))
+		ret = -EFAULT;
+	kvfree(out);
+	return ret;
 }
 
 static int vm_release(struct inode *inode, struct file *filp)
@@ -374,13 +576,13 @@ static int vm_release(struct inode *inode, struct file *filp)
 /**
  * vm_ioctl() - ioctls of a VM fd
  * @filp: the VM fd
- * @cmd: MINIVMM_SET_MEMORY_REGION, MINIVMM_CREATE_VCPU, one of the
- *	 interrupt ioctls of ioapic_ioctl(), MINIVMM_IOEVENTFD or
- *	 MINIVMM_POSTED_RANGE
+ * @cmd: MINIVMM_SET_MEMORY_REGION, MINIVMM_CREATE_VCPU,
+ *	 MINIVMM_GET_DIRTY_LOG, one of the interrupt ioctls of
+ *	 ioapic_ioctl(), MINIVMM_IOEVENTFD or MINIVMM_POSTED_RANGE
  * @arg: its argument
  *
- * Return: see vm_set_memory_region(), vcpu_create(), ioapic_ioctl(),
- * ioeventfd_ioctl() and posted_range_ioctl();
+ * Return: see vm_set_memory_region(), vcpu_create(), vm_get_dirty_log(),
+ * ioapic_ioctl(), ioeventfd_ioctl() and posted_range_ioctl();
  * -ENOTTY for an unknown command.
  */
 static long vm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
@@ -392,6 +594,8 @@ static long vm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 		return vm_set_memory_region(vm, (void __user *)arg);
 	case MINIVMM_CREATE_VCPU:
 		return vcpu_create(vm, arg);
+	case MINIVMM_GET_DIRTY_LOG:
+		return vm_get_dirty_log(vm, (void __user *)arg);
 	case MINIVMM_IRQ_LINE:
 	case MINIVMM_SIGNAL_MSI:
 	case MINIVMM_IRQFD:

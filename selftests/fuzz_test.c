@@ -120,6 +120,10 @@ static const int errs_set_region[] = {
 	EFAULT, EINVAL, E2BIG, EEXIST, ENOENT, EBUSY, EINTR, ENOMEM, END
 };
 
+static const int errs_dirty_log[] = {
+	EFAULT, EINVAL, ENOENT, EINTR, ENOMEM, END
+};
+
 static const int errs_create_vcpu[] = {
 	EINVAL, EEXIST, EINTR, EAGAIN, ENOMEM, EMFILE, ENFILE, END
 };
@@ -170,6 +174,8 @@ static const int *ioctl_errs(enum fd_type type, unsigned long cmd)
 			return errs_set_region;
 		if (cmd == MINIVMM_CREATE_VCPU)
 			return errs_create_vcpu;
+		if (cmd == MINIVMM_GET_DIRTY_LOG)
+			return errs_dirty_log;
 		return errs_unknown;
 	case FD_VCPU:
 		switch (cmd) {

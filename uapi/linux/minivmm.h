@@ -115,6 +115,12 @@ struct minivmm_caps {
 /* ---- VM file descriptor --------------------------------------------- */
 
 #define MINIVMM_MEM_READONLY	_BITUL(0)
+/*
+ * Log the pages the guest writes (MINIVMM_GET_DIRTY_LOG). Setting an
+ * existing slot again with the same address, size and memory and only
+ * this flag changed turns logging on or off, also while vCPUs run.
+ */
+#define MINIVMM_MEM_LOG_DIRTY	_BITUL(1)
 
 /**
  * struct minivmm_memory_region - map caller memory into guest physical space
@@ -288,6 +294,22 @@ struct minivmm_posted_range {
 };
 
 #define MINIVMM_POSTED_RANGE	_IOW(MINIVMM_IO, 0x59, struct minivmm_posted_range)
+
+/**
+ * struct minivmm_dirty_log - the pages of a slot written since the last call
+ * @slot:	a slot with MINIVMM_MEM_LOG_DIRTY
+ * @pad:	must be 0
+ * @bitmap:	user address of the bitmap the call fills: bit N of the
+ *		array of 64-bit words (N / 64, bit N % 64) is the slot's
+ *		4 KiB page N; (pages + 63) / 64 words
+ */
+struct minivmm_dirty_log {
+	__u32 slot;
+	__u32 pad;
+	__u64 bitmap;
+};
+
+#define MINIVMM_GET_DIRTY_LOG	_IOW(MINIVMM_IO, 0x60, struct minivmm_dirty_log)
 
 /* ---- vCPU file descriptor ------------------------------------------- */
 
