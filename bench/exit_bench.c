@@ -304,18 +304,24 @@ IRQ_GUEST(guest_first,
 
 /*
  * Compute: D_ITERATIONS rounds of register arithmetic, no exit; the same
- * instructions run on the host (compute_loop()). @r: what starts a
- * register's name.
+ * instructions run on the host as compute_host(rounds).
  */
-#define COMPUTE_LOOP(r)							\
-	"1:\timul " r "ebx, " r "ebx\n\tadd " r "ecx, " r "ebx\n\t"	\
-	"dec " r "ecx\n\tjnz 1b\n\t"
+#define COMPUTE_LOOP							\
+	"1:\timul %ebx, %ebx\n\tadd %ecx, %ebx\n\t"			\
+	"dec %ecx\n\tjnz 1b\n\t"
+void compute_host(unsigned int rounds);
+asm(".pushsection .text\n"
+	"compute_host:\n\t"
+	"push %rbx\n\tmov %edi, %ecx\n\txor %ebx, %ebx\n"
+	COMPUTE_LOOP
+	"pop %rbx\n\tret\n"
+	".popsection\n");
 extern const unsigned char guest_compute[], guest_compute_end[];
 IRQ_GUEST(guest_compute,
 	  "xor %ax, %ax\n\tmov %ax, %ds\n\t"
 	  "mov " S(D_ITERATIONS) ", %ecx\n\txor %ebx, %ebx\n\t"
 	  "rdtsc\n\tmov %eax, %edi\n\tmov %edx, %ebp\n"
-	  COMPUTE_LOOP("%")
+	  COMPUTE_LOOP
 	  "rdtsc\n\tsub %edi, %eax\n\tsbb %ebp, %edx\n\t"
 	  ADD_TOTAL
 	  "2:\tout %al, $" S(PORT_DONE) "\n\tjmp 2b");
@@ -872,16 +878,6 @@ static double measure_lifecycle(struct hv *proto, const struct guest *g)
 	return (double)(__rdtsc() - t0) / lifecycles;
 }
 
-static uint64_t compute_loop(unsigned int n)
-{
-	uint32_t x = 0;
-	uint64_t t0 = __rdtsc();
-
-	/* The guest's instructions (extended asm doubles the %). */
-	asm volatile(COMPUTE_LOOP("%%") : "+b"(x), "+c"(n) : : "cc");
-	return __rdtsc() - t0;
-}
-
 /* Guest cycles per round inside a VM; on the host without setup. */
 static double measure_compute(struct hv *proto, const struct guest *g)
 {
@@ -889,8 +885,11 @@ static double measure_compute(struct hv *proto, const struct guest *g)
 	int done = 0, ret;
 	uint64_t total;
 
-	if (!hv.setup)
-		return (double)compute_loop(compute_rounds) / compute_rounds;
+	if (!hv.setup) {
+		total = __rdtsc();
+		compute_host(compute_rounds);
+		return (double)(__rdtsc() - total) / compute_rounds;
+	}
 	ret = hv.setup(&hv, g);
 	while (!ret && !done)
 		ret = hv.run(&hv, &done);
@@ -1018,13 +1017,15 @@ static void scale_row(struct report *rep, struct hv *hvs)
 					hvs[h].name, strerror(err[h]));
 			continue;
 		}
-		printf("%-9s %-8s %10u VMs (bound: %s), %.0f KiB kernel memory per VM (slab, stacks, page tables: %.0f)\n",
+		printf("%-9s %-8s %10u VMs (%s), KiB per VM: %.0f (slab: %.0f)\n",
 		       "scale", hvs[h].name, sc[h].vms, sc[h].bound,
 		       sc[h].kib, sc[h].slab_kib);
-		if (j)
-			fprintf(j, ", \"%s\": {\"vms\": %u, \"bound\": \"%s\", \"kernel_kib_per_vm\": %.0f, \"slab_kib_per_vm\": %.0f}",
-				hvs[h].name, sc[h].vms, sc[h].bound,
-				sc[h].kib, sc[h].slab_kib);
+		if (!j)
+			continue;
+		fprintf(j, ", \"%s\": {\"vms\": %u, \"bound\": \"%s\", ",
+			hvs[h].name, sc[h].vms, sc[h].bound);
+		fprintf(j, "\"kernel_kib_per_vm\": %.0f, \"slab_kib_per_vm\": %.0f}",
+			sc[h].kib, sc[h].slab_kib);
 	}
 	if (err[0])
 		rep->failed++;
@@ -1113,11 +1114,12 @@ int main(int argc, char **argv)
 		poll[strcspn(poll, "\n")] = 0;
 		fclose(f);
 	}
-	printf("# %u iterations per run (interrupt rows: %u; VM lifecycles: %u; compute rounds: %u), %u runs\n",
-	       iterations, irq_iterations, lifecycles, compute_rounds,
-	       rep.repeats);
+	printf("# %u runs; iterations per run: %u, interrupt rows %u, ",
+	       rep.repeats, iterations, irq_iterations);
+	printf("lifecycle %u (VMs), compute %u (rounds)\n", lifecycles,
+	       compute_rounds);
 	printf("# %ld host CPUs, KVM's halt_poll_ns %s\n", ncpus, poll);
-	printf("# cycles per iteration (lifecycle: per VM; compute: per round): median (min-max)\n");
+	printf("# cycles per iteration: median (min-max)\n");
 	report_start(&rep,
 		     "\"iterations\": %u, \"irq_iterations\": %u, \"lifecycles\": %u, \"compute_rounds\": %u, \"runs\": %u, \"host_cpus\": %ld",
 		     iterations, irq_iterations, lifecycles, compute_rounds,
@@ -1141,8 +1143,9 @@ int main(int argc, char **argv)
 	}
 	if (!report_wants(&rep, "scale"))
 		return report_end(&rep);
-	printf("# scale: idle 1-vCPU VMs with 1 MiB each, at most %u, until MemAvailable < %u MiB\n",
-	       scale_cap, SCALE_RESERVE_MB);
+	printf("# scale: idle 1-vCPU VMs of 1 MiB, at most %u, ", scale_cap);
+	printf("while MemAvailable >= %u MiB; kernel memory per VM\n",
+	       SCALE_RESERVE_MB);
 	scale_row(&rep, hvs);
 	return report_end(&rep);
 }
