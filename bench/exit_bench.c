@@ -957,6 +957,8 @@ static int scale(struct hv *proto, const struct guest *g, struct scale *sc)
 	memset(sc, 0, sizeof(*sc));
 	if (!vms)
 		return -ENOMEM;
+	/* What the VMs of the rows before freed after their close, freed. */
+	sleep(1);
 	ret = read_meminfo(&m0);
 	sc->bound = "cap";
 	while (!ret && sc->vms < scale_cap) {
