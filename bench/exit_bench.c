@@ -33,7 +33,7 @@
  *              instruction, an OUT), close it all: host cycles for the
  *              whole, each one the same
  *   compute    a loop of register arithmetic with no exit, timed by the
- *              guest's own RDTSC; the same instructions on the host are a
+ *              guest's own RDTSC (cycles per 1000 rounds); the same instructions on the host are a
  *              third column: what running inside a VM costs a guest that
  *              never exits (host interrupts and the preemption timer
  *              still take it out)
@@ -42,9 +42,9 @@
  *              runs low (MemAvailable below SCALE_RESERVE_MB) or
  *              SCALE_CAP, minivmm's own default per-user limit: how many,
  *              and the kernel memory per VM (MemFree's drop less the
- *              guest RAM; Slab, KernelStack, PageTables and
- *              SecPageTables from /proc/meminfo apart), once per
- *              hypervisor
+ *              guest RAM; and apart, the growth of Slab, KernelStack,
+ *              PageTables, SecPageTables and VmallocUsed in
+ *              /proc/meminfo), once per hypervisor
  *
  * Prints one line per guest and hypervisor (median, min and max) and the
  * minivmm/KVM ratio of the medians; --json FILE writes the same as JSON
@@ -78,8 +78,12 @@
 #define CODE_ADDR	0x7c00
 /* Iterations per run; --quick: few, to prove it works. */
 static unsigned int iterations = 10000;
-/* VM lifecycles per run, and loop rounds of the compute row. */
+/*
+ * VM lifecycles per run, and loop rounds of the compute row, which
+ * reports cycles per COMPUTE_PER rounds.
+ */
 static unsigned int lifecycles = 50, compute_rounds = 1000000;
+#define COMPUTE_PER		1000
 /* The scale row: VMs at most, and the memory it leaves the machine. */
 static unsigned int scale_cap = 64;
 #define SCALE_RESERVE_MB	48
@@ -878,7 +882,10 @@ static double measure_lifecycle(struct hv *proto, const struct guest *g)
 	return (double)(__rdtsc() - t0) / lifecycles;
 }
 
-/* Guest cycles per round inside a VM; on the host without setup. */
+/*
+ * Guest cycles per COMPUTE_PER rounds inside a VM; on the host without
+ * setup.
+ */
 static double measure_compute(struct hv *proto, const struct guest *g)
 {
 	struct hv hv = *proto;
@@ -888,21 +895,23 @@ static double measure_compute(struct hv *proto, const struct guest *g)
 	if (!hv.setup) {
 		total = __rdtsc();
 		compute_host(compute_rounds);
-		return (double)(__rdtsc() - total) / compute_rounds;
+		return (double)(__rdtsc() - total) * COMPUTE_PER /
+		       compute_rounds;
 	}
 	ret = hv.setup(&hv, g);
 	while (!ret && !done)
 		ret = hv.run(&hv, &done);
 	total = ret ? 0 : *(uint64_t *)guest_u32(&hv, D_TOTAL);
 	hv_teardown(&hv);
-	return ret ? ret : (double)total / compute_rounds;
+	return ret ? ret : (double)total * COMPUTE_PER / compute_rounds;
 }
 
 /**
  * struct meminfo - the lines of /proc/meminfo the scale row reads, in KiB
  * @free:	MemFree
  * @avail:	MemAvailable
- * @kernel:	Slab + KernelStack + PageTables + SecPageTables
+ * @kernel:	Slab + KernelStack + PageTables + SecPageTables +
+ *		VmallocUsed
  */
 struct meminfo {
 	long free, avail, kernel;
@@ -912,6 +921,7 @@ static int read_meminfo(struct meminfo *m)
 {
 	static const char *const kernel[] = {
 		"Slab:", "KernelStack:", "PageTables:", "SecPageTables:",
+		"VmallocUsed:",
 	};
 	char key[64];
 	long kb;
@@ -939,7 +949,7 @@ static int read_meminfo(struct meminfo *m)
  * @vms:	idle VMs that were alive at once
  * @bound:	what stopped it: "cap", "memory" or the hypervisor's error
  * @kib:	kernel memory per VM: MemFree's drop less the guest RAM
- * @slab_kib:	Slab, KernelStack and page tables per VM
+ * @slab_kib:	Slab, KernelStack, page tables and vmalloc per VM
  */
 struct scale {
 	unsigned int vms;
@@ -1019,14 +1029,15 @@ static void scale_row(struct report *rep, struct hv *hvs)
 					hvs[h].name, strerror(err[h]));
 			continue;
 		}
-		printf("%-9s %-8s %10u VMs (%s), KiB per VM: %.0f (slab: %.0f)\n",
-		       "scale", hvs[h].name, sc[h].vms, sc[h].bound,
-		       sc[h].kib, sc[h].slab_kib);
+		printf("%-9s %-8s %10u VMs (%s), KiB per VM: %.0f", "scale",
+		       hvs[h].name, sc[h].vms, sc[h].bound, sc[h].kib);
+		printf(" (slab, stacks, page tables, vmalloc: %.0f)\n",
+		       sc[h].slab_kib);
 		if (!j)
 			continue;
 		fprintf(j, ", \"%s\": {\"vms\": %u, \"bound\": \"%s\", ",
 			hvs[h].name, sc[h].vms, sc[h].bound);
-		fprintf(j, "\"kernel_kib_per_vm\": %.0f, \"slab_kib_per_vm\": %.0f}",
+		fprintf(j, "\"kernel_kib_per_vm\": %.0f, \"meminfo_kib_per_vm\": %.0f}",
 			sc[h].kib, sc[h].slab_kib);
 	}
 	if (err[0])
@@ -1138,7 +1149,9 @@ int main(int argc, char **argv)
 			c[h].name = hvs[h].name;
 			c[h].note[0] = 0;
 		}
-		report_row(&rep, g->name, c, n, "cycles");
+		report_row(&rep, g->name, c, n,
+			   n > 2 ? "cycles per " S(COMPUTE_PER) " rounds" :
+				   "cycles");
 		if (g->ap && ncpus < 2)
 			printf("%-9s note: one host CPU, both vCPU threads share it\n",
 			       g->name);
