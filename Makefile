@@ -201,7 +201,7 @@ checkpatch:
 	$(CHECKPATCH) $(CHECKPATCH_FLAGS) --ignore $(CHECKPATCH_USER_IGNORE) \
 		-f $(wildcard userspace/*.[ch] userspace/lib/*.[ch] \
 			selftests/*.[ch] selftests/lib/*.[ch] \
-			selftests/include/*.h bench/*.c)
+			selftests/include/*.h bench/*.[ch])
 
 sparse:
 	$(MAKE) -C $(KDIR) M=$(TOP) C=2 modules
