@@ -53,7 +53,8 @@ help:
 	@echo "make dkms-remove   remove it from DKMS"
 	@echo "make check-host run the selftests on this machine's kernel"
 	@echo "make demo       boot the emulated machine and run the CLI"
-	@echo "make bench      exit costs and a Linux boot under minivmm and KVM/QEMU"
+	@echo "make bench      exit, I/O and VM costs and a Linux boot under minivmm"
+	@echo "                and KVM/QEMU (JSON: build/exit_bench.json, io_bench.json)"
 	@echo "make install    install the module and the CLI (real VT-x host)"
 	@echo "make checkpatch checkpatch --strict and kernel-doc"
 	@echo "make sparse     the module through sparse"
@@ -126,15 +127,26 @@ QEMU_FILES	:= $(QEMU) /usr/share/seabios/bios-256k.bin \
 	/usr/share/qemu/bios-microvm.bin
 
 # The boots need room for the image (QEMU's 40 MB among it) and two
-# guests' 96 MiB at a time at most: 512 MB of machine.
+# guests' 96 MiB at a time at most: 512 MB of machine. The tables go to
+# stdout; their JSON, printed after them, to build/exit_bench.json and
+# build/io_bench.json.
+BENCH_JSON := exit_bench io_bench
 bench: all
 	$(MAKE) -C bench
 	@test -x $(QEMU) || { echo "no $(QEMU): run 'make deps'" >&2; exit 1; }
-	$(TESTVM) --mem 512 --timeout 2400 --add $(TOP)/bench/exit_bench \
+	$(TESTVM) --mem 512 --timeout 2400 --log $(BUILD)/bench.log \
+		--add $(TOP)/bench/exit_bench \
 		--add $(TOP)/bench/io_bench --add $(TOP)/bench/boot_bench \
 		$(foreach f,$(QEMU_FILES),--add $(f):$(f)) \
-		--run 'modprobe kvm_intel && /root/exit_bench; /root/io_bench; \
-		       /root/boot_bench'
+		--run 'modprobe kvm_intel && \
+		       /root/exit_bench --json /root/exit_bench.json; \
+		       /root/io_bench --json /root/io_bench.json; \
+		       /root/boot_bench; \
+		       for j in $(BENCH_JSON); do echo "bench-json $$j"; \
+		       cat /root/$$j.json; done'
+	@awk '{ sub(/\r$$/, "") } /^bench-json /{ f = "$(BUILD)/" $$2 ".json"; \
+		next } f { print > f } /^\]\}$$/ { f = "" }' $(BUILD)/bench.log
+	@for j in $(BENCH_JSON); do echo "bench: build/$$j.json"; done
 
 install: module userspace
 	$(MAKE) -C $(KDIR) M=$(TOP) modules_install
@@ -189,7 +201,7 @@ checkpatch:
 	$(CHECKPATCH) $(CHECKPATCH_FLAGS) --ignore $(CHECKPATCH_USER_IGNORE) \
 		-f $(wildcard userspace/*.[ch] userspace/lib/*.[ch] \
 			selftests/*.[ch] selftests/lib/*.[ch] \
-			selftests/include/*.h bench/*.c)
+			selftests/include/*.h bench/*.[ch])
 
 sparse:
 	$(MAKE) -C $(KDIR) M=$(TOP) C=2 modules

@@ -3,8 +3,9 @@
  * exit_bench: what a VM exit costs under minivmm, next to KVM, in the
  * same boot of the same machine.
  *
- * Three real-mode guests, each run under both hypervisors:
+ * Four real-mode guests, each run under both hypervisors:
  *   pio     N "out" instructions, each a round trip to userspace and back
+ *   mmio    N one-byte MMIO writes (just above RAM), each a round trip
  *   cpuid   N CPUID instructions, each answered inside the kernel
  *   hlt     N HLT instructions, each a round trip to userspace
  * The host counts TSC cycles around the whole run and divides by N. In
@@ -26,12 +27,31 @@
  * APIC from real mode. A guest whose CPUID lacks x2APIC (or TSC deadline)
  * says so, and its row is reported unavailable.
  *
+ * And the VM as a whole:
+ *   lifecycle  open the device, create a VM, give it 1 MiB of RAM and a
+ *              vCPU, run to the guest's first exit (its first
+ *              instruction, an OUT), close it all: host cycles for the
+ *              whole, each one the same
+ *   compute    a loop of register arithmetic with no exit, timed by the
+ *              guest's own RDTSC (cycles per 1000 rounds); the same instructions on the host are a
+ *              third column: what running inside a VM costs a guest that
+ *              never exits (host interrupts and the preemption timer
+ *              still take it out)
+ *   scale      idle 1-vCPU VMs (1 MiB of RAM each, all of it faulted in,
+ *              never run) created until the hypervisor refuses, memory
+ *              runs low (MemAvailable below SCALE_RESERVE_MB) or
+ *              SCALE_CAP, minivmm's own default per-user limit: how many,
+ *              and the kernel memory per VM (MemFree's drop less the
+ *              guest RAM; and apart, the growth of Slab, KernelStack,
+ *              PageTables, SecPageTables and VmallocUsed in
+ *              /proc/meminfo), once per hypervisor
+ *
  * Prints one line per guest and hypervisor (median, min and max) and the
- * minivmm/KVM ratio of the medians; --json FILE writes the same as JSON.
- * A hypervisor that is not available is reported and skipped; the exit
- * status is 1 when a row failed under minivmm. --quick runs each row once
- * with few iterations: make check uses it so that the bench cannot rot,
- * and its numbers mean nothing.
+ * minivmm/KVM ratio of the medians; --json FILE writes the same as JSON
+ * (report.h). A hypervisor that is not available is reported and
+ * skipped; the exit status is 1 when a row failed under minivmm. --quick
+ * runs each row once with few iterations: make check uses it so that the
+ * bench cannot rot, and its numbers mean nothing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,11 +72,25 @@
 #include <linux/kvm.h>
 #include <linux/minivmm.h>
 
+#include "report.h"
+
 #define MEM_SIZE	(1 << 20)
 #define CODE_ADDR	0x7c00
-/* Iterations per run and runs per row; --quick: few, to prove it works. */
-static unsigned int iterations = 10000, repeats = 5;
-#define MAX_REPEATS	5
+/* Iterations per run; --quick: few, to prove it works. */
+static unsigned int iterations = 10000;
+/*
+ * VM lifecycles per run, and loop rounds of the compute row, which
+ * reports cycles per COMPUTE_PER rounds.
+ */
+static unsigned int lifecycles = 50, compute_rounds = 1000000;
+#define COMPUTE_PER		1000
+/* The scale row: VMs at most, and the memory it leaves the machine. */
+static unsigned int scale_cap = 64;
+#define SCALE_RESERVE_MB	48
+/* The MMIO row's writes: ES:0x10, the first byte above RAM. */
+#define MMIO_SEG	0xffff
+#define MMIO_OFF	0x10
+#define MMIO_ADDR	(MMIO_SEG * 16 + MMIO_OFF)
 
 /*
  * The interrupt rows: fewer iterations, as each one also waits DELAY
@@ -80,6 +114,8 @@ static unsigned int irq_iterations = 1000;
 #define TIMEOUT_S	120
 /* A row's error that is no errno: the guest's CPUID said no. */
 #define ERR_MISSING	1000
+/* The compute row's third column: no VM, the loop on the host. */
+#define ERR_HOST	1001
 
 /* The SDM's numbers: userspace has no asm/msr-index.h or apicdef.h. */
 #define MSR_APIC_BASE		0x1b
@@ -111,6 +147,10 @@ struct runner;
  *		on their runners; NULL for the exit rows
  * @ap:		vCPU 1's entry point in @code; NULL for one vCPU
  * @handler:	the handler of VEC in @code (interrupt rows)
+ * @measure:	one run of the row under a hypervisor: cycles, or a
+ *		negative error
+ * @count:	what the guest finds at D_ITERATIONS, when not the exit or
+ *		interrupt rows' count
  */
 struct guest {
 	const char *name;
@@ -118,16 +158,19 @@ struct guest {
 	int (*row)(struct hv *hv, struct runner *r, unsigned int n,
 		   double *cycles);
 	const unsigned char *ap, *handler;
+	double (*measure)(struct hv *hv, const struct guest *g);
+	unsigned int *count;
 };
 
 /*
  * ECX counts down from D_ITERATIONS; each guest ends with an OUT to port
- * 0xf4.
+ * 0xf4. ES is MMIO_SEG.
  */
 #define GUEST(name, body)						\
 	extern const unsigned char name[], name##_end[];		\
 	asm(".pushsection .rodata." #name ", \"a\"\n"			\
 	    #name ":\n\t.code16\n\t"					\
+	    "mov $" S(MMIO_SEG) ", %ax\n\tmov %ax, %es\n\t"		\
 	    "xor %ax, %ax\n\tmov %ax, %ds\n\t"				\
 	    "mov " __stringify(D_ITERATIONS) ", %ecx\n"			\
 	    "1:\n\t" body "\n\t"					\
@@ -139,6 +182,7 @@ struct guest {
 #define S(x)			__stringify(x)
 
 GUEST(guest_pio, "out %al, $0x80");
+GUEST(guest_mmio, "movb %al, %es:" S(MMIO_OFF));
 GUEST(guest_cpuid, "push %ecx\n\txor %eax, %eax\n\tcpuid\n\tpop %ecx");
 GUEST(guest_hlt, "hlt");
 
@@ -257,6 +301,35 @@ IRQ_GUEST(guest_irqfd,
 	  EOI
 	  "iret");
 
+/* Lifecycle and scale: the first instruction exits, and ends the guest. */
+extern const unsigned char guest_first[], guest_first_end[];
+IRQ_GUEST(guest_first,
+	  "1:\tout %al, $" S(PORT_DONE) "\n\tjmp 1b");
+
+/*
+ * Compute: D_ITERATIONS rounds of register arithmetic, no exit; the same
+ * instructions run on the host as compute_host(rounds).
+ */
+#define COMPUTE_LOOP							\
+	"1:\timul %ebx, %ebx\n\tadd %ecx, %ebx\n\t"			\
+	"dec %ecx\n\tjnz 1b\n\t"
+void compute_host(unsigned int rounds);
+asm(".pushsection .text\n"
+	"compute_host:\n\t"
+	"push %rbx\n\tmov %edi, %ecx\n\txor %ebx, %ebx\n"
+	COMPUTE_LOOP
+	"pop %rbx\n\tret\n"
+	".popsection\n");
+extern const unsigned char guest_compute[], guest_compute_end[];
+IRQ_GUEST(guest_compute,
+	  "xor %ax, %ax\n\tmov %ax, %ds\n\t"
+	  "mov " S(D_ITERATIONS) ", %ecx\n\txor %ebx, %ebx\n\t"
+	  "rdtsc\n\tmov %eax, %edi\n\tmov %edx, %ebp\n"
+	  COMPUTE_LOOP
+	  "rdtsc\n\tsub %edi, %eax\n\tsbb %ebp, %edx\n\t"
+	  ADD_TOTAL
+	  "2:\tout %al, $" S(PORT_DONE) "\n\tjmp 2b");
+
 /**
  * struct hv - a hypervisor, and the VM of one measurement
  * @name:	its name in the table
@@ -297,8 +370,8 @@ static void *guest_memory(const struct guest *g)
 	if (mem == MAP_FAILED)
 		return NULL;
 	memcpy((char *)mem + CODE_ADDR, g->code, g->end - g->code);
-	*(uint32_t *)((char *)mem + D_ITERATIONS) = g->row ? irq_iterations :
-							      iterations;
+	*(uint32_t *)((char *)mem + D_ITERATIONS) =
+		g->count ? *g->count : g->row ? irq_iterations : iterations;
 	/* The real-mode IVT at 0: offset, then segment 0. */
 	if (g->handler) {
 		ivt = mem;
@@ -360,7 +433,9 @@ static int mvm_run(struct hv *hv, int *done)
 	if (run->exit_reason == MINIVMM_EXIT_IO && run->io.port == 0xf4)
 		*done = 1;
 	else if (run->exit_reason != MINIVMM_EXIT_IO &&
-		 run->exit_reason != MINIVMM_EXIT_HLT)
+		 run->exit_reason != MINIVMM_EXIT_HLT &&
+		 (run->exit_reason != MINIVMM_EXIT_MMIO ||
+		  run->mmio.phys_addr != MMIO_ADDR))
 		return -EIO;
 	return 0;
 }
@@ -470,7 +545,9 @@ static int kvm_run_once(struct hv *hv, int *done)
 	if (run->exit_reason == KVM_EXIT_IO && run->io.port == 0xf4)
 		*done = 1;
 	else if (run->exit_reason != KVM_EXIT_IO &&
-		 run->exit_reason != KVM_EXIT_HLT)
+		 run->exit_reason != KVM_EXIT_HLT &&
+		 (run->exit_reason != KVM_EXIT_MMIO ||
+		  run->mmio.phys_addr != MMIO_ADDR))
 		return -EIO;
 	return 0;
 }
@@ -780,16 +857,226 @@ static double measure_irq(struct hv *proto, const struct guest *g)
 	return ret ? ret : cycles;
 }
 
+/* ---- the VM as a whole ---------------------------------------------- */
+
+/* Host cycles per VM from the device's open to the last close. */
+static double measure_lifecycle(struct hv *proto, const struct guest *g)
+{
+	struct hv hv;
+	uint64_t t0 = __rdtsc();
+	unsigned int i;
+	int done, ret;
+
+	for (i = 0; i < lifecycles; i++) {
+		hv = *proto;
+		done = 0;
+		ret = hv.setup(&hv, g);
+		if (!ret)
+			ret = hv.run(&hv, &done);
+		hv_teardown(&hv);
+		if (!ret && !done)
+			ret = -EIO;
+		if (ret)
+			return ret;
+	}
+	return (double)(__rdtsc() - t0) / lifecycles;
+}
+
+/*
+ * Guest cycles per COMPUTE_PER rounds inside a VM; on the host without
+ * setup.
+ */
+static double measure_compute(struct hv *proto, const struct guest *g)
+{
+	struct hv hv = *proto;
+	int done = 0, ret;
+	uint64_t total;
+
+	if (!hv.setup) {
+		total = __rdtsc();
+		compute_host(compute_rounds);
+		return (double)(__rdtsc() - total) * COMPUTE_PER /
+		       compute_rounds;
+	}
+	ret = hv.setup(&hv, g);
+	while (!ret && !done)
+		ret = hv.run(&hv, &done);
+	total = ret ? 0 : *(uint64_t *)guest_u32(&hv, D_TOTAL);
+	hv_teardown(&hv);
+	return ret ? ret : (double)total * COMPUTE_PER / compute_rounds;
+}
+
+/**
+ * struct meminfo - the lines of /proc/meminfo the scale row reads, in KiB
+ * @free:	MemFree
+ * @avail:	MemAvailable
+ * @kernel:	Slab + KernelStack + PageTables + SecPageTables +
+ *		VmallocUsed
+ */
+struct meminfo {
+	long free, avail, kernel;
+};
+
+static int read_meminfo(struct meminfo *m)
+{
+	static const char *const kernel[] = {
+		"Slab:", "KernelStack:", "PageTables:", "SecPageTables:",
+		"VmallocUsed:",
+	};
+	char key[64];
+	long kb;
+	unsigned int i;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -errno;
+	memset(m, 0, sizeof(*m));
+	while (fscanf(f, "%63s %ld kB ", key, &kb) == 2) {
+		if (!strcmp(key, "MemFree:"))
+			m->free = kb;
+		else if (!strcmp(key, "MemAvailable:"))
+			m->avail = kb;
+		for (i = 0; i < sizeof(kernel) / sizeof(kernel[0]); i++)
+			if (!strcmp(key, kernel[i]))
+				m->kernel += kb;
+	}
+	fclose(f);
+	return 0;
+}
+
+/**
+ * struct scale - what the scale row found under one hypervisor
+ * @vms:	idle VMs that were alive at once
+ * @bound:	what stopped it: "cap", "memory" or the hypervisor's error
+ * @kib:	kernel memory per VM: MemFree's drop less the guest RAM
+ * @slab_kib:	Slab, KernelStack, page tables and vmalloc per VM
+ */
+struct scale {
+	unsigned int vms;
+	const char *bound;
+	double kib, slab_kib;
+};
+
+static int scale(struct hv *proto, const struct guest *g, struct scale *sc)
+{
+	struct hv *vms = calloc(scale_cap, sizeof(*vms));
+	struct meminfo m0, m1, m;
+	unsigned int i;
+	int ret;
+
+	memset(sc, 0, sizeof(*sc));
+	if (!vms)
+		return -ENOMEM;
+	/* What the VMs of the rows before freed after their close, freed. */
+	sleep(1);
+	ret = read_meminfo(&m0);
+	sc->bound = "cap";
+	while (!ret && sc->vms < scale_cap) {
+		ret = read_meminfo(&m);
+		if (ret)
+			break;
+		if (m.avail < SCALE_RESERVE_MB * 1024) {
+			sc->bound = "memory";
+			break;
+		}
+		vms[sc->vms] = *proto;
+		ret = vms[sc->vms].setup(&vms[sc->vms], g);
+		if (ret) {
+			hv_teardown(&vms[sc->vms]);
+			/* The first VM's error is the row's; later, the bound. */
+			if (sc->vms)
+				sc->bound = strerror(-ret);
+			ret = sc->vms ? 0 : ret;
+			break;
+		}
+		/* All of the RAM in, under KVM too, to be subtracted. */
+		memset(vms[sc->vms].mem, 0, MEM_SIZE);
+		sc->vms++;
+	}
+	if (!ret)
+		ret = read_meminfo(&m1);
+	if (!ret && sc->vms) {
+		sc->kib = (double)(m0.free - m1.free) / sc->vms -
+			  MEM_SIZE / 1024;
+		sc->slab_kib = (double)(m1.kernel - m0.kernel) / sc->vms;
+	}
+	for (i = 0; i < sc->vms; i++)
+		hv_teardown(&vms[i]);
+	free(vms);
+	return ret;
+}
+
+static const struct guest idle_guest = {
+	.name = "scale", .code = guest_first, .end = guest_first_end,
+};
+
+static void scale_row(struct report *rep, struct hv *hvs)
+{
+	struct scale sc[2];
+	int err[2];
+	unsigned int h;
+	FILE *j = report_json_row(rep);
+
+	if (j)
+		fprintf(j, "\"row\": \"scale\"");
+	for (h = 0; h < 2; h++) {
+		err[h] = -scale(&hvs[h], &idle_guest, &sc[h]);
+		if (err[h]) {
+			printf("%-9s %-8s unavailable: %s\n", "scale",
+			       hvs[h].name, strerror(err[h]));
+			if (j)
+				fprintf(j, ", \"%s\": {\"unavailable\": \"%s\"}",
+					hvs[h].name, strerror(err[h]));
+			continue;
+		}
+		printf("%-9s %-8s %10u VMs (%s), KiB per VM: %.0f", "scale",
+		       hvs[h].name, sc[h].vms, sc[h].bound, sc[h].kib);
+		printf(" (slab, stacks, page tables, vmalloc: %.0f)\n",
+		       sc[h].slab_kib);
+		if (!j)
+			continue;
+		fprintf(j, ", \"%s\": {\"vms\": %u, \"bound\": \"%s\", ",
+			hvs[h].name, sc[h].vms, sc[h].bound);
+		fprintf(j, "\"kernel_kib_per_vm\": %.0f, \"meminfo_kib_per_vm\": %.0f}",
+			sc[h].kib, sc[h].slab_kib);
+	}
+	if (err[0])
+		rep->failed++;
+	if (!err[0] && !err[1] && sc[0].kib > 0 && sc[1].kib > 0) {
+		printf("%-9s ratio    %10.2f (minivmm / kvm, memory per VM)\n",
+		       "scale", sc[0].kib / sc[1].kib);
+		if (j)
+			fprintf(j, ", \"ratio\": %.3f", sc[0].kib / sc[1].kib);
+	} else if (j) {
+		fprintf(j, ", \"ratio\": null");
+	}
+	if (j)
+		fputc('}', j);
+}
+
 static const struct guest guests[] = {
-	{ .name = "pio", .code = guest_pio, .end = guest_pio_end },
-	{ .name = "cpuid", .code = guest_cpuid, .end = guest_cpuid_end },
-	{ .name = "hlt", .code = guest_hlt, .end = guest_hlt_end },
+	{ .name = "pio", .code = guest_pio, .end = guest_pio_end,
+	  .measure = measure },
+	{ .name = "mmio", .code = guest_mmio, .end = guest_mmio_end,
+	  .measure = measure },
+	{ .name = "cpuid", .code = guest_cpuid, .end = guest_cpuid_end,
+	  .measure = measure },
+	{ .name = "hlt", .code = guest_hlt, .end = guest_hlt_end,
+	  .measure = measure },
 	{ .name = "timer", .code = guest_timer, .end = guest_timer_end,
-	  .row = guest_row, .handler = guest_timer_irq },
+	  .row = guest_row, .handler = guest_timer_irq,
+	  .measure = measure_irq },
 	{ .name = "ipi", .code = guest_ipi, .end = guest_ipi_end,
-	  .row = guest_row, .ap = guest_ipi_ap, .handler = guest_ipi_irq },
+	  .row = guest_row, .ap = guest_ipi_ap, .handler = guest_ipi_irq,
+	  .measure = measure_irq },
 	{ .name = "irqfd", .code = guest_irqfd, .end = guest_irqfd_end,
-	  .row = irqfd_row, .handler = guest_irqfd_irq },
+	  .row = irqfd_row, .handler = guest_irqfd_irq,
+	  .measure = measure_irq },
+	{ .name = "lifecycle", .code = guest_first, .end = guest_first_end,
+	  .measure = measure_lifecycle },
+	{ .name = "compute", .code = guest_compute,
+	  .end = guest_compute_end, .measure = measure_compute,
+	  .count = &compute_rounds },
 };
 
 static const char *why(int err)
@@ -798,29 +1085,6 @@ static const char *why(int err)
 		return "the guest's CPUID lacks x2APIC or the TSC deadline";
 	return strerror(err);
 }
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* One row of the JSON file: a hypervisor's median, min and max, or why not. */
-static void json_result(FILE *j, const char *hv, const double *c,
-			unsigned int n, int err)
-{
-	if (err)
-		fprintf(j, "\"%s\": {\"unavailable\": \"%s\"}", hv, why(err));
-	else
-		fprintf(j, "\"%s\": {\"median\": %.0f, \"min\": %.0f, \"max\": %.0f}",
-			hv, c[n / 2], c[0], c[n - 1]);
-}
-
-static const char help[] =
-	"options: [--quick] [--json FILE]\n"
-	"  --quick      few iterations and one run: proves each row works\n"
-	"  --json FILE  also write the table to FILE as JSON\n";
 
 int main(int argc, char **argv)
 {
@@ -831,32 +1095,27 @@ int main(int argc, char **argv)
 		{ .name = "kvm", .setup = kvm_setup, .run = kvm_run_once,
 		  .irq_setup = kvm_irq_setup, .run_vcpu = kvm_run_vcpu,
 		  .irqfd = kvm_irqfd },
+		/* The compute row's host column: no setup, no VM. */
+		{ .name = "host" },
 	};
+	struct report rep = { .width = 9, .why = why };
 	struct sigaction sa = { .sa_handler = nop_handler };
+	struct report_hv c[3];
 	const struct guest *g;
-	unsigned int i, h, r;
-	double c[2][MAX_REPEATS], med[2];
-	int err[2], failed = 0;
+	unsigned int i, h, r, n;
 	char poll[32] = "unknown";
 	long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
-	FILE *f, *json = NULL;
+	int ret = report_options(&rep, argc, argv);
+	FILE *f;
 
-	for (i = 1; i < (unsigned int)argc; i++) {
-		if (!strcmp(argv[i], "--quick")) {
-			iterations = 100;
-			irq_iterations = 20;
-			repeats = 1;
-		} else if (!strcmp(argv[i], "--json") && i + 1 < (unsigned int)argc) {
-			json = fopen(argv[++i], "w");
-			if (!json) {
-				perror(argv[i]);
-				return 1;
-			}
-		} else {
-			fprintf(stderr, "%s: bad option '%s'\n%s", argv[0],
-				argv[i], help);
-			return 2;
-		}
+	if (ret)
+		return ret;
+	if (rep.quick) {
+		iterations = 100;
+		irq_iterations = 20;
+		lifecycles = 2;
+		compute_rounds = 10000;
+		scale_cap = 4;
 	}
 	/* No SA_RESTART: the signal ends a RUN that waits in the kernel. */
 	sigaction(SIGUSR1, &sa, NULL);
@@ -868,61 +1127,40 @@ int main(int argc, char **argv)
 		poll[strcspn(poll, "\n")] = 0;
 		fclose(f);
 	}
-	printf("# %u iterations per run (interrupt rows: %u), %u runs\n",
-	       iterations, irq_iterations, repeats);
+	printf("# %u runs; iterations per run: %u, interrupt rows %u, ",
+	       rep.repeats, iterations, irq_iterations);
+	printf("lifecycle %u (VMs), compute %u (rounds)\n", lifecycles,
+	       compute_rounds);
 	printf("# %ld host CPUs, KVM's halt_poll_ns %s\n", ncpus, poll);
 	printf("# cycles per iteration: median (min-max)\n");
-	if (json)
-		fprintf(json,
-			"{\"iterations\": %u, \"irq_iterations\": %u, \"runs\": %u, \"host_cpus\": %ld, \"rows\": [",
-			iterations, irq_iterations, repeats, ncpus);
+	report_start(&rep,
+		     "\"iterations\": %u, \"irq_iterations\": %u, \"lifecycles\": %u, \"compute_rounds\": %u, \"runs\": %u, \"host_cpus\": %ld",
+		     iterations, irq_iterations, lifecycles, compute_rounds,
+		     rep.repeats, ncpus);
 	for (i = 0; i < sizeof(guests) / sizeof(guests[0]); i++) {
 		g = &guests[i];
-		for (r = 0; r < repeats; r++)
-			for (h = 0; h < 2; h++)
-				c[h][r] = g->row ? measure_irq(&hvs[h], g) :
-						   measure(&hvs[h], g);
-		for (h = 0; h < 2; h++) {
-			med[h] = -1;
-			err[h] = 0;
-			for (r = 0; r < repeats && c[h][r] >= 0; r++)
-				;
-			if (r < repeats) {
-				err[h] = -(int)c[h][r];
-				printf("%-6s %-8s unavailable: %s\n", g->name,
-				       hvs[h].name, why(err[h]));
-				continue;
-			}
-			qsort(c[h], repeats, sizeof(c[h][0]), cmp_double);
-			med[h] = c[h][repeats / 2];
-			printf("%-6s %-8s %10.0f cycles (%.0f-%.0f)\n", g->name,
-			       hvs[h].name, med[h], c[h][0], c[h][repeats - 1]);
-		}
-		/* minivmm must run every row; KVM may be absent. */
-		if (err[0])
-			failed++;
-		if (med[0] > 0 && med[1] > 0)
-			printf("%-6s ratio    %10.2f (minivmm / kvm)\n", g->name,
-			       med[0] / med[1]);
-		if (g->ap && ncpus < 2)
-			printf("%-6s note: one host CPU, both vCPU threads share it\n",
-			       g->name);
-		if (!json)
+		if (!report_wants(&rep, g->name))
 			continue;
-		fprintf(json, "%s\n {\"row\": \"%s\", ", i ? "," : "", g->name);
-		for (h = 0; h < 2; h++) {
-			json_result(json, hvs[h].name, c[h], repeats, err[h]);
-			fprintf(json, ", ");
+		n = g->measure == measure_compute ? 3 : 2;
+		for (r = 0; r < rep.repeats; r++)
+			for (h = 0; h < n; h++)
+				c[h].c[r] = g->measure(&hvs[h], g);
+		for (h = 0; h < n; h++) {
+			c[h].name = hvs[h].name;
+			c[h].note[0] = 0;
 		}
-		if (med[0] > 0 && med[1] > 0)
-			fprintf(json, "\"ratio\": %.3f}", med[0] / med[1]);
-		else
-			fprintf(json, "\"ratio\": null}");
+		report_row(&rep, g->name, c, n,
+			   n > 2 ? "cycles per " S(COMPUTE_PER) " rounds" :
+				   "cycles");
+		if (g->ap && ncpus < 2)
+			printf("%-9s note: one host CPU, both vCPU threads share it\n",
+			       g->name);
 	}
-	if (json) {
-		fprintf(json, "\n]}\n");
-		if (fclose(json))
-			failed++;
-	}
-	return failed ? 1 : 0;
+	if (!report_wants(&rep, "scale"))
+		return report_end(&rep);
+	printf("# scale: idle 1-vCPU VMs of 1 MiB, at most %u, ", scale_cap);
+	printf("while MemAvailable >= %u MiB; kernel memory per VM\n",
+	       SCALE_RESERVE_MB);
+	scale_row(&rep, hvs);
+	return report_end(&rep);
 }

@@ -23,8 +23,12 @@
  * counts emulated instructions, so these are repeatable path lengths.
  *
  * Prints one line per row and hypervisor (median, min and max) and the
- * minivmm/KVM ratio of the medians. A hypervisor that is not available,
- * or lacks ioeventfds, is reported and skipped.
+ * minivmm/KVM ratio of the medians; --json FILE writes the same as JSON
+ * (report.h). A hypervisor that is not available, or lacks ioeventfds,
+ * is reported and skipped; the exit status is 1 when a row failed under
+ * minivmm. --quick runs each row once with few writes (the guest reads
+ * its count from memory): make check uses it so that the bench cannot
+ * rot, and its numbers mean nothing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,13 +45,16 @@
 #include <linux/kvm.h>
 #include <linux/minivmm.h>
 
+#include "report.h"
+
 #define MEM_SIZE	0x80000		/* RAM: 0-512 KiB */
 #define CODE_ADDR	0x7c00
 #define MMIO_ADDR	0x90000		/* no RAM: 9000:0000 */
 #define IO_PORT		0xe0
 #define PORT_DONE	0xf4
-#define ITERATIONS	10000
-#define REPEATS		5
+#define D_ITERATIONS	0x500		/* u32: the guest's write count */
+/* Writes per run; --quick: few, to prove it works. */
+static unsigned int iterations = 10000;
 /* A row's error that is no errno: writes went missing or astray. */
 #define ERR_EXITED	1000
 /* What a run returns for an exit of one of the guest's writes. */
@@ -58,12 +65,16 @@
 #define __stringify(x)		__stringify_1(x)
 #define S(x)			__stringify(x)
 
-/* @setup once, @body ITERATIONS times (ECX counts), then OUT PORT_DONE. */
+/*
+ * @setup once, @body D_ITERATIONS times (ECX counts), then OUT
+ * PORT_DONE.
+ */
 #define GUEST(name, setup, body)					\
 	extern const unsigned char name[], name##_end[];		\
 	asm(".pushsection .rodata." #name ", \"a\"\n"			\
-	    #name ":\n\t.code16\n\t" setup "\n\t"			\
-	    "mov $" S(ITERATIONS) ", %ecx\n"				\
+	    #name ":\n\t.code16\n\t"					\
+	    "xor %ax, %ax\n\tmov %ax, %ds\n\t"				\
+	    "mov " S(D_ITERATIONS) ", %ecx\n\t" setup "\n"		\
 	    "1:\n\t" body "\n\t"					\
 	    "dec %ecx\n\tjnz 1b\n"					\
 	    "2:\tout %al, $" S(PORT_DONE) "\n\tjmp 2b\n\t.code64\n"	\
@@ -123,6 +134,7 @@ static void *guest_memory(const struct row *row)
 	if (mem == MAP_FAILED)
 		return NULL;
 	memcpy((char *)mem + CODE_ADDR, row->code, row->end - row->code);
+	*(uint32_t *)((char *)mem + D_ITERATIONS) = iterations;
 	return mem;
 }
 
@@ -374,7 +386,7 @@ static double measure(const struct hv *proto, const struct row *row,
 	if (!row->posted &&
 	    (read(efd, &count, sizeof(count)) != sizeof(count) || *exits))
 		count = 0;
-	if (count + (row->posted ? *exits : 0) != ITERATIONS) {
+	if (count + (row->posted ? *exits : 0) != iterations) {
 		fprintf(stderr, "%s %s: %llu writes arrived, %u exits\n",
 			row->name, hv.name, (unsigned long long)count, *exits);
 		ret = -ERR_EXITED;
@@ -384,7 +396,7 @@ static double measure(const struct hv *proto, const struct row *row,
 out:
 	hv_teardown(&hv);
 	close(efd);
-	return ret < 0 ? ret : ret ? -EIO : (double)(t1 - t0) / ITERATIONS;
+	return ret < 0 ? ret : ret ? -EIO : (double)(t1 - t0) / iterations;
 }
 
 static const struct row rows[] = {
@@ -405,14 +417,7 @@ static const char *why(int err)
 	return strerror(err);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct hv hvs[] = {
 		{ .name = "minivmm", .create = mvm_create,
@@ -422,35 +427,32 @@ int main(void)
 		  .ioeventfd = kvm_ioeventfd, .posted = kvm_posted,
 		  .drain = kvm_drain, .run = kvm_run },
 	};
-	double c[2][REPEATS], med[2];
+	struct report rep = { .width = 14, .why = why };
+	struct report_hv c[2];
 	unsigned int i, h, r, exits[2] = { 0, 0 };
+	int ret = report_options(&rep, argc, argv);
 
-	printf("# %d writes per run, %d runs\n", ITERATIONS, REPEATS);
+	if (ret)
+		return ret;
+	if (rep.quick)
+		iterations = 100;
+	printf("# %u writes per run, %u runs\n", iterations, rep.repeats);
 	printf("# cycles per write: median (min-max), write exits to userspace in the last run\n");
+	report_start(&rep, "\"iterations\": %u, \"runs\": %u", iterations,
+		     rep.repeats);
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		for (r = 0; r < REPEATS; r++)
+		if (!report_wants(&rep, rows[i].name))
+			continue;
+		for (r = 0; r < rep.repeats; r++)
 			for (h = 0; h < 2; h++)
-				c[h][r] = measure(&hvs[h], &rows[i],
-						  &exits[h]);
+				c[h].c[r] = measure(&hvs[h], &rows[i],
+						    &exits[h]);
 		for (h = 0; h < 2; h++) {
-			med[h] = -1;
-			for (r = 0; r < REPEATS && c[h][r] >= 0; r++)
-				;
-			if (r < REPEATS) {
-				printf("%-14s %-8s unavailable: %s\n",
-				       rows[i].name, hvs[h].name,
-				       why(-(int)c[h][r]));
-				continue;
-			}
-			qsort(c[h], REPEATS, sizeof(c[h][0]), cmp_double);
-			med[h] = c[h][REPEATS / 2];
-			printf("%-14s %-8s %10.0f cycles (%.0f-%.0f), %u exits\n",
-			       rows[i].name, hvs[h].name, med[h], c[h][0],
-			       c[h][REPEATS - 1], exits[h]);
+			c[h].name = hvs[h].name;
+			snprintf(c[h].note, sizeof(c[h].note), ", %u exits",
+				 exits[h]);
 		}
-		if (med[0] > 0 && med[1] > 0)
-			printf("%-14s ratio    %10.2f (minivmm / kvm)\n",
-			       rows[i].name, med[0] / med[1]);
+		report_row(&rep, rows[i].name, c, 2, "cycles");
 	}
-	return 0;
+	return report_end(&rep);
 }

@@ -15,11 +15,28 @@
 #include "kselftest_harness.h"
 #include "minivmm_test.h"
 
-#define JSON	"/tmp/exit_bench.json"
+#define JSON	"/tmp/bench_test.json"
 
-/* The rows of bench/exit_bench.c: each must be in the table. */
-static const char *const exit_rows[] = {
-	"pio", "cpuid", "hlt", "timer", "ipi", "irqfd",
+/*
+ * The rows of a bench program and what minivmm's column must start
+ * with: each must be in its table.
+ */
+struct bench_row {
+	const char *row, *first;
+};
+
+/* bench/exit_bench.c */
+static const struct bench_row exit_rows[] = {
+	{ "pio", "median" }, { "mmio", "median" }, { "cpuid", "median" },
+	{ "hlt", "median" }, { "timer", "median" }, { "ipi", "median" },
+	{ "irqfd", "median" }, { "lifecycle", "median" },
+	{ "compute", "median" }, { "scale", "vms" },
+};
+
+/* bench/io_bench.c */
+static const struct bench_row io_rows[] = {
+	{ "ioeventfd-pio", "median" }, { "ioeventfd-mmio", "median" },
+	{ "posted-pio", "median" }, { "posted-mmio", "median" },
 };
 
 /* @name in this program's directory, where the suite installs the benches. */
@@ -64,34 +81,51 @@ FIXTURE_TEARDOWN(bench)
 	unlink(JSON);
 }
 
-/* A few seconds on the 1-CPU machine; the debug kernel takes longer. */
-TEST_F_TIMEOUT(bench, exit_bench_runs_every_row, 300)
+/*
+ * Run bench program @name --quick: it must end with status 0 and write
+ * each of its @n @rows to its JSON table with minivmm's numbers.
+ */
+static void run_bench(struct __test_metadata *_metadata, const char *name,
+		      const struct bench_row *rows, unsigned int n)
 {
-	char path[PATH_MAX], cmd[PATH_MAX + 64], line[256], key[64];
+	char path[PATH_MAX], cmd[PATH_MAX + 64], line[256], key[96];
 	unsigned int i;
 	char *json;
 	FILE *p;
 	int st;
 
-	beside_me("exit_bench", path);
+	beside_me(name, path);
 	ASSERT_EQ(0, access(path, X_OK)) TH_LOG("%s: not installed", path);
 	snprintf(cmd, sizeof(cmd), "%s --quick --json " JSON " 2>&1", path);
 	p = popen(cmd, "r");
 	ASSERT_NE(NULL, p);
 	/* stderr: the harness's test process ends without flushing stdout. */
 	while (fgets(line, sizeof(line), p))
-		fprintf(stderr, "# exit_bench: %s", line);
+		fprintf(stderr, "# %s: %s", name, line);
 	st = pclose(p);
 	ASSERT_TRUE(WIFEXITED(st));
 	EXPECT_EQ(0, WEXITSTATUS(st));
 	json = slurp(JSON);
 	ASSERT_NE(NULL, json);
-	for (i = 0; i < ARRAY_SIZE(exit_rows); i++) {
-		snprintf(key, sizeof(key), "{\"row\": \"%s\", \"minivmm\": {\"median\"",
-			 exit_rows[i]);
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "{\"row\": \"%s\", \"minivmm\": {\"%s\"",
+			 rows[i].row, rows[i].first);
 		EXPECT_NE(NULL, strstr(json, key))
-			TH_LOG("no minivmm %s row in %s", exit_rows[i], json);
+			TH_LOG("no minivmm %s row in %s", rows[i].row, json);
 	}
+}
+
+/* A few seconds on the 1-CPU machine; the debug kernel takes longer. */
+TEST_F_TIMEOUT(bench, exit_bench_runs_every_row, 300)
+{
+	run_bench(_metadata, "exit_bench", exit_rows, ARRAY_SIZE(exit_rows));
+	if (!self->kvm)
+		TH_LOG("kvm_intel not loadable: no KVM rows to compare");
+}
+
+TEST_F_TIMEOUT(bench, io_bench_runs_every_row, 300)
+{
+	run_bench(_metadata, "io_bench", io_rows, ARRAY_SIZE(io_rows));
 	if (!self->kvm)
 		TH_LOG("kvm_intel not loadable: no KVM rows to compare");
 }

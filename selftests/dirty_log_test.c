@@ -20,7 +20,6 @@
 #include "guest.h"
 #include "minivmm_test.h"
 
-#define SZ_2M		(2UL << 20)
 #define PAGE		4096UL
 #define SLOT1_GPA	0x200000UL
 #define SLOT1_PAGES	(SZ_2M / PAGE)
@@ -73,94 +72,6 @@ GUEST_CODE(guest_counter, ".code64",
 	   GUEST_DONE_ASM
 	   "hlt\n\t");
 
-/*
- * @size bytes of anonymous memory, 2 MiB aligned, faulted in; with @huge
- * backed by transparent huge pages when the kernel gives them, else by
- * small pages only.
- */
-static void *guest_ram(size_t size, bool huge)
-{
-	uint8_t *p, *aligned;
-	size_t span = size + SZ_2M;
-
-	p = mmap(NULL, span, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	TEST_REQUIRE(p != MAP_FAILED, "mmap: %s", strerror(errno));
-	aligned = (uint8_t *)(((uintptr_t)p + SZ_2M - 1) & ~(SZ_2M - 1));
-	if (aligned > p)
-		munmap(p, aligned - p);
-	munmap(aligned + size, p + span - (aligned + size));
-	madvise(aligned, size, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
-	memset(aligned, 0, size);
-	return aligned;
-}
-
-/* True when the page at @p is part of a transparent huge page. */
-static bool is_huge_backed(void *p)
-{
-	unsigned long start, end, kb;
-	bool in_vma = false, huge = false;
-	char line[256];
-	FILE *f;
-
-	f = fopen("/proc/self/smaps", "r");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
-			in_vma = (uintptr_t)p >= start && (uintptr_t)p < end;
-			continue;
-		}
-		if (in_vma && sscanf(line, "AnonHugePages: %lu kB", &kb) == 1) {
-			huge = kb >= SZ_2M / 1024;
-			break;
-		}
-	}
-	fclose(f);
-	return huge;
-}
-
-#define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
-
-/* "never" when the test turned THP on for madvise()d memory, else "". */
-static char thp_restore[16];
-
-static void thp_put_back(void)
-{
-	FILE *f;
-
-	if (!thp_restore[0])
-		return;
-	f = fopen(THP_ENABLED, "w");
-	if (f) {
-		fputs(thp_restore, f);
-		fclose(f);
-	}
-	thp_restore[0] = 0;
-}
-
-/* Small machines boot with THP off: on for madvise()d memory for now. */
-static void thp_get(void)
-{
-	char line[128] = "";
-	FILE *f = fopen(THP_ENABLED, "r");
-
-	if (!f)
-		return;
-	if (!fgets(line, sizeof(line), f))
-		line[0] = 0;
-	fclose(f);
-	if (!strstr(line, "[never]"))
-		return;
-	f = fopen(THP_ENABLED, "w");
-	if (!f)
-		return;
-	if (fputs("madvise", f) >= 0 && !fclose(f)) {
-		strcpy(thp_restore, "never");
-		atexit(thp_put_back);
-	}
-}
-
 static int set_region(struct test_vm *vm, uint32_t slot, uint32_t flags,
 		      uint64_t gpa, uint64_t size, void *mem)
 {
@@ -194,7 +105,7 @@ static void setup(struct setup *s, uint32_t flags, bool huge,
 	int ret;
 
 	s->vm = test_vm_create(GUEST_MEM_SIZE);
-	s->mem1 = guest_ram(SZ_2M, huge);
+	s->mem1 = test_huge_ram(SZ_2M, huge);
 	ret = set_region(s->vm, 1, flags, SLOT1_GPA, SZ_2M, s->mem1);
 	TEST_REQUIRE(!ret, "slot 1: %s", strerror(-ret));
 	s->vcpu = test_vcpu_add(s->vm, 0);
@@ -322,11 +233,11 @@ TEST(logging_turned_on_splits_a_2m_mapping)
 	REQUIRE_VMX();
 	if (minivmm_caps(&caps) || !(caps.features & MINIVMM_CAP_EPT_2M))
 		SKIP(return, "the module does not use 2 MiB EPT pages");
-	thp_get();
+	test_thp_get();
 	setup(&s, 0, true, guest_touch, GUEST_CODE_SIZE(guest_touch));
-	if (!is_huge_backed(s.mem1)) {
+	if (!test_is_huge_backed(s.mem1)) {
 		teardown(&s);
-		thp_put_back();
+		test_thp_put_back();
 		SKIP(return, "no transparent huge page for slot 1");
 	}
 	/* The guest uses the 2 MiB mapping before logging starts. */
@@ -340,7 +251,7 @@ TEST(logging_turned_on_splits_a_2m_mapping)
 	EXPECT_TRUE(log_is(log, after, N(after)))
 		TH_LOG("logged:%s", pages_str(log));
 	teardown(&s);
-	thp_put_back();
+	test_thp_put_back();
 }
 
 TEST(logging_turned_off_and_on_again)
@@ -464,7 +375,7 @@ static struct test_vm *arg_vm(uint32_t flags, uint8_t **mem1)
 	struct test_vm *vm = test_vm_create(GUEST_MEM_SIZE);
 	int ret;
 
-	*mem1 = guest_ram(SZ_2M, false);
+	*mem1 = test_huge_ram(SZ_2M, false);
 	ret = set_region(vm, 1, flags, SLOT1_GPA, SZ_2M, *mem1);
 	TEST_REQUIRE(!ret, "slot 1: %s", strerror(-ret));
 	return vm;
@@ -561,7 +472,7 @@ TEST(logging_a_readonly_slot_is_einval)
 
 	REQUIRE_VMX();
 	vm = test_vm_create(GUEST_MEM_SIZE);
-	mem1 = guest_ram(SZ_2M, false);
+	mem1 = test_huge_ram(SZ_2M, false);
 	EXPECT_EQ(-EINVAL, set_region(vm, 1, MINIVMM_MEM_LOG_DIRTY |
 				      MINIVMM_MEM_READONLY, SLOT1_GPA, SZ_2M,
 				      mem1));

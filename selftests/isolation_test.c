@@ -21,7 +21,6 @@
 #include "guest.h"
 #include "minivmm_test.h"
 
-#define SZ_2M		(2UL << 20)
 #define PAGE		4096UL
 
 /* Guest physical layout on top of guest.h's. */
@@ -115,55 +114,6 @@ GUEST_CODE(guest_old_slot, ".code64",
 	   GUEST_DONE_ASM
 	   "hlt\n\t");
 
-/* True when the page at @p is part of a transparent huge page. */
-static bool is_huge_backed(void *p)
-{
-	unsigned long start, end, kb;
-	bool in_vma = false, huge = false;
-	char line[256];
-	FILE *f;
-
-	f = fopen("/proc/self/smaps", "r");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		/* A mapping's first line; the others are "Key: value". */
-		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
-			in_vma = (uintptr_t)p >= start && (uintptr_t)p < end;
-			continue;
-		}
-		if (in_vma && sscanf(line, "AnonHugePages: %lu kB", &kb) == 1) {
-			huge = kb >= SZ_2M / 1024;
-			break;
-		}
-	}
-	fclose(f);
-	return huge;
-}
-
-/*
- * @size bytes of anonymous memory. With @huge, 2 MiB aligned and backed
- * by transparent huge pages when the kernel gives them; without, backed by
- * small pages only. The mapping is exactly @size long (munmap-able as is)
- * and already faulted in.
- */
-static void *guest_ram(size_t size, bool huge)
-{
-	uint8_t *p, *aligned;
-	size_t span = size + SZ_2M;
-
-	p = mmap(NULL, span, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	TEST_REQUIRE(p != MAP_FAILED, "mmap: %s", strerror(errno));
-	aligned = (uint8_t *)(((uintptr_t)p + SZ_2M - 1) & ~(SZ_2M - 1));
-	if (aligned > p)
-		munmap(p, aligned - p);
-	munmap(aligned + size, p + span - (aligned + size));
-	madvise(aligned, size, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
-	memset(aligned, 0, size);
-	return aligned;
-}
-
 static int set_region(struct test_vm *vm, uint32_t slot, uint64_t gpa,
 		      uint64_t size, void *mem)
 {
@@ -210,62 +160,18 @@ FIXTURE_VARIANT_ADD(mem, small_pages) {
 	.huge = false,
 };
 
-#define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
-
-/* "never" when the test turned THP on for madvise()d memory, else "". */
-static char thp_restore[16];
-
-static void thp_put_back(void)
-{
-	FILE *f;
-
-	if (!thp_restore[0])
-		return;
-	f = fopen(THP_ENABLED, "w");
-	if (f) {
-		fputs(thp_restore, f);
-		fclose(f);
-	}
-	thp_restore[0] = 0;
-}
-
-/*
- * Small machines (below 512 MiB) boot with transparent huge pages off:
- * turn them on for madvise()d memory for the duration of the test.
- */
-static void thp_get(void)
-{
-	char line[128] = "";
-	FILE *f = fopen(THP_ENABLED, "r");
-
-	if (!f)
-		return;
-	if (!fgets(line, sizeof(line), f))
-		line[0] = 0;
-	fclose(f);
-	if (!strstr(line, "[never]"))
-		return;
-	f = fopen(THP_ENABLED, "w");
-	if (!f)
-		return;
-	if (fputs("madvise", f) >= 0 && !fclose(f)) {
-		strcpy(thp_restore, "never");
-		atexit(thp_put_back);
-	}
-}
-
 FIXTURE_SETUP(mem)
 {
 	/* 4 KiB short of 2 MiB: no 2 MiB EPT page can map any of it. */
 	self->ram_size = variant->huge ? SZ_2M : SZ_2M - PAGE;
 	self->slot1_size = variant->huge ? SZ_2M : PAGE;
 	if (variant->huge)
-		thp_get();
+		test_thp_get();
 }
 
 FIXTURE_TEARDOWN(mem)
 {
-	thp_put_back();
+	test_thp_put_back();
 }
 
 static const char *huge_missing(void *mem)
@@ -274,7 +180,7 @@ static const char *huge_missing(void *mem)
 
 	if (minivmm_caps(&caps) || !(caps.features & MINIVMM_CAP_EPT_2M))
 		return "the module does not use 2 MiB EPT pages";
-	if (!is_huge_backed(mem))
+	if (!test_is_huge_backed(mem))
 		return "no transparent huge page for the guest's memory";
 	return NULL;
 }
@@ -286,7 +192,7 @@ static const char *huge_missing(void *mem)
 #define RAM(slot1)							\
 	({								\
 		size_t __sz = (slot1) ? self->slot1_size : self->ram_size; \
-		void *__m = guest_ram(__sz, variant->huge);		\
+		void *__m = test_huge_ram(__sz, variant->huge);		\
 		const char *__why = variant->huge ? huge_missing(__m) : NULL; \
 		if (__why)						\
 			SKIP(return, "%s", __why);			\

@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +24,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <x86intrin.h>
 
 #include "kselftest_harness.h"
 #include "minivmm_test.h"
@@ -1072,32 +1070,6 @@ static void boot_to_init(struct __test_metadata *_metadata,
 }
 
 /*
- * Whether host CPUs 0 and 1 count one TSC: read on 0, then on 1, then on
- * 0 again, the middle reading must lie between the others. A guest's TSC
- * is its host CPU's plus an offset, so with TSCs apart a guest whose
- * vCPUs run on both CPUs sees them apart too (Linux: "TSC ADJUST
- * compensate ... warp").
- */
-static bool host_tscs_agree(void)
-{
-	cpu_set_t set, old;
-	uint64_t t[3];
-	int i;
-
-	if (sched_getaffinity(0, sizeof(old), &old))
-		return false;
-	for (i = 0; i < 3; i++) {
-		CPU_ZERO(&set);
-		CPU_SET(i == 1, &set);
-		if (sched_setaffinity(0, sizeof(set), &set))
-			return false;
-		t[i] = __rdtsc();
-	}
-	sched_setaffinity(0, sizeof(old), &old);
-	return t[0] <= t[1] && t[1] <= t[2];
-}
-
-/*
  * Debian's kernel, unmodified, with one vCPU: its /init runs, sees one
  * CPU whose local APIC timer ticks, the kernel logged no complaint about
  * the APIC, timers, TSC, clocksource or SMP, and poweroff ends the run
@@ -1129,6 +1101,11 @@ TEST_F_TIMEOUT(guest, run_vmlinux_two_vcpus_boot_to_init_and_power_off,
 		SKIP(return, "no guest vmlinux (%s)", GUEST_VMLINUX);
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		SKIP(return, "one host CPU: the 2-vCPU boot needs two");
+	/*
+	 * A guest's TSC is its host CPU's plus an offset, so with host TSCs
+	 * apart a guest whose vCPUs run on both CPUs sees them apart too
+	 * (Linux: "TSC ADJUST compensate ... warp").
+	 */
 	if (!host_tscs_agree())
 		SKIP(return, "host TSCs differ; guest TSC sync not done");
 	boot_to_init(_metadata, kernel, "2", INIT_TIMEOUT);

@@ -143,12 +143,6 @@ uint64_t test_tsc_watch(struct test_vcpu *vcpu, int rounds,
 			uint64_t *max_back);
 
 /*
- * CPU 1's TSC minus CPU 0's is in [*lo, *hi] (read on 0, 1, then 0
- * again); false when the caller cannot run on both.
- */
-bool test_host_tsc_gap(int64_t *lo, int64_t *hi);
-
-/*
  * MINIVMM_RUN with a SIGALRM due in @ms (a handler that does nothing, no
  * SA_RESTART): a vCPU halted with interrupts on sleeps in the kernel, and
  * the signal ends RUN. 0 or -errno.
@@ -211,6 +205,30 @@ int test_pin_with_vcpu(struct test_vcpu *vcpu, int cpu);
 #define EXC_SYNC(vec)		(0xec00 | (vec))
 
 void test_install_exc_handlers(struct test_vm *vm, enum guest_mode mode);
+
+/*
+ * Transparent huge pages, for tests that want guest RAM the module maps
+ * with 2 MiB EPT pages (and for those that want RAM it cannot).
+ */
+#define SZ_2M		(2UL << 20)
+
+/*
+ * @size bytes of anonymous memory, 2 MiB aligned, exactly @size long
+ * (munmap-able as is) and faulted in; with @huge backed by transparent
+ * huge pages when the kernel gives them, else by small pages only.
+ */
+void *test_huge_ram(size_t size, bool huge);
+
+/* True when the page at @p is part of a transparent huge page. */
+bool test_is_huge_backed(void *p);
+
+/*
+ * Small machines (below 512 MiB) boot with transparent huge pages off:
+ * test_thp_get() turns them on for madvise()d memory until
+ * test_thp_put_back() (or the process's exit) restores "never".
+ */
+void test_thp_get(void);
+void test_thp_put_back(void);
 
 /*
  * GUEST_LABEL(label) in a GUEST_CODE body marks an address the test needs

@@ -54,6 +54,24 @@ unsigned int stress_rounds(unsigned int rounds);
  */
 int timeout_scale(void);
 
+/*
+ * CPU 1's TSC minus CPU 0's is in [*lo, *hi] (read on 0, 1, then 0
+ * again); false when the caller cannot run on both.
+ */
+bool host_tsc_gap(int64_t *lo, int64_t *hi);
+
+/* Whether a gap from host_tsc_gap() allows the two TSCs to agree. */
+static inline bool host_tsc_gap_agrees(int64_t lo, int64_t hi)
+{
+	return lo <= 0 && hi >= 0;
+}
+
+/*
+ * True when CPU 0's and CPU 1's TSCs agree as far as host_tsc_gap() can
+ * tell; false when they are apart or the caller cannot run on both.
+ */
+bool host_tscs_agree(void);
+
 /* How many tasks are named "minivmm/..." (vCPU threads) now, or -1. */
 int count_vcpu_threads(void);
 

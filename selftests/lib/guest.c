@@ -15,7 +15,6 @@
 #include <sys/mman.h>
 #include <sys/time.h>
 #include <unistd.h>
-#include <x86intrin.h>
 
 #include "guest.h"
 #include "minivmm_test.h"
@@ -546,23 +545,84 @@ uint64_t test_tsc_watch(struct test_vcpu *vcpu, int rounds,
 	return uc.args[1];
 }
 
-bool test_host_tsc_gap(int64_t *lo, int64_t *hi)
+void *test_huge_ram(size_t size, bool huge)
 {
-	cpu_set_t set, old;
-	uint64_t t[3];
-	int i;
+	uint8_t *p, *aligned;
+	size_t span = size + SZ_2M;
 
-	if (sched_getaffinity(0, sizeof(old), &old))
+	p = mmap(NULL, span, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_REQUIRE(p != MAP_FAILED, "mmap: %s", strerror(errno));
+	aligned = (uint8_t *)(((uintptr_t)p + SZ_2M - 1) & ~(SZ_2M - 1));
+	if (aligned > p)
+		munmap(p, aligned - p);
+	munmap(aligned + size, p + span - (aligned + size));
+	madvise(aligned, size, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	memset(aligned, 0, size);
+	return aligned;
+}
+
+bool test_is_huge_backed(void *p)
+{
+	unsigned long start, end, kb;
+	bool in_vma = false, huge = false;
+	char line[256];
+	FILE *f;
+
+	f = fopen("/proc/self/smaps", "r");
+	if (!f)
 		return false;
-	for (i = 0; i < 3; i++) {
-		CPU_ZERO(&set);
-		CPU_SET(i == 1, &set);
-		if (sched_setaffinity(0, sizeof(set), &set))
-			return false;
-		t[i] = __rdtsc();
+	while (fgets(line, sizeof(line), f)) {
+		/* A mapping's first line; the others are "Key: value". */
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
+			in_vma = (uintptr_t)p >= start && (uintptr_t)p < end;
+			continue;
+		}
+		if (in_vma && sscanf(line, "AnonHugePages: %lu kB", &kb) == 1) {
+			huge = kb >= SZ_2M / 1024;
+			break;
+		}
 	}
-	sched_setaffinity(0, sizeof(old), &old);
-	*lo = (int64_t)(t[1] - t[2]);
-	*hi = (int64_t)(t[1] - t[0]);
-	return true;
+	fclose(f);
+	return huge;
+}
+
+#define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
+
+/* "never" when THP was turned on for madvise()d memory, else "". */
+static char thp_restore[16];
+
+void test_thp_put_back(void)
+{
+	FILE *f;
+
+	if (!thp_restore[0])
+		return;
+	f = fopen(THP_ENABLED, "w");
+	if (f) {
+		fputs(thp_restore, f);
+		fclose(f);
+	}
+	thp_restore[0] = 0;
+}
+
+void test_thp_get(void)
+{
+	char line[128] = "";
+	FILE *f = fopen(THP_ENABLED, "r");
+
+	if (!f)
+		return;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	fclose(f);
+	if (!strstr(line, "[never]"))
+		return;
+	f = fopen(THP_ENABLED, "w");
+	if (!f)
+		return;
+	if (fputs("madvise", f) >= 0 && !fclose(f)) {
+		strcpy(thp_restore, "never");
+		atexit(test_thp_put_back);
+	}
 }

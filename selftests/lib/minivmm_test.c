@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <x86intrin.h>
 
 #include "minivmm_test.h"
 
@@ -330,4 +332,32 @@ int timeout_scale(void)
 	int scale = env ? atoi(env) : 1;
 
 	return scale > 1 ? scale : 1;
+}
+
+bool host_tsc_gap(int64_t *lo, int64_t *hi)
+{
+	cpu_set_t set, old;
+	uint64_t t[3];
+	int i;
+
+	if (sched_getaffinity(0, sizeof(old), &old))
+		return false;
+	for (i = 0; i < 3; i++) {
+		CPU_ZERO(&set);
+		CPU_SET(i == 1, &set);
+		if (sched_setaffinity(0, sizeof(set), &set))
+			return false;
+		t[i] = __rdtsc();
+	}
+	sched_setaffinity(0, sizeof(old), &old);
+	*lo = (int64_t)(t[1] - t[2]);
+	*hi = (int64_t)(t[1] - t[0]);
+	return true;
+}
+
+bool host_tscs_agree(void)
+{
+	int64_t lo, hi;
+
+	return host_tsc_gap(&lo, &hi) && host_tsc_gap_agrees(lo, hi);
 }
