@@ -35,7 +35,8 @@
  * (the read exits, the ring is applied first, so IIR and LSR agree with
  * it) and otherwise within a drain period, as a real 16550's interrupt
  * comes when its transmitter has sent the byte. A guest halted until
- * that interrupt is woken by the drain thread. Writes of several vCPUs
+ * that interrupt is woken by the drain thread, which polls the ring
+ * every 100 us while the guest sends, backing off to 10 ms. Writes of several vCPUs
  * would be in several rings with no order between them, so the tool
  * posts only for a VM with one vCPU.
  */
@@ -88,10 +89,13 @@
 #define MSR_RI		0x40
 #define MSR_DCD		0x80
 
-/* The drain thread's period: short while the guest sends, long when not. */
-#define DRAIN_BUSY_US	1000
-#define DRAIN_IDLE_US	10000
-#define DRAIN_IDLE_AFTER 20	/* empty passes before the long period */
+/*
+ * The drain thread's period: short while the guest sends (an interrupt-
+ * driven driver waits for the THR-empty interrupt after each 16 bytes),
+ * doubling with each empty pass up to the longest, when it does not.
+ */
+#define DRAIN_MIN_US	100
+#define DRAIN_MAX_US	10000
 
 static void post_update(struct uart *u);
 
@@ -367,7 +371,9 @@ static unsigned int post_drain(struct uart *u)
 	pthread_mutex_lock(&u->drain_lock);
 	head = r->head;
 	tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
-	while (head != tail && head < MINIVMM_POSTED_RING_ENTRIES) {
+	if (tail >= MINIVMM_POSTED_RING_ENTRIES)
+		tail = head;		/* never from the module */
+	while (head != tail) {
 		e = r->entry[head];
 		/* Only the THR is posted; a wider OUT is one per port. */
 		if ((e.flags & MINIVMM_POSTED_ENTRY_PIO) && e.len <= 4 &&
@@ -397,15 +403,15 @@ void uart_post_drain(struct uart *u)
 static void *uart_drainer(void *arg)
 {
 	struct uart *u = arg;
-	unsigned int idle = 0;
+	unsigned int us = DRAIN_MAX_US;
 
 	while (!atomic_load(&u->stopping)) {
-		usleep(idle < DRAIN_IDLE_AFTER ? DRAIN_BUSY_US : DRAIN_IDLE_US);
+		usleep(us);
 		if (post_drain(u)) {
 			fflush(u->out);
-			idle = 0;
-		} else if (idle < DRAIN_IDLE_AFTER) {
-			idle++;
+			us = DRAIN_MIN_US;
+		} else if (us < DRAIN_MAX_US) {
+			us = us * 2 < DRAIN_MAX_US ? us * 2 : DRAIN_MAX_US;
 		}
 	}
 	return NULL;
