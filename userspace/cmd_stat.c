@@ -121,12 +121,14 @@ void stat_print_json(FILE *f, const struct mnl_vm *vm)
 			i ? "," : "", v->id, (unsigned long long)v->entries,
 			(unsigned long long)v->exits);
 		fprintf(f, "\"guest_ns\":%llu,", (unsigned long long)v->guest_ns);
-		if (v->has_io)
-			fprintf(f, "\"user_exits\":%llu,\"posted_writes\":%llu,\"posted_full\":%llu,\"ioeventfd_signals\":%llu,",
+		if (v->has_io) {
+			fprintf(f, "\"user_exits\":%llu,\"posted_writes\":%llu,",
 				(unsigned long long)v->user_exits,
-				(unsigned long long)v->posted_writes,
+				(unsigned long long)v->posted_writes);
+			fprintf(f, "\"posted_full\":%llu,\"ioeventfd_signals\":%llu,",
 				(unsigned long long)v->posted_full,
 				(unsigned long long)v->ioeventfd_signals);
+		}
 		fprintf(f, "\"exit_reasons\":{");
 		first = true;
 		for (r = 0; r < MNL_NR_REASONS; r++) {
