@@ -1437,10 +1437,11 @@ TEST_F(cli, uart_posted_output_keeps_the_guest_order)
 	user = stat_count(self->c->ebuf, "exits to userspace");
 	TH_LOG("posted %lld, ring full %lld, to userspace %lld", posted, full,
 	       user);
-	/* Each THR write went to the ring, or exited finding it full. */
+	/*
+	 * Each THR write went to the ring, or exited finding it full (the
+	 * burst may fill it, or the drain thread may keep up).
+	 */
 	EXPECT_EQ(ORDER_THR, posted + full);
-	/* The burst fills the ring at least once. */
-	EXPECT_LE(1, full);
 	/* Exits: 3 per round, the ring-full ones, "!\n" and the HLT. */
 	EXPECT_EQ(3 * ORDER_ROUNDS + full + 3, user);
 	EXPECT_GT(ORDER_THR / 2, user);
