@@ -36,7 +36,7 @@
  * it) and otherwise within a drain period, as a real 16550's interrupt
  * comes when its transmitter has sent the byte. A guest halted until
  * that interrupt is woken by the drain thread, which polls the ring
- * every 100 us while the guest sends, backing off to 10 ms. Writes of several vCPUs
+ * every millisecond while the guest sends, backing off to 10 ms. Writes of several vCPUs
  * would be in several rings with no order between them, so the tool
  * posts only for a VM with one vCPU.
  */
@@ -93,8 +93,10 @@
  * The drain thread's period: short while the guest sends (an interrupt-
  * driven driver waits for the THR-empty interrupt after each 16 bytes),
  * doubling with each empty pass up to the longest, when it does not.
+ * Each pass is a wake-up of the host's: a guest that exits anyway (one
+ * that reads LSR before each byte) would pay for shorter ones.
  */
-#define DRAIN_MIN_US	100
+#define DRAIN_MIN_US	1000
 #define DRAIN_MAX_US	10000
 
 static void post_update(struct uart *u);

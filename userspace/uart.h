@@ -61,7 +61,7 @@ void uart_out(struct uart *u, unsigned int offset, uint8_t value);
  * (@vcpu_fd; the VM's only one) without an exit, while the line control
  * and modem control registers make a THR write a plain transmit (not the
  * divisor latch, not loopback). A thread of its own applies the ring
- * within 10 ms (100 us while output flows), and uart_post_drain() before
+ * within 10 ms (1 ms while output flows), and uart_post_drain() before
  * each exit; an interrupt a write raises (THR empty) comes when it is
  * applied. 0, or a negative errno (the writes then exit as before).
  */
