@@ -1017,7 +1017,7 @@ static int mmio_exit(struct vcpu *vcpu, u64 gpa, unsigned int len,
 	if (write) {
 		val &= size_mask(len);
 		if (kernel_mmio(vcpu, gpa, len, true, &val) ||
-		    ioeventfd_write(vcpu->vm, false, gpa, len, val) ||
+		    ioeventfd_write(vcpu, false, gpa, len, val) ||
 		    posted_write(vcpu, false, gpa, len, val))
 			return 1;
 	}

@@ -637,7 +637,7 @@ static int handle_io(struct vcpu *vcpu)
 	if (q & 16)	/* INS/OUTS, with or without REP */
 		return emulate_string_io(vcpu, q);
 
-	if (!in && (ioeventfd_write(vcpu->vm, true, q >> 16, size, data) ||
+	if (!in && (ioeventfd_write(vcpu, true, q >> 16, size, data) ||
 		    posted_write(vcpu, true, q >> 16, size, data))) {
 		vcpu_skip_insn(vcpu);
 		return 1;

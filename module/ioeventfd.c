@@ -88,20 +88,21 @@ static bool ioeventfd_hit(const struct ioeventfd *e, bool pio, u64 addr,
 
 /**
  * ioeventfd_write() - signal the eventfd a guest write is registered for
- * @vm: the VM
+ * @vcpu: the vCPU that wrote, on its thread (it counts the signal)
  * @pio: an OUT (else an MMIO write)
  * @addr: the port or guest physical address
  * @len: bytes written
  * @val: the value, already cut to @len bytes
  *
- * Any context: the exit handlers call it with interrupts off.
+ * On the vCPU's thread: the exit handlers call it with interrupts off.
  *
  * Return: true when an ioeventfd took the write (the guest goes on),
  * false when the write still needs an exit.
  */
-bool ioeventfd_write(struct vm *vm, bool pio, u64 addr, unsigned int len,
-		     u64 val)
+bool ioeventfd_write(struct vcpu *vcpu, bool pio, u64 addr,
+		     unsigned int len, u64 val)
 {
+	struct vm *vm = vcpu->vm;
 	struct ioeventfd *e;
 	bool hit = false;
 
@@ -117,6 +118,8 @@ bool ioeventfd_write(struct vm *vm, bool pio, u64 addr, unsigned int len,
 		}
 	}
 	rcu_read_unlock();
+	if (hit)
+		vcpu->ioeventfd_signals++;
 	return hit;
 }
 

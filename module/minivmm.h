@@ -429,6 +429,10 @@ struct vcpu_poll {
  * @nr_entries:		VM entries
  * @nr_exits:		VM exits
  * @guest_ns:		time in guest mode
+ * @user_exits:		exits handed to userspace (RUN returned 0)
+ * @posted_writes:	guest writes put in @posted
+ * @posted_full:	writes of a posted range that exited, the ring full
+ * @ioeventfd_signals:	guest writes that signalled an ioeventfd
  * @host_debugctl:	host IA32_DEBUGCTL, restored after exits
  * @rcu:		frees the structure after readers of vm->vcpus
  * @host_tsc_aux:	host IA32_TSC_AUX, restored after exits
@@ -508,6 +512,9 @@ struct vcpu {
 	u64 exits[NR_EXIT_REASONS];
 	u64 nr_entries, nr_exits;
 	u64 guest_ns;
+	u64 user_exits;
+	u64 posted_writes, posted_full;
+	u64 ioeventfd_signals;
 	unsigned long host_debugctl;
 	struct rcu_head rcu;
 	u64 host_tsc_aux;
@@ -682,8 +689,8 @@ void ioapic_eoi(struct vm *vm, u8 vector);
 void ioeventfd_init(struct vm *vm);
 void ioeventfd_destroy(struct vm *vm);
 int ioeventfd_ioctl(struct vm *vm, void __user *uarg);
-bool ioeventfd_write(struct vm *vm, bool pio, u64 addr, unsigned int len,
-		     u64 val);
+bool ioeventfd_write(struct vcpu *vcpu, bool pio, u64 addr,
+		     unsigned int len, u64 val);
 
 /* posted.c */
 void posted_vm_init(struct vm *vm);

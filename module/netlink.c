@@ -77,7 +77,16 @@ static int put_vcpu_stats(struct sk_buff *skb, struct vcpu *vcpu)
 	    nla_put_u64_64bit(skb, MINIVMM_A_VCPU_POLL_HITS,
 			      READ_ONCE(vcpu->poll_hits), MINIVMM_A_PAD) ||
 	    nla_put_u64_64bit(skb, MINIVMM_A_VCPU_POLL_MISSES,
-			      READ_ONCE(vcpu->poll_misses), MINIVMM_A_PAD))
+			      READ_ONCE(vcpu->poll_misses), MINIVMM_A_PAD) ||
+	    nla_put_u64_64bit(skb, MINIVMM_A_VCPU_USER_EXITS,
+			      READ_ONCE(vcpu->user_exits), MINIVMM_A_PAD) ||
+	    nla_put_u64_64bit(skb, MINIVMM_A_VCPU_POSTED_WRITES,
+			      READ_ONCE(vcpu->posted_writes), MINIVMM_A_PAD) ||
+	    nla_put_u64_64bit(skb, MINIVMM_A_VCPU_POSTED_FULL,
+			      READ_ONCE(vcpu->posted_full), MINIVMM_A_PAD) ||
+	    nla_put_u64_64bit(skb, MINIVMM_A_VCPU_IOEVENTFD_SIGNALS,
+			      READ_ONCE(vcpu->ioeventfd_signals),
+			      MINIVMM_A_PAD))
 		goto cancel;
 	reasons = nla_nest_start(skb, MINIVMM_A_VCPU_EXIT_REASONS);
 	if (!reasons)
@@ -101,7 +110,7 @@ cancel:
 static size_t vm_stats_size(void)
 {
 	size_t vcpu = nla_total_size(0) + nla_total_size(4) +
-		      5 * nla_total_size_64bit(8) + nla_total_size(0) +
+		      9 * nla_total_size_64bit(8) + nla_total_size(0) +
 		      NR_EXIT_REASONS * nla_total_size_64bit(8);
 
 	return 4 * nla_total_size(4) + 3 * nla_total_size_64bit(8) +

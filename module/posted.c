@@ -123,8 +123,10 @@ bool posted_write(struct vcpu *vcpu, bool pio, u64 addr, unsigned int len,
 	next = tail + 1 == MINIVMM_POSTED_RING_ENTRIES ? 0 : tail + 1;
 	/* Userspace owns the head; one out of range reads as full. */
 	head = READ_ONCE(ring->head);
-	if (head >= MINIVMM_POSTED_RING_ENTRIES || next == head)
+	if (head >= MINIVMM_POSTED_RING_ENTRIES || next == head) {
+		vcpu->posted_full++;
 		return false;
+	}
 	e = &ring->entry[tail];
 	e->addr = addr;
 	e->data = val;
@@ -133,6 +135,7 @@ bool posted_write(struct vcpu *vcpu, bool pio, u64 addr, unsigned int len,
 	/* The entry, then the tail that publishes it. */
 	smp_store_release(&ring->tail, next);
 	vcpu->posted_tail = next;
+	vcpu->posted_writes++;
 	return true;
 }
 

@@ -588,6 +588,8 @@ static int vcpu_run(struct vcpu *vcpu)
 		cond_resched();
 		ret = vcpu_enter_exit(vcpu);
 	}
+	if (!ret)
+		vcpu->user_exits++;
 	vcpu->run->exits = vcpu->nr_exits;
 	vcpu->run->entries = vcpu->nr_entries;
 	vcpu_fill_run_state(vcpu);

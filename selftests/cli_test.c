@@ -565,6 +565,190 @@ GUEST_CODE(guest_uart, ".code16",
 	   "uart_ok: .asciz \"uart ok\\n\"\n"
 	   "uart_bad: .asciz \"uart bad \"");
 
+#define STR(x)	#x
+#define XSTR(x)	STR(x)
+/*
+ * Real mode: ORDER_ROUNDS times "ab" to the THR, "c" to port 0xe9, "d" to
+ * the THR, an LSR read, "e" to the THR, a while without exits, "f" to
+ * port 0xe9 and a newline to the THR; then BURST letters A-Z, A-Z... to
+ * the THR without an exit in between (more than a posted ring holds),
+ * and "!\n" to port 0xe9. Every order of THR writes, other output and
+ * exits, to come out exactly as written.
+ */
+#define ORDER_ROUNDS	50
+#define BURST		400
+/* THR writes of guest_order: what --stats counts as posted or exits. */
+#define ORDER_THR	(5 * ORDER_ROUNDS + BURST)
+GUEST_CODE(guest_order, ".code16",
+	   "mov $" XSTR(ORDER_ROUNDS) ", %bp\n"
+	   "1:\n\t"
+	   "mov $0x3f8, %dx\n\t"
+	   "mov $'a', %al\n\t"
+	   "out %al, %dx\n\t"
+	   "mov $'b', %al\n\t"
+	   "out %al, %dx\n\t"
+	   "mov $'c', %al\n\t"
+	   "out %al, $0xe9\n\t"
+	   "mov $'d', %al\n\t"
+	   "out %al, %dx\n\t"
+	   "mov $0x3fd, %dx\n\t"
+	   "in %dx, %al\n\t"
+	   "mov $0x3f8, %dx\n\t"
+	   "mov $'e', %al\n\t"
+	   "out %al, %dx\n\t"
+	   "mov $3000, %cx\n"
+	   "2:\n\t"
+	   "loop 2b\n\t"
+	   "mov $'f', %al\n\t"
+	   "out %al, $0xe9\n\t"
+	   "mov $'\\n', %al\n\t"
+	   "out %al, %dx\n\t"
+	   "dec %bp\n\t"
+	   "jnz 1b\n\t"
+	   "mov $" XSTR(BURST) ", %cx\n\t"
+	   "mov $'A', %al\n"
+	   "3:\n\t"
+	   "out %al, %dx\n\t"
+	   "inc %al\n\t"
+	   "cmp $0x5b, %al\n\t"		/* past 'Z' */
+	   "jne 4f\n\t"
+	   "mov $'A', %al\n"
+	   "4:\n\t"
+	   "loop 3b\n\t"
+	   "mov $'!', %al\n\t"
+	   "out %al, $0xe9\n\t"
+	   "mov $'\\n', %al\n\t"
+	   "out %al, $0xe9\n\t"
+	   "cli\n\t"
+	   "hlt");
+
+/*
+ * Real mode: with LCR.DLAB, 100 writes to the divisor latch (the last
+ * one 1) read back; in loopback mode, 10 "L" sent and received, each
+ * copied to port 0xe9; then "ok\n" to the THR. None of the latch and
+ * loopback writes may be posted; a failed check prints "X\n".
+ */
+GUEST_CODE(guest_dlab_loop, ".code16",
+	   "mov $0x3fb, %dx\n\t"
+	   "mov $0x83, %al\n\t"
+	   "out %al, %dx\n\t"
+	   "mov $0x3f8, %dx\n\t"
+	   "mov $100, %cx\n"
+	   "1:\n\t"
+	   "mov %cl, %al\n\t"
+	   "out %al, %dx\n\t"
+	   "loop 1b\n\t"
+	   "in %dx, %al\n\t"
+	   "cmp $1, %al\n\t"
+	   "jne 8f\n\t"
+	   "mov $0x3fb, %dx\n\t"
+	   "mov $0x03, %al\n\t"
+	   "out %al, %dx\n\t"
+	   "mov $0x3fc, %dx\n\t"
+	   "mov $0x18, %al\n\t"		/* MCR: loop, OUT2 */
+	   "out %al, %dx\n\t"
+	   "mov $0x3f8, %dx\n\t"
+	   "mov $'L', %al\n\t"
+	   "mov $10, %cx\n"
+	   "2:\n\t"
+	   "out %al, %dx\n\t"
+	   "loop 2b\n\t"
+	   "mov $10, %cx\n"
+	   "3:\n\t"
+	   "mov $0x3fd, %dx\n\t"
+	   "in %dx, %al\n\t"
+	   "test $1, %al\n\t"
+	   "jz 8f\n\t"
+	   "mov $0x3f8, %dx\n\t"
+	   "in %dx, %al\n\t"
+	   "out %al, $0xe9\n\t"
+	   "loop 3b\n\t"
+	   "mov $0x3fd, %dx\n\t"
+	   "in %dx, %al\n\t"
+	   "test $1, %al\n\t"
+	   "jnz 8f\n\t"
+	   "mov $0x3fc, %dx\n\t"
+	   "mov $0x08, %al\n\t"
+	   "out %al, %dx\n\t"
+	   "mov $0x3f8, %dx\n\t"
+	   "mov $'o', %al\n\t"
+	   "out %al, %dx\n\t"
+	   "mov $'k', %al\n\t"
+	   "out %al, %dx\n\t"
+	   "mov $'\\n', %al\n\t"
+	   "out %al, %dx\n\t"
+	   "cli\n\t"
+	   "hlt\n"
+	   "8:\n\t"
+	   "mov $'X', %al\n\t"
+	   "out %al, $0xe9\n\t"
+	   "mov $'\\n', %al\n\t"
+	   "out %al, $0xe9\n\t"
+	   "cli\n\t"
+	   "hlt");
+
+/*
+ * Real mode, interrupt driven transmit, as Linux's 8250 driver does it:
+ * enable the THR-empty interrupt (vector 0x24), and halt; its handler
+ * reads IIR and, for a THR-empty interrupt, writes the 16 bytes "a"-"p"
+ * to the THR without another read, THRE_ROUNDS times, then disables it.
+ * The next interrupt comes only once the UART has the bytes: with posted
+ * writes, while the guest halts. Then a newline to port 0xe9.
+ */
+#define THRE_ROUNDS	8
+GUEST_CODE(guest_thre, ".code16",
+	   "cli\n\t"
+	   "xor %ax, %ax\n\t"
+	   "mov %ax, %ds\n\t"
+	   "mov %ax, %ss\n\t"
+	   "mov $0x7000, %sp\n\t"
+	   "movb $0, 0x600\n\t"
+	   "movw $(0x7c00 + thre_isr - guest_thre), 0x90\n\t"
+	   "movw $0, 0x92\n\t"
+	   "mov $0x3f9, %dx\n\t"
+	   "mov $0x02, %al\n\t"
+	   "out %al, %dx\n"
+	   "1:\n\t"
+	   "cli\n\t"
+	   "cmpb $" XSTR(THRE_ROUNDS) ", 0x600\n\t"
+	   "jae 2f\n\t"
+	   "sti\n\t"
+	   "hlt\n\t"
+	   "jmp 1b\n"
+	   "2:\n\t"
+	   "mov $'\\n', %al\n\t"
+	   "out %al, $0xe9\n\t"
+	   "hlt\n"
+	   "thre_isr:\n\t"
+	   "push %ax\n\t"
+	   "push %cx\n\t"
+	   "push %dx\n\t"
+	   "mov $0x3fa, %dx\n\t"
+	   "in %dx, %al\n\t"
+	   "and $0x0f, %al\n\t"
+	   "cmp $0x02, %al\n\t"
+	   "jne 9f\n\t"
+	   "cmpb $" XSTR(THRE_ROUNDS) ", 0x600\n\t"
+	   "jae 9f\n\t"
+	   "mov $0x3f8, %dx\n\t"
+	   "mov $'a', %al\n\t"
+	   "mov $16, %cx\n"
+	   "3:\n\t"
+	   "out %al, %dx\n\t"
+	   "inc %al\n\t"
+	   "loop 3b\n\t"
+	   "incb 0x600\n\t"
+	   "cmpb $" XSTR(THRE_ROUNDS) ", 0x600\n\t"
+	   "jb 9f\n\t"
+	   "mov $0x3f9, %dx\n\t"
+	   "xor %al, %al\n\t"
+	   "out %al, %dx\n"
+	   "9:\n\t"
+	   "pop %dx\n\t"
+	   "pop %cx\n\t"
+	   "pop %ax\n\t"
+	   "iret");
+
 /*
  * Real mode, interrupt driven: enable the UART's receive interrupt
  * (vector 0x24, IVT entry at 0x90), say "A", halt until input arrives
@@ -573,8 +757,6 @@ GUEST_CODE(guest_uart, ".code16",
  * more input arrives, then halt for good with interrupts off. The test
  * looks at the statistics while it waits.
  */
-#define STR(x)	#x
-#define XSTR(x)	STR(x)
 GUEST_CODE(guest_iowait, ".code16",
 	   "cli\n\t"
 	   "xor %ax, %ax\n\t"
@@ -966,8 +1148,8 @@ TEST_F(cli, man_page_documents_every_option)
 			}
 		}
 	}
-	/* run's eleven, --json of four commands, --watch, --help of each. */
-	EXPECT_EQ(11 + 4 + 1 + 5, options);
+	/* run's twelve, --json of four commands, --watch, --help of each. */
+	EXPECT_EQ(12 + 4 + 1 + 5, options);
 	free(man);
 }
 
@@ -1206,6 +1388,111 @@ TEST_F(cli, uart_receives_stdin_until_carrier_drops)
 	EXPECT_STREQ("uart ok\n", self->c->obuf);
 }
 
+/* The count after "NAME" in the text statistics, or -1. */
+static long long stat_count(const char *text, const char *name)
+{
+	char want[64];
+	const char *p;
+
+	snprintf(want, sizeof(want), "    %s ", name);
+	p = strstr(text, want);
+	return p ? strtoll(p + strlen(want), NULL, 10) : -1;
+}
+
+/* What guest_order prints. */
+static void order_output(char *buf, size_t len)
+{
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < ORDER_ROUNDS; i++)
+		n += snprintf(buf + n, len - n, "abcdef\n");
+	for (i = 0; i < BURST; i++)
+		buf[n++] = 'A' + i % 26;
+	snprintf(buf + n, len - n, "!\n");
+}
+
+/* Whether the module under test has posted writes. */
+static bool have_posted(void)
+{
+	struct minivmm_caps c;
+
+	return !minivmm_caps(&c) && (c.features & MINIVMM_CAP_POSTED_IO);
+}
+
+TEST_F(cli, uart_posted_output_keeps_the_guest_order)
+{
+	static char want[8 * ORDER_ROUNDS + BURST + 8];
+	long long posted, full, user;
+
+	REQUIRE_RUN();
+	if (!have_posted())
+		SKIP(return, "no MINIVMM_CAP_POSTED_IO");
+	order_output(want, sizeof(want));
+	EXPECT_EQ(ST_HALT, CLI(self->c, NULL, "run", "--mem", MEM, "--stats",
+			       GUEST_FILE(guest_order)));
+	EXPECT_STREQ(want, self->c->obuf);
+	posted = stat_count(self->c->ebuf, "posted writes");
+	full = stat_count(self->c->ebuf, "posted ring-full exits");
+	user = stat_count(self->c->ebuf, "exits to userspace");
+	TH_LOG("posted %lld, ring full %lld, to userspace %lld", posted, full,
+	       user);
+	/*
+	 * Each THR write went to the ring, or exited finding it full (the
+	 * burst may fill it, or the drain thread may keep up).
+	 */
+	EXPECT_EQ(ORDER_THR, posted + full);
+	/* Exits: 3 per round, the ring-full ones, "!\n" and the HLT. */
+	EXPECT_EQ(3 * ORDER_ROUNDS + full + 3, user);
+	EXPECT_GT(ORDER_THR / 2, user);
+
+	/* The same without posted writes: every THR write exits. */
+	EXPECT_EQ(ST_HALT, CLI(self->c, NULL, "run", "--mem", MEM, "--stats",
+			       "--no-posted", GUEST_FILE(guest_order)));
+	EXPECT_STREQ(want, self->c->obuf);
+	EXPECT_EQ(0, stat_count(self->c->ebuf, "posted writes"));
+	EXPECT_EQ(3 * ORDER_ROUNDS + ORDER_THR + 3,
+		  stat_count(self->c->ebuf, "exits to userspace"));
+}
+
+TEST_F(cli, uart_divisor_latch_and_loopback_writes_are_not_posted)
+{
+	REQUIRE_RUN();
+	if (!have_posted())
+		SKIP(return, "no MINIVMM_CAP_POSTED_IO");
+	EXPECT_EQ(ST_HALT, CLI(self->c, NULL, "run", "--mem", MEM, "--stats",
+			       GUEST_FILE(guest_dlab_loop)));
+	EXPECT_STREQ("LLLLLLLLLLok\n", self->c->obuf);
+	/* Only "ok\n" is a plain transmit. */
+	EXPECT_EQ(3, stat_count(self->c->ebuf, "posted writes"));
+	/* The full check of DLAB, loopback, IER, IIR, with posting on. */
+	EXPECT_EQ(ST_HALT, CLI(self->c, NULL, "run", "--mem", MEM,
+			       GUEST_FILE(guest_uart)));
+	EXPECT_STREQ("uart ok\n", self->c->obuf);
+}
+
+TEST_F(cli, uart_thr_empty_interrupt_follows_posted_writes)
+{
+	char want[16 * THRE_ROUNDS + 2];
+	int i;
+
+	REQUIRE_RUN();
+	if (!have_posted())
+		SKIP(return, "no MINIVMM_CAP_POSTED_IO");
+	for (i = 0; i < THRE_ROUNDS; i++)
+		memcpy(want + 16 * i, "abcdefghijklmnop", 16);
+	strcpy(want + 16 * THRE_ROUNDS, "\n");
+	/* The guest halts until each interrupt: the drain thread raises it. */
+	EXPECT_EQ(ST_HALT, CLI(self->c, NULL, "run", "--mem", MEM, "--stats",
+			       GUEST_FILE(guest_thre)));
+	EXPECT_STREQ(want, self->c->obuf);
+	EXPECT_EQ(16 * THRE_ROUNDS, stat_count(self->c->ebuf, "posted writes"));
+	EXPECT_EQ(ST_HALT, CLI(self->c, NULL, "run", "--mem", MEM, "--stats",
+			       "--no-posted", GUEST_FILE(guest_thre)));
+	EXPECT_STREQ(want, self->c->obuf);
+	EXPECT_EQ(0, stat_count(self->c->ebuf, "posted writes"));
+}
+
 TEST_F(cli, flat_image_above_64k_runs_at_cs_base)
 {
 	REQUIRE_RUN();
@@ -1236,17 +1523,6 @@ TEST_F(cli, trace_prints_each_exit)
 	EXPECT_NE(NULL, strstr(self->c->ebuf, "\ntrace: hlt rip 0x7c"));
 	/* Per character: the status read and the write. */
 	EXPECT_LE(2 * 41 + 2, count_lines(self->c->ebuf));
-}
-
-/* The count after "NAME" in the text statistics, or -1. */
-static long long stat_count(const char *text, const char *name)
-{
-	char want[64];
-	const char *p;
-
-	snprintf(want, sizeof(want), "    %s ", name);
-	p = strstr(text, want);
-	return p ? strtoll(p + strlen(want), NULL, 10) : -1;
 }
 
 TEST_F(cli, stats_option_counts_exits)

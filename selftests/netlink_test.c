@@ -5,12 +5,16 @@
  * list and per-vCPU statistics against what guests did and what the run
  * structure says, the errors (no VM id: EINVAL; unknown VM: ENOENT),
  * visibility of VMs across users, the events of the multicast group,
- * answers that never wait for a VM busy pinning its memory, and the
- * counters of the RUN hand-off's polling (module parameter poll_ns).
+ * answers that never wait for a VM busy pinning its memory, the
+ * counters of the RUN hand-off's polling (module parameter poll_ns), and
+ * those of the exits to userspace and of the writes that need none
+ * (posted writes, full posted rings, ioeventfd signals).
  */
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -38,6 +42,8 @@ struct vcpu_stats {
 	uint64_t entries, exits, guest_ns;
 	uint64_t poll_hits, poll_misses;
 	bool has_poll;
+	uint64_t user_exits, posted_writes, posted_full, ioeventfd_signals;
+	bool has_io;
 	uint64_t reasons[NR_REASONS];
 };
 
@@ -124,6 +130,14 @@ static void parse_vcpu(struct nlattr *nest, struct vcpu_stats *v)
 	v->poll_misses = u64_of(tb, MINIVMM_A_VCPU_POLL_MISSES);
 	v->has_poll = tb[MINIVMM_A_VCPU_POLL_HITS] &&
 		      tb[MINIVMM_A_VCPU_POLL_MISSES];
+	v->user_exits = u64_of(tb, MINIVMM_A_VCPU_USER_EXITS);
+	v->posted_writes = u64_of(tb, MINIVMM_A_VCPU_POSTED_WRITES);
+	v->posted_full = u64_of(tb, MINIVMM_A_VCPU_POSTED_FULL);
+	v->ioeventfd_signals = u64_of(tb, MINIVMM_A_VCPU_IOEVENTFD_SIGNALS);
+	v->has_io = tb[MINIVMM_A_VCPU_USER_EXITS] &&
+		    tb[MINIVMM_A_VCPU_POSTED_WRITES] &&
+		    tb[MINIVMM_A_VCPU_POSTED_FULL] &&
+		    tb[MINIVMM_A_VCPU_IOEVENTFD_SIGNALS];
 	if (!tb[MINIVMM_A_VCPU_EXIT_REASONS])
 		return;
 	nla_for_each_nested(a, tb[MINIVMM_A_VCPU_EXIT_REASONS], rem)
@@ -295,6 +309,27 @@ GUEST_CODE(guest_outs100, ".code16",
 	   "1:\n\t"
 	   "out %al, $0x80\n\t"
 	   "loop 1b\n\t"
+	   "hlt");
+
+/*
+ * Real mode: POSTED_WRITES OUTs to POSTED_PORT (a posted range: the ring
+ * fills up once), KICKS to KICK_PORT (an ioeventfd), then HLT.
+ */
+#define POSTED_PORT	0xe0
+#define KICK_PORT	0xe4
+#define POSTED_WRITES	200
+#define KICKS		10
+#define STR(x)		#x
+#define XSTR(x)		STR(x)
+GUEST_CODE(guest_posted_kicks, ".code16",
+	   "mov $" XSTR(POSTED_WRITES) ", %cx\n"
+	   "1:\n\t"
+	   "out %al, $" XSTR(POSTED_PORT) "\n\t"
+	   "loop 1b\n\t"
+	   "mov $" XSTR(KICKS) ", %cx\n"
+	   "2:\n\t"
+	   "out %al, $" XSTR(KICK_PORT) "\n\t"
+	   "loop 2b\n\t"
 	   "hlt");
 
 /* Real mode: an empty IVT limit, then an interrupt: triple fault. */
@@ -565,6 +600,83 @@ TEST_F(nl, no_polls_with_poll_ns_zero)
 	ASSERT_TRUE(v.has_poll);
 	EXPECT_EQ(0, v.poll_hits);
 	EXPECT_EQ(0, v.poll_misses);
+}
+
+TEST_F(nl, posted_writes_ring_full_and_ioeventfd_signals_are_counted)
+{
+	struct minivmm_posted_range range = {
+		.addr = POSTED_PORT, .size = 1, .flags = MINIVMM_POSTED_PIO,
+	};
+	struct minivmm_ioeventfd kick = {
+		.addr = KICK_PORT, .len = 1, .flags = MINIVMM_IOEVENTFD_PIO,
+	};
+	struct minivmm_posted_ring *ring;
+	struct minivmm_caps caps;
+	struct minivmm_run *run;
+	struct test_vcpu *vcpu;
+	struct vcpu_stats *v;
+	struct test_vm *vm;
+	uint64_t count;
+	long id;
+
+	REQUIRE_FAMILY();
+	ASSERT_EQ(0, minivmm_caps(&caps));
+	if (!(caps.features & MINIVMM_CAP_POSTED_IO) ||
+	    !(caps.features & MINIVMM_CAP_IOEVENTFD))
+		SKIP(return, "no posted writes or no ioeventfds");
+	vm = test_vm_create(GUEST_MEM_SIZE);
+	vcpu = test_vcpu_add(vm, 0);
+	ring = mmap(NULL, MINIVMM_POSTED_RING_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_SHARED, vcpu->fd, MINIVMM_POSTED_RING_OFFSET);
+	ASSERT_NE(MAP_FAILED, ring);
+	kick.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ASSERT_LE(0, kick.fd);
+	ASSERT_EQ(0, ioctl(vm->fd, MINIVMM_POSTED_RANGE, &range));
+	ASSERT_EQ(0, ioctl(vm->fd, MINIVMM_IOEVENTFD, &kick));
+	test_vcpu_load(vcpu, MODE_REAL, guest_posted_kicks,
+		       GUEST_CODE_SIZE(guest_posted_kicks));
+
+	/* The ring holds ENTRIES - 1 writes: the next one exits. */
+	run = test_run_expect(vcpu, MINIVMM_EXIT_IO);
+	ASSERT_EQ(POSTED_PORT, run->io.port);
+	__atomic_store_n(&ring->head,
+			 __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE),
+			 __ATOMIC_RELEASE);
+	test_run_expect(vcpu, MINIVMM_EXIT_HLT);
+	ASSERT_EQ(sizeof(count), read(kick.fd, &count, sizeof(count)));
+	EXPECT_EQ(KICKS, count);
+
+	id = my_vm(&self->nl, self->r);
+	ASSERT_LT(0, id);
+	ASSERT_EQ(0, request(&self->nl, MINIVMM_CMD_GET_STATS, 0, id,
+			     self->r));
+	ASSERT_EQ(1, self->r->vms[0].nr_stats);
+	v = &self->r->vms[0].vcpus[0];
+	ASSERT_TRUE(v->has_io);
+	/* Every write made a VM exit; two reached userspace. */
+	EXPECT_EQ(POSTED_WRITES + KICKS,
+		  v->reasons[EXIT_REASON_IO_INSTRUCTION]);
+	EXPECT_EQ(2, v->user_exits);
+	EXPECT_EQ(POSTED_WRITES - 1, v->posted_writes);
+	EXPECT_EQ(1, v->posted_full);
+	EXPECT_EQ(KICKS, v->ioeventfd_signals);
+	close(kick.fd);
+	munmap(ring, MINIVMM_POSTED_RING_SIZE);
+	test_vcpu_destroy(vcpu);
+	test_vm_destroy(vm);
+}
+
+TEST_F(nl, exits_to_userspace_are_counted_without_posted_writes)
+{
+	struct vcpu_stats v;
+
+	REQUIRE_FAMILY();
+	run_outs100(_metadata, &self->nl, self->r, &v);
+	ASSERT_TRUE(v.has_io);
+	EXPECT_EQ(101, v.user_exits);
+	EXPECT_EQ(0, v.posted_writes);
+	EXPECT_EQ(0, v.posted_full);
+	EXPECT_EQ(0, v.ioeventfd_signals);
 }
 
 /* In a child: drop every privilege, become nobody. 0 or an errno. */

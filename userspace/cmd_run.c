@@ -66,6 +66,7 @@
 enum {
 	OPT_MEM = 256, OPT_VCPUS, OPT_ENTRY, OPT_FORMAT, OPT_CMDLINE,
 	OPT_MODULE, OPT_TIMEOUT, OPT_TRACE, OPT_STATS, OPT_KERNEL, OPT_INITRD,
+	OPT_NO_POSTED,
 };
 
 /* Guest RAM of --kernel when --mem is not given. */
@@ -94,6 +95,8 @@ static const struct cli_option run_options[] = {
 	  "boot a Linux bzImage or vmlinux instead of IMAGE (default --mem 128M)" },
 	{ "initrd", "FILE", OPT_INITRD,
 	  "--kernel: its initrd (initramfs)" },
+	{ "no-posted", NULL, OPT_NO_POSTED,
+	  "every UART transmit exits to the tool (no posted writes)" },
 	{ }
 };
 
@@ -111,6 +114,7 @@ struct run_opts {
 	bool stats;
 	const char *image;
 	bool mem_set;
+	bool no_posted;
 	struct run_linux lk;	/* --kernel and its options */
 };
 
@@ -533,6 +537,8 @@ static int drive(struct machine *m)
 		if (stop_signal)
 			return DRIVE_STOPPED;
 		ret = mvm_run(m->vcpu);
+		/* What the guest sent before this exit goes out first. */
+		uart_post_drain(m->uart);
 		/* The exceptions the module raised on the way: in order. */
 		if (m->trace)
 			ktrace_drain(stderr);
@@ -752,6 +758,9 @@ static void parse_options(int argc, char **argv, struct run_opts *o)
 		case OPT_INITRD:
 			o->lk.initrd = arg;
 			break;
+		case OPT_NO_POSTED:
+			o->no_posted = true;
+			break;
 		}
 	}
 	if (o->lk.kernel) {
@@ -902,6 +911,13 @@ static int run_main(int argc, char **argv)
 		free(image);
 	}
 
+	/*
+	 * UART transmits without exits; --trace shows each write, and the
+	 * rings of several vCPUs would not keep the order of their writes.
+	 */
+	if (o.vcpus == 1 && !o.trace && !o.no_posted)
+		uart_post_start(&uart, mvm_fd(m.vm), mvm_vcpu_fd(m.vcpu));
+
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -929,6 +945,7 @@ static int run_main(int argc, char **argv)
 	free(cpus);
 	/* No more interruptions: the statistics talk to the kernel. */
 	setitimer(ITIMER_REAL, &(struct itimerval){ 0 }, NULL);
+	uart_post_stop(&uart);
 	fflush(stdout);
 	if (o.stats)
 		print_stats(&m);

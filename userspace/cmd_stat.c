@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * minivmm stat: per-vCPU statistics of VMs, from the generic netlink
- * family: VM entries and exits, time in guest mode, and exits by VMX
- * exit reason, with the kernel's names for the reasons.
+ * family: VM entries and exits, time in guest mode, exits to userspace,
+ * posted writes and ioeventfd signals, and exits by VMX exit reason,
+ * with the kernel's names for the reasons.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -53,6 +54,17 @@ static void delta(FILE *f, uint64_t now, const struct mnl_vcpu *prev,
 	fputc('\n', f);
 }
 
+/*
+ * A counter of what happened to the guest's writes, in lower case: the
+ * rows in capitals that follow are VMX exit reasons, which sum to exits.
+ */
+static void io_row(FILE *f, const char *name, uint64_t now,
+		   const struct mnl_vcpu *prev, const uint64_t *before)
+{
+	fprintf(f, "    %-28s %12llu", name, (unsigned long long)now);
+	delta(f, now, prev, before);
+}
+
 void stat_print_vm(FILE *f, const struct mnl_vm *vm,
 		   const struct mnl_vm *prev)
 {
@@ -71,6 +83,16 @@ void stat_print_vm(FILE *f, const struct mnl_vm *vm,
 			v->id, (unsigned long long)v->entries,
 			(unsigned long long)v->exits, v->guest_ns / 1e9);
 		delta(f, v->exits, p, p ? &p->exits : NULL);
+		if (v->has_io) {
+			io_row(f, "exits to userspace", v->user_exits, p,
+			       p ? &p->user_exits : NULL);
+			io_row(f, "posted writes", v->posted_writes, p,
+			       p ? &p->posted_writes : NULL);
+			io_row(f, "posted ring-full exits", v->posted_full, p,
+			       p ? &p->posted_full : NULL);
+			io_row(f, "ioeventfd signals", v->ioeventfd_signals, p,
+			       p ? &p->ioeventfd_signals : NULL);
+		}
 		for (r = 0; r < MNL_NR_REASONS; r++) {
 			if (!v->reasons[r])
 				continue;
@@ -98,8 +120,16 @@ void stat_print_json(FILE *f, const struct mnl_vm *vm)
 		fprintf(f, "%s{\"id\":%u,\"entries\":%llu,\"exits\":%llu,",
 			i ? "," : "", v->id, (unsigned long long)v->entries,
 			(unsigned long long)v->exits);
-		fprintf(f, "\"guest_ns\":%llu,\"exit_reasons\":{",
-			(unsigned long long)v->guest_ns);
+		fprintf(f, "\"guest_ns\":%llu,", (unsigned long long)v->guest_ns);
+		if (v->has_io) {
+			fprintf(f, "\"user_exits\":%llu,\"posted_writes\":%llu,",
+				(unsigned long long)v->user_exits,
+				(unsigned long long)v->posted_writes);
+			fprintf(f, "\"posted_full\":%llu,\"ioeventfd_signals\":%llu,",
+				(unsigned long long)v->posted_full,
+				(unsigned long long)v->ioeventfd_signals);
+		}
+		fprintf(f, "\"exit_reasons\":{");
 		first = true;
 		for (r = 0; r < MNL_NR_REASONS; r++) {
 			if (!v->reasons[r])
@@ -241,9 +271,11 @@ const struct command cmd_stat = {
 	.synopsis = "[OPTIONS] [VM]",
 	.summary = "show the statistics of one VM or of all",
 	.description =
-	"Show VM entries, exits, time in guest mode and exits by VMX exit\n"
-	"reason of every vCPU of VM (an id from 'minivmm list'), or of every\n"
-	"VM the caller can see: its own, or all of them for CAP_SYS_ADMIN.",
+	"Show VM entries, exits, time in guest mode, the exits that reached\n"
+	"userspace, the guest writes that did not (posted writes, signalled\n"
+	"ioeventfds) and exits by VMX exit reason of every vCPU of VM (an id\n"
+	"from 'minivmm list'), or of every VM the caller can see: its own, or\n"
+	"all of them for CAP_SYS_ADMIN.",
 	.options = stat_options,
 	.run = stat_main,
 };

@@ -241,6 +241,11 @@ static int parse_vcpu(struct nlattr *nest, struct mnl_vcpu *v)
 	v->entries = get_u64(tb, MINIVMM_A_VCPU_ENTRIES);
 	v->exits = get_u64(tb, MINIVMM_A_VCPU_EXITS);
 	v->guest_ns = get_u64(tb, MINIVMM_A_VCPU_GUEST_NS);
+	v->has_io = !!tb[MINIVMM_A_VCPU_USER_EXITS];
+	v->user_exits = get_u64(tb, MINIVMM_A_VCPU_USER_EXITS);
+	v->posted_writes = get_u64(tb, MINIVMM_A_VCPU_POSTED_WRITES);
+	v->posted_full = get_u64(tb, MINIVMM_A_VCPU_POSTED_FULL);
+	v->ioeventfd_signals = get_u64(tb, MINIVMM_A_VCPU_IOEVENTFD_SIGNALS);
 	if (!tb[MINIVMM_A_VCPU_EXIT_REASONS])
 		return 0;
 	/* Attribute type = VMX basic exit reason + 1. */

@@ -9,6 +9,7 @@
 #ifndef MINIVMM_NL_H
 #define MINIVMM_NL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <linux/minivmm.h>
@@ -21,6 +22,9 @@ struct mnl;
 struct mnl_vcpu {
 	uint32_t id;
 	uint64_t entries, exits, guest_ns;
+	/* Exits that reached userspace, and the writes that did not. */
+	bool has_io;				/* the module sent these four */
+	uint64_t user_exits, posted_writes, posted_full, ioeventfd_signals;
 	uint64_t reasons[MNL_NR_REASONS];	/* by VMX basic exit reason */
 };
 

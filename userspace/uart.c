@@ -17,14 +17,41 @@
  * made it pending: the vCPU's on a register access, the reader's when
  * input arrives, so the interrupt reaches a running or halted guest at
  * once. A lock serialises the two threads.
+ *
+ * Posted transmit (uart_post_start()): a write to the THR that is a plain
+ * transmit needs no answer, so it can go to the vCPU's posted ring
+ * instead of out of RUN, and be applied later, in order: by the vCPU's
+ * thread before it handles any exit (so whatever the guest reads, and
+ * whatever it writes elsewhere, comes after the bytes it sent before),
+ * and by a drain thread while the guest runs without exits, so output
+ * is not held back. Which writes may be posted depends on the UART's
+ * state: with LCR.DLAB the THR is the divisor latch, and in loopback
+ * mode a byte sent is one received (data ready, perhaps an interrupt,
+ * which the guest expects at once): the posted range exists only while
+ * neither is set, and is removed by the LCR or MCR write that sets one,
+ * before the guest goes on. IER is no reason: with its THR-empty
+ * interrupt enabled, the write makes the interrupt pending when it is
+ * applied, which is at the latest when the guest next reads a register
+ * (the read exits, the ring is applied first, so IIR and LSR agree with
+ * it) and otherwise within a drain period, as a real 16550's interrupt
+ * comes when its transmitter has sent the byte. A guest halted until
+ * that interrupt is woken by the drain thread, which polls the ring
+ * every millisecond while the guest sends, backing off to 10 ms. Writes of several vCPUs
+ * would be in several rings with no order between them, so the tool
+ * posts only for a VM with one vCPU.
  */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
+#include <linux/minivmm.h>
+
+#include "minivmm.h"
 #include "uart.h"
 
 #define RBR	0	/* read; DLL with LCR.DLAB */
@@ -61,6 +88,18 @@
 #define MSR_DSR		0x20
 #define MSR_RI		0x40
 #define MSR_DCD		0x80
+
+/*
+ * The drain thread's period: short while the guest sends (an interrupt-
+ * driven driver waits for the THR-empty interrupt after each 16 bytes),
+ * doubling with each empty pass up to the longest, when it does not.
+ * Each pass is a wake-up of the host's: a guest that exits anyway (one
+ * that reads LSR before each byte) would pay for shorter ones.
+ */
+#define DRAIN_MIN_US	1000
+#define DRAIN_MAX_US	10000
+
+static void post_update(struct uart *u);
 
 static void rx_push(struct uart *u, uint8_t c)
 {
@@ -242,9 +281,11 @@ static void uart_out_locked(struct uart *u, unsigned int offset,
 		return;
 	case LCR:
 		u->lcr = value;
+		post_update(u);
 		return;
 	case MCR:
 		u->mcr = value & MCR_MASK;
+		post_update(u);
 		/* Out of loopback mode the reader may fill the buffer again. */
 		pthread_cond_signal(&u->drained);
 		return;
@@ -283,4 +324,147 @@ void uart_out(struct uart *u, unsigned int offset, uint8_t value)
 	pthread_mutex_unlock(&u->lock);
 	if (!was && now && u->raise)
 		u->raise(u->raise_arg);
+}
+
+/* ---- posted transmit ------------------------------------------------ */
+
+static int post_range(struct uart *u, uint32_t flags)
+{
+	struct minivmm_posted_range r = {
+		.addr = UART_BASE + THR, .size = 1,
+		.flags = MINIVMM_POSTED_PIO | flags,
+	};
+
+	return ioctl(u->vm_fd, MINIVMM_POSTED_RANGE, &r) ? -errno : 0;
+}
+
+/*
+ * With u->lock held, on the thread handling an LCR or MCR write: the THR
+ * is posted exactly while a write to it is a plain transmit. Removing
+ * the range returns once no vCPU can post to it any more: the guest,
+ * stopped at this exit, finds it gone.
+ */
+static void post_update(struct uart *u)
+{
+	bool want = u->ring && !(u->lcr & LCR_DLAB) && !(u->mcr & MCR_LOOP);
+	int ret;
+
+	if (want == u->posting)
+		return;
+	if (want) {
+		/* Should it fail, the writes exit: slower, as correct. */
+		u->posting = !post_range(u, 0);
+		return;
+	}
+	ret = post_range(u, MINIVMM_POSTED_DELETE);
+	if (ret)
+		die("cannot stop posting UART writes: %s", strerror(-ret));
+	u->posting = false;
+}
+
+/* Apply what the ring holds; how many writes that was. */
+static unsigned int post_drain(struct uart *u)
+{
+	struct minivmm_posted_ring *r = u->ring;
+	struct minivmm_posted_entry e;
+	unsigned int n = 0, i;
+	uint32_t head, tail;
+
+	pthread_mutex_lock(&u->drain_lock);
+	head = r->head;
+	tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+	if (tail >= MINIVMM_POSTED_RING_ENTRIES)
+		tail = head;		/* never from the module */
+	while (head != tail) {
+		e = r->entry[head];
+		/* Only the THR is posted; a wider OUT is one per port. */
+		if ((e.flags & MINIVMM_POSTED_ENTRY_PIO) && e.len <= 4 &&
+		    e.addr >= UART_BASE && e.addr + e.len <= UART_BASE + UART_PORTS)
+			for (i = 0; i < e.len; i++)
+				uart_out(u, e.addr + i - UART_BASE,
+					 e.data >> (8 * i));
+		head = head + 1 == MINIVMM_POSTED_RING_ENTRIES ? 0 : head + 1;
+		n++;
+	}
+	__atomic_store_n(&r->head, head, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&u->drain_lock);
+	return n;
+}
+
+void uart_post_drain(struct uart *u)
+{
+	if (u->ring)
+		post_drain(u);
+}
+
+/*
+ * The drain thread: the bytes a guest sends while it runs without exits
+ * (or halts, waiting for the THR-empty interrupt) go out, and raise the
+ * interrupt, within a period.
+ */
+static void *uart_drainer(void *arg)
+{
+	struct uart *u = arg;
+	unsigned int us = DRAIN_MAX_US;
+
+	while (!atomic_load(&u->stopping)) {
+		usleep(us);
+		if (post_drain(u)) {
+			fflush(u->out);
+			us = DRAIN_MIN_US;
+		} else if (us < DRAIN_MAX_US) {
+			us = us * 2 < DRAIN_MAX_US ? us * 2 : DRAIN_MAX_US;
+		}
+	}
+	return NULL;
+}
+
+int uart_post_start(struct uart *u, int vm_fd, int vcpu_fd)
+{
+	sigset_t all, old;
+	void *p;
+	int ret;
+
+	p = mmap(NULL, MINIVMM_POSTED_RING_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_SHARED, vcpu_fd, MINIVMM_POSTED_RING_OFFSET);
+	if (p == MAP_FAILED)
+		return -errno;
+	if (((struct minivmm_posted_ring *)p)->entries !=
+	    MINIVMM_POSTED_RING_ENTRIES) {
+		munmap(p, MINIVMM_POSTED_RING_SIZE);
+		return -EPROTO;
+	}
+	pthread_mutex_init(&u->drain_lock, NULL);
+	u->vm_fd = vm_fd;
+	atomic_store(&u->stopping, false);
+	pthread_mutex_lock(&u->lock);
+	u->ring = p;
+	post_update(u);
+	pthread_mutex_unlock(&u->lock);
+
+	/* Signals are the vCPU thread's: they stop the guest. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = pthread_create(&u->drainer, NULL, uart_drainer, u);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret) {
+		pthread_mutex_lock(&u->lock);
+		u->ring = NULL;
+		post_update(u);
+		pthread_mutex_unlock(&u->lock);
+		munmap(p, MINIVMM_POSTED_RING_SIZE);
+		return -ret;
+	}
+	return 0;
+}
+
+void uart_post_stop(struct uart *u)
+{
+	if (!u->ring)
+		return;
+	atomic_store(&u->stopping, true);
+	pthread_join(u->drainer, NULL);
+	post_drain(u);
+	munmap(u->ring, MINIVMM_POSTED_RING_SIZE);
+	u->ring = NULL;
 }

@@ -915,6 +915,13 @@ enum minivmm_genl_attr {
 	/* u64: hand-off waits that polling ended (module parameter poll_ns) */
 	MINIVMM_A_VCPU_POLL_HITS,
 	MINIVMM_A_VCPU_POLL_MISSES,	/* u64: waits that polled, then slept */
+	/* u64: exits MINIVMM_RUN returned to userspace (it returned 0) */
+	MINIVMM_A_VCPU_USER_EXITS,
+	MINIVMM_A_VCPU_POSTED_WRITES,	/* u64: writes put in the posted ring */
+	/* u64: writes of a posted range that exited: the ring was full */
+	MINIVMM_A_VCPU_POSTED_FULL,
+	/* u64: guest writes that signalled an ioeventfd */
+	MINIVMM_A_VCPU_IOEVENTFD_SIGNALS,
 	__MINIVMM_A_MAX,
 };
 
