@@ -84,7 +84,8 @@ static int spawn(struct child *c, const char *const *args)
 	int pout[2], perr[2], i, ret;
 
 	memset(c, 0, offsetof(struct child, obuf));
-	c->obuf[0] = c->ebuf[0] = 0;
+	c->obuf[0] = 0;
+	c->ebuf[0] = 0;
 	for (i = 0; args[i] && i < 30; i++)
 		argv[i + 1] = args[i];
 	if (pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC))
@@ -350,8 +351,8 @@ TEST_F(snap, live_migration_while_the_guest_writes)
 	int i;
 
 	/* The destination listens first. */
-	ASSERT_EQ(0, spawn(&ctx->b, ARGS("restore", "--incoming",
-					  ctx->sock)));
+	ASSERT_EQ(0, spawn(&ctx->b,
+			   ARGS("restore", "--incoming", ctx->sock)));
 	for (i = 0; i < 1000 && stat(path, &st); i++)
 		usleep(10000 * timeout_scale());
 	ASSERT_EQ(0, stat(path, &st));

@@ -82,21 +82,6 @@ enum {
 	OPT_SNAPSHOT, OPT_SNAPSHOT_STOP, OPT_MIGRATE_TO, OPT_INCOMING,
 };
 
-/* What 'run' and 'restore' share: how the guest runs, not what it is. */
-#define COMMON_OPTIONS							\
-	{ "timeout", "SECONDS", OPT_TIMEOUT,				\
-	  "stop the guest after this long (exit status 124)" },		\
-	{ "trace", NULL, OPT_TRACE,					\
-	  "print every exit, and the exceptions the kernel raises, on stderr" }, \
-	{ "stats", NULL, OPT_STATS,					\
-	  "print the exit statistics on stderr at the end" },		\
-	{ "snapshot", "FILE", OPT_SNAPSHOT,				\
-	  "write a snapshot to FILE on each SIGUSR1, then go on" },	\
-	{ "snapshot-stop", NULL, OPT_SNAPSHOT_STOP,			\
-	  "--snapshot: stop after writing it (exit status 138)" },	\
-	{ "migrate-to", "unix:PATH", OPT_MIGRATE_TO,			\
-	  "on SIGUSR1, migrate the running guest to 'restore --incoming'" }
-
 /* Guest RAM of --kernel when --mem is not given. */
 #define DEFAULT_KERNEL_MEM	(128ULL << 20)
 
@@ -113,7 +98,19 @@ static const struct cli_option run_options[] = {
 	  "multiboot and --kernel: the kernel command line" },
 	{ "module", "'FILE [ARGS]'", OPT_MODULE,
 	  "multiboot: a boot module, repeatable" },
-	COMMON_OPTIONS,
+	/* From here to --migrate-to: as restore_options[]. */
+	{ "timeout", "SECONDS", OPT_TIMEOUT,
+	  "stop the guest after this long (exit status 124)" },
+	{ "trace", NULL, OPT_TRACE,
+	  "print every exit, and the exceptions the kernel raises, on stderr" },
+	{ "stats", NULL, OPT_STATS,
+	  "print the exit statistics on stderr at the end" },
+	{ "snapshot", "FILE", OPT_SNAPSHOT,
+	  "write a snapshot to FILE on each SIGUSR1, then go on" },
+	{ "snapshot-stop", NULL, OPT_SNAPSHOT_STOP,
+	  "--snapshot: stop after writing it (exit status 138)" },
+	{ "migrate-to", "unix:PATH", OPT_MIGRATE_TO,
+	  "on SIGUSR1, migrate the running guest to 'restore --incoming'" },
 	{ "kernel", "FILE", OPT_KERNEL,
 	  "boot a Linux bzImage or vmlinux instead of IMAGE (default --mem 128M)" },
 	{ "initrd", "FILE", OPT_INITRD,
@@ -914,7 +911,7 @@ static void parse_linux_options(int argc, char **argv, struct run_opts *o)
 	o->image = o->lk.kernel;
 }
 
-/* An option of COMMON_OPTIONS. */
+/* An option run and restore share (--timeout to --migrate-to). */
 static void parse_common(const struct command *cmd, int c, const char *arg,
 			 struct run_opts *o)
 {
@@ -1269,7 +1266,19 @@ const struct command cmd_run = {
 };
 
 static const struct cli_option restore_options[] = {
-	COMMON_OPTIONS,
+	/* As in run_options[]. */
+	{ "timeout", "SECONDS", OPT_TIMEOUT,
+	  "stop the guest after this long (exit status 124)" },
+	{ "trace", NULL, OPT_TRACE,
+	  "print every exit, and the exceptions the kernel raises, on stderr" },
+	{ "stats", NULL, OPT_STATS,
+	  "print the exit statistics on stderr at the end" },
+	{ "snapshot", "FILE", OPT_SNAPSHOT,
+	  "write a snapshot to FILE on each SIGUSR1, then go on" },
+	{ "snapshot-stop", NULL, OPT_SNAPSHOT_STOP,
+	  "--snapshot: stop after writing it (exit status 138)" },
+	{ "migrate-to", "unix:PATH", OPT_MIGRATE_TO,
+	  "on SIGUSR1, migrate the running guest to 'restore --incoming'" },
 	{ "incoming", "unix:PATH", OPT_INCOMING,
 	  "take a migrating guest from 'run --migrate-to unix:PATH', not FILE" },
 	{ }

@@ -8,9 +8,9 @@
  * it runs on. When a round finds at most MIGRATE_STOP_PAGES dirty pages,
  * or after MIGRATE_MAX_ROUNDS rounds, the vCPUs stop: the last dirty
  * pages, the vCPUs, the I/O APIC and the devices go, and the source
- * waits for the destination's acknowledgement, which comes once the
+ * waits for the destination's acknowledgment, which comes once the
  * destination has applied it all. The downtime is from the stop to the
- * acknowledgement. Should anything fail before the acknowledgement, the
+ * acknowledgment. Should anything fail before the acknowledgment, the
  * guest goes on here, as if nothing had happened.
  */
 #include <errno.h>

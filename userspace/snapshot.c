@@ -402,7 +402,7 @@ static int read_all(struct snap_reader *r, void *buf, size_t len)
 	return 1;
 }
 
-static int truncated(struct snap_reader *r)
+static int stream_ended(struct snap_reader *r)
 {
 	return fail("truncated: the stream ends at byte %llu, before its end section",
 		    (unsigned long long)r->offset);
@@ -417,7 +417,7 @@ static int next_section(struct snap_reader *r, struct snap_section *s,
 
 	ret = read_all(r, s, sizeof(*s));
 	if (ret <= 0)
-		return ret == -1 ? -1 : truncated(r);
+		return ret == -1 ? -1 : stream_ended(r);
 	if (s->len > SNAP_MAX_LEN || s->reserved)
 		return fail("corrupt: section header at byte %llu is invalid",
 			    (unsigned long long)at);
@@ -425,7 +425,7 @@ static int next_section(struct snap_reader *r, struct snap_section *s,
 	if (ret == -1)
 		return -1;
 	if (ret <= 0 && s->len)
-		return truncated(r);
+		return stream_ended(r);
 	if (crc32_update(crc32_update(0, s, 8), buf, s->len) != s->crc)
 		return fail("corrupt: checksum mismatch in the %s section at byte %llu",
 			    type_name(s->type), (unsigned long long)at);
@@ -446,7 +446,7 @@ static int check_config(const struct snap_config *c)
 	struct minivmm_caps caps;
 
 	if (!c->mem_size || c->mem_size % PAGE || c->flags & ~SNAP_CFG_LINUX ||
-	    memchr(c->image, 0, sizeof(c->image)) == NULL)
+	    !memchr(c->image, 0, sizeof(c->image)))
 		return fail("corrupt: invalid machine configuration");
 	if (!c->nr_vcpus || c->nr_vcpus > MINIVMM_MAX_CPUS ||
 	    (!mvm_get_caps(&caps) && c->nr_vcpus > caps.max_vcpus))
