@@ -360,6 +360,8 @@ struct vcpu_poll {
  * @call_arg:		for REQ_CALL: its argument
  * @result:		the answer to the request
  * @kick:		leave the guest and return -EINTR
+ * @immediate_exit:	this RUN completes what userspace answered and leaves
+ *			without entering the guest (struct minivmm_run)
  * @vmcs:		the VMCS and where it is active
  * @vpid:		VPID, 0 when none
  * @host_rsp:		HOST_RSP as last written
@@ -457,6 +459,7 @@ struct vcpu {
 	void *call_arg;
 	int result;
 	bool kick;
+	bool immediate_exit;
 
 	struct loaded_vmcs vmcs;
 	u16 vpid;

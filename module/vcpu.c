@@ -572,6 +572,10 @@ static int vcpu_run(struct vcpu *vcpu)
 	vcpu->host_debugctl = get_debugctlmsr();
 	/* An instruction that needs the device again exits right away. */
 	ret = vcpu_complete_userspace(vcpu);
+	if (ret > 0 && vcpu->immediate_exit) {
+		vcpu->run->exit_reason = MINIVMM_EXIT_INTR;
+		return -EINTR;
+	}
 	while (ret > 0) {
 		if (READ_ONCE(vcpu->kick) || kthread_should_stop()) {
 			vcpu->run->exit_reason = MINIVMM_EXIT_INTR;
@@ -845,11 +849,21 @@ static int vcpu_wait_run(struct vcpu *vcpu)
 	return vcpu->result;
 }
 
+/*
+ * MINIVMM_RUN. With run->immediate_exit set it only completes the exit
+ * userspace answered, also with a signal pending: a snapshot taken after
+ * it has the whole instruction in the registers and memory.
+ */
 static int vcpu_ioctl_run(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
+	u8 immediate;
 	int ret;
 
+	/* Shared with userspace: read once. */
+	immediate = READ_ONCE(vcpu->run->immediate_exit);
+	if (immediate > 1)
+		return -EINVAL;
 	if (mutex_lock_killable(&vcpu->ioctl_lock))
 		return -EINTR;
 	/* Pairs with the release below, in the RUN before this one. */
@@ -857,7 +871,7 @@ static int vcpu_ioctl_run(struct vcpu *vcpu)
 		mutex_unlock(&vcpu->ioctl_lock);
 		return -EBUSY;
 	}
-	if (signal_pending(current)) {
+	if (signal_pending(current) && !immediate) {
 		vcpu->run->exit_reason = MINIVMM_EXIT_INTR;
 		mutex_unlock(&vcpu->ioctl_lock);
 		return -EINTR;
@@ -872,6 +886,7 @@ static int vcpu_ioctl_run(struct vcpu *vcpu)
 
 	WRITE_ONCE(vcpu->in_run, true);
 	WRITE_ONCE(vcpu->kick, false);
+	vcpu->immediate_exit = immediate;
 	vcpu->run_caller = current;
 	vcpu_request_start(vcpu, REQ_RUN);
 	mutex_unlock(&vcpu->ioctl_lock);

@@ -345,7 +345,9 @@ void vmx_fill_caps(struct minivmm_caps *caps)
 	/* A VM has an I/O APIC whenever a VM can exist at all. */
 	if (vmx_config.features & MINIVMM_CAP_EPT)
 		caps->features |= MINIVMM_CAP_IOAPIC | MINIVMM_CAP_IOEVENTFD |
-				  MINIVMM_CAP_POSTED_IO;
+				  MINIVMM_CAP_POSTED_IO |
+				  MINIVMM_CAP_DIRTY_LOG;
+	caps->features |= MINIVMM_CAP_IMMEDIATE_EXIT;
 	caps->preemption_timer_shift = vmx_config.preemption_timer_shift;
 	caps->tsc_khz = tsc_khz;
 	caps->max_vcpus = MINIVMM_MAX_VCPUS;

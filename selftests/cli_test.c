@@ -1052,8 +1052,8 @@ static void __attribute__((constructor)) probe_tool(void)
 
 /* ---- help and the man page ------------------------------------------ */
 
-static const char *const commands[] = { "run", "list", "stat", "events",
-					"caps" };
+static const char *const commands[] = { "run", "restore", "list", "stat",
+					"events", "caps", "snapshot-info" };
 
 TEST_F(cli, help_lists_every_command)
 {
@@ -1148,8 +1148,11 @@ TEST_F(cli, man_page_documents_every_option)
 			}
 		}
 	}
-	/* run's twelve, --json of four commands, --watch, --help of each. */
-	EXPECT_EQ(12 + 4 + 1 + 5, options);
+	/*
+	 * run's fifteen, restore's eight, --json of four commands,
+	 * --watch, --help of each.
+	 */
+	EXPECT_EQ(15 + 8 + 4 + 1 + 7, options);
 	free(man);
 }
 
@@ -1173,7 +1176,10 @@ TEST_F(cli, unknown_option_is_one_line)
 	EXPECT_ONE_ERROR(self->c, ST_TOOL, "'--mem' needs an argument");
 	CLI(self->c, NULL, "run");
 	EXPECT_ONE_ERROR(self->c, ST_TOOL, "no IMAGE");
-	for (i = 1; i < ARRAY_SIZE(commands); i++) {
+	/* restore runs guests too: its usage errors are the tool's 125. */
+	CLI(self->c, NULL, "restore", "--bogus", "file");
+	EXPECT_ONE_ERROR(self->c, ST_TOOL, "unknown option '--bogus'");
+	for (i = 2; i < ARRAY_SIZE(commands); i++) {
 		CLI(self->c, NULL, commands[i], "--bogus");
 		EXPECT_ONE_ERROR(self->c, 2, "unknown option '--bogus'");
 	}

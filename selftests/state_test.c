@@ -2,7 +2,9 @@
 /*
  * The complete vCPU state and NMIs: MINIVMM_NMI, MINIVMM_GET/SET_MSRS,
  * MINIVMM_GET_MSR_INDEX_LIST, MINIVMM_GET/SET_FPU,
- * MINIVMM_GET/SET_DEBUGREGS and MINIVMM_GET/SET_VCPU_EVENTS.
+ * MINIVMM_GET/SET_DEBUGREGS and MINIVMM_GET/SET_VCPU_EVENTS, and the
+ * run structure's immediate_exit, which completes an answered IN or MMIO
+ * read before a snapshot reads the registers.
  *
  * Each state ioctl: "set, then get, returns the same", the guest sees
  * what was set, every bad argument with its exact errno, and -EBUSY
@@ -15,6 +17,7 @@
  * RBX = NMI_SYNC, RCX = the RIP and RDX = the RFLAGS in its frame; it
  * then makes a second ucall, NMI_END, before its IRETQ.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
@@ -1148,6 +1151,125 @@ TEST_F(state, state_ioctls_ebusy_during_run)
 	}
 	EXPECT_EQ(0, p.errs[9]);
 	EXPECT_EQ(0, p.errs[10]);
+}
+
+/* ---- immediate_exit ------------------------------------------------- */
+
+#define IMM_PORT	0x71
+
+/* An IN of one byte into AL, then the whole EAX in a ucall's RCX. */
+GUEST_CODE(guest_in, ".code64",
+	   "mov $0x11223300, %eax\n\t"
+	   "in $0x71, %al\n\t"
+	   "mov %eax, %ecx\n\t"
+	   GUEST_SYNC_ASM(1)
+	   "cli\n\t"
+	   "hlt\n\t");
+
+/* A 4-byte MMIO read into EAX, then EAX in a ucall's RCX. */
+GUEST_CODE(guest_mmio_read, ".code64",
+	   "mov $0x10000000, %rsi\n\t"
+	   "mov (%rsi), %eax\n\t"
+	   "mov %eax, %ecx\n\t"
+	   GUEST_SYNC_ASM(1)
+	   "cli\n\t"
+	   "hlt\n\t");
+
+/* RUN with immediate_exit: -EINTR and MINIVMM_EXIT_INTR, no guest entry. */
+static void run_immediate(struct __test_metadata *_metadata,
+			  struct test_vcpu *vcpu)
+{
+	uint64_t entries = vcpu->run->entries;
+
+	vcpu->run->immediate_exit = 1;
+	EXPECT_EQ(-EINTR, test_vcpu_run(vcpu));
+	EXPECT_EQ(MINIVMM_EXIT_INTR, vcpu->run->exit_reason);
+	EXPECT_EQ(entries, vcpu->run->entries);
+	vcpu->run->immediate_exit = 0;
+}
+
+TEST_F(state, immediate_exit_completes_in_before_get_regs)
+{
+	struct minivmm_regs regs;
+	struct minivmm_run *run;
+	uint64_t rip;
+	struct ucall uc;
+
+	REQUIRE_VMX();
+	SETUP(guest_in, false, NULL, NULL);
+	run = test_run_expect(self->vcpu, MINIVMM_EXIT_IO);
+	ASSERT_EQ(IMM_PORT, run->io.port);
+	ASSERT_EQ(MINIVMM_IO_IN, run->io.direction);
+	rip = run->rip;
+	run->io.data = 0x5a;
+	/* Without it the answer is not in RAX yet. */
+	test_get_regs(self->vcpu, &regs);
+	EXPECT_EQ(0x11223300, regs.rax & 0xffffffff);
+
+	run_immediate(_metadata, self->vcpu);
+	test_get_regs(self->vcpu, &regs);
+	EXPECT_EQ(0x1122335a, regs.rax & 0xffffffff);
+	EXPECT_EQ(rip, regs.rip);
+	/* Nothing is pending any more: a second one changes nothing. */
+	run->io.data = 0xa5;
+	run_immediate(_metadata, self->vcpu);
+	test_get_regs(self->vcpu, &regs);
+	EXPECT_EQ(0x1122335a, regs.rax & 0xffffffff);
+
+	/* The guest goes on after the IN, which it does not repeat. */
+	uc = test_expect_sync(self->vcpu, 1);
+	EXPECT_EQ(0x1122335a, uc.args[1]);
+	test_run_expect(self->vcpu, MINIVMM_EXIT_HLT);
+}
+
+TEST_F(state, immediate_exit_completes_mmio_read)
+{
+	struct minivmm_regs regs;
+	struct minivmm_run *run;
+	struct ucall uc;
+
+	REQUIRE_VMX();
+	SETUP(guest_mmio_read, false, NULL, NULL);
+	run = test_run_expect(self->vcpu, MINIVMM_EXIT_MMIO);
+	ASSERT_EQ(MMIO_BASE, run->mmio.phys_addr);
+	ASSERT_EQ(0, run->mmio.is_write);
+	run->mmio.data = 0xfeedf00d;
+	run_immediate(_metadata, self->vcpu);
+	test_get_regs(self->vcpu, &regs);
+	EXPECT_EQ(0xfeedf00d, regs.rax & 0xffffffff);
+	uc = test_expect_sync(self->vcpu, 1);
+	EXPECT_EQ(0xfeedf00d, uc.args[1]);
+}
+
+TEST_F(state, immediate_exit_bad_value_einval)
+{
+	struct minivmm_regs regs;
+	struct minivmm_run *run;
+
+	REQUIRE_VMX();
+	SETUP(guest_in, false, NULL, NULL);
+	run = test_run_expect(self->vcpu, MINIVMM_EXIT_IO);
+	run->io.data = 0x5a;
+	run->immediate_exit = 2;
+	EXPECT_EQ(-EINVAL, test_vcpu_run(self->vcpu));
+	run->immediate_exit = 0xff;
+	EXPECT_EQ(-EINVAL, test_vcpu_run(self->vcpu));
+	/* Refused: the answer is still pending, and lands next time. */
+	test_get_regs(self->vcpu, &regs);
+	EXPECT_EQ(0x11223300, regs.rax & 0xffffffff);
+	run_immediate(_metadata, self->vcpu);
+	test_get_regs(self->vcpu, &regs);
+	EXPECT_EQ(0x1122335a, regs.rax & 0xffffffff);
+}
+
+TEST(immediate_exit_and_dirty_log_in_caps)
+{
+	struct minivmm_caps c;
+
+	REQUIRE_VMX();
+	ASSERT_EQ(0, minivmm_caps(&c));
+	EXPECT_TRUE(c.features & MINIVMM_CAP_IMMEDIATE_EXIT);
+	EXPECT_TRUE(c.features & MINIVMM_CAP_DIRTY_LOG);
 }
 
 TEST_HARNESS_MAIN

@@ -18,6 +18,11 @@
  * halted so is stopped for good (an OS parks its APs so at power-off),
  * its thread ends, and the others go on. Whatever ends the run on one
  * vCPU stops them all.
+ * With --snapshot or --migrate-to, SIGUSR1 stops every vCPU (each
+ * completes its last exit in the kernel with immediate_exit first) and
+ * writes the machine to a file or sends it to another minivmm
+ * (snapshot.c, migrate.c); 'minivmm restore' builds a machine from that
+ * and runs it here, the same way. SIGUSR2 kicks a vCPU thread out of RUN.
  * A PC's fixed ports: writing bit 0 of port 0x92 (system control port
  * A) or command 0xfe to the keyboard controller's port 0x64 resets the
  * machine, which ends the run with status 4; port 0x80 (POST codes)
@@ -27,7 +32,9 @@
  * and drop writes.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdarg.h>
@@ -40,8 +47,10 @@
 #include "lib/libminivmm.h"
 #include "minivmm.h"
 #include "ktrace.h"
+#include "migrate.h"
 #include "nl.h"
 #include "run_linux.h"
+#include "snapshot.h"
 #include "stat.h"
 #include "uart.h"
 
@@ -60,13 +69,18 @@
 #define STATUS_CRASH	2
 #define STATUS_RESET	4
 #define STATUS_TIMEOUT	124
+/* Stopped on SIGUSR1: the guest lives on in a snapshot or elsewhere. */
+#define STATUS_MOVED	(128 + SIGUSR1)
+/* Interrupts a vCPU thread's RUN. */
+#define SIGKICK		SIGUSR2
 
 #define DEFAULT_MEM	(16ULL << 20)
 
 enum {
 	OPT_MEM = 256, OPT_VCPUS, OPT_ENTRY, OPT_FORMAT, OPT_CMDLINE,
 	OPT_MODULE, OPT_TIMEOUT, OPT_TRACE, OPT_STATS, OPT_KERNEL, OPT_INITRD,
-	OPT_NO_POSTED,
+	OPT_NO_POSTED, OPT_SNAPSHOT, OPT_SNAPSHOT_STOP, OPT_MIGRATE_TO,
+	OPT_INCOMING,
 };
 
 /* Guest RAM of --kernel when --mem is not given. */
@@ -85,18 +99,25 @@ static const struct cli_option run_options[] = {
 	  "multiboot and --kernel: the kernel command line" },
 	{ "module", "'FILE [ARGS]'", OPT_MODULE,
 	  "multiboot: a boot module, repeatable" },
+	/* From here to --migrate-to: as restore_options[]. */
+	{ "no-posted", NULL, OPT_NO_POSTED,
+	  "every UART transmit exits to the tool (no posted writes)" },
 	{ "timeout", "SECONDS", OPT_TIMEOUT,
 	  "stop the guest after this long (exit status 124)" },
 	{ "trace", NULL, OPT_TRACE,
 	  "print every exit, and the exceptions the kernel raises, on stderr" },
 	{ "stats", NULL, OPT_STATS,
 	  "print the exit statistics on stderr at the end" },
+	{ "snapshot", "FILE", OPT_SNAPSHOT,
+	  "write a snapshot to FILE on each SIGUSR1, then go on" },
+	{ "snapshot-stop", NULL, OPT_SNAPSHOT_STOP,
+	  "--snapshot: stop after writing it (exit status 138)" },
+	{ "migrate-to", "unix:PATH", OPT_MIGRATE_TO,
+	  "on SIGUSR1, migrate the running guest to 'restore --incoming'" },
 	{ "kernel", "FILE", OPT_KERNEL,
 	  "boot a Linux bzImage or vmlinux instead of IMAGE (default --mem 128M)" },
 	{ "initrd", "FILE", OPT_INITRD,
 	  "--kernel: its initrd (initramfs)" },
-	{ "no-posted", NULL, OPT_NO_POSTED,
-	  "every UART transmit exits to the tool (no posted writes)" },
 	{ }
 };
 
@@ -116,6 +137,10 @@ struct run_opts {
 	bool mem_set;
 	bool no_posted;
 	struct run_linux lk;	/* --kernel and its options */
+	const char *snapshot;	/* --snapshot */
+	bool snapshot_stop;
+	const char *migrate_to;
+	const char *incoming;	/* restore --incoming */
 };
 
 /* One per vCPU, each run by a thread of its own (vCPU 0's: the main one). */
@@ -130,6 +155,16 @@ struct machine {
 	bool ioapic;			/* --kernel: the UART on I/O APIC pin 4 */
 	pthread_t thread;
 	atomic_bool done;		/* the thread left drive() */
+	bool parked;			/* paused: out of RUN (pause_lock) */
+};
+
+/* A machine built by 'run' or 'restore', and how to run it. */
+struct vmm {
+	struct mvm *vm;
+	struct machine *cpus;		/* vCPU i's, thread and all */
+	unsigned int n;
+	struct snap_config cfg;
+	struct run_opts *o;
 };
 
 /* The UART's pin on the I/O APIC, as on a PC (ISA IRQ 4). */
@@ -526,9 +561,83 @@ static int stop_status(void)
 	}
 }
 
-static int drive(struct machine *m)
+/* An exit to handle: -1 to go on, else what drive() returns. */
+static int handle_exit(struct machine *m)
 {
 	struct minivmm_run *run = m->run;
+
+	switch (run->exit_reason) {
+	case MINIVMM_EXIT_IO:
+		return handle_io(m);
+	case MINIVMM_EXIT_MMIO:
+		if (run->mmio.is_write) {
+			tracef(m, "mmio write %#llx len %u data %#llx (dropped)",
+			       (unsigned long long)run->mmio.phys_addr,
+			       run->mmio.len,
+			       (unsigned long long)run->mmio.data);
+		} else {
+			run->mmio.data = 0;
+			tracef(m, "mmio read %#llx len %u -> 0",
+			       (unsigned long long)run->mmio.phys_addr,
+			       run->mmio.len);
+		}
+		return -1;
+	case MINIVMM_EXIT_HYPERCALL:
+		handle_hypercall(m);
+		return -1;
+	case MINIVMM_EXIT_HLT:
+		tracef(m, "hlt");
+		return handle_hlt(m);
+	default:
+		tracef(m, "%s", mvm_exit_name(run->exit_reason));
+		explain(m);
+		return STATUS_CRASH;
+	}
+}
+
+/*
+ * Pausing every vCPU for a snapshot or a migration's last copy: each
+ * thread sees pause_req at the top of its loop, completes in the kernel
+ * what its last exit left there (RUN with immediate_exit), and waits
+ * until the pause is over.
+ */
+static pthread_mutex_t pause_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pause_cond = PTHREAD_COND_INITIALIZER;
+static atomic_bool pause_req;
+
+/* -1 after a pause, or what drive() returns for an exit on the way. */
+static int park(struct machine *m)
+{
+	int ret;
+
+	m->run->immediate_exit = 1;
+	for (;;) {
+		ret = mvm_run(m->vcpu);
+		if (ret == -EINTR)
+			break;
+		if (ret)
+			die("%s", mvm_strerror(m->vm));
+		uart_post_drain(m->uart);
+		/* The instruction needs the device again. */
+		ret = handle_exit(m);
+		if (ret >= 0 || ret == DRIVE_VCPU_DONE) {
+			m->run->immediate_exit = 0;
+			return ret;
+		}
+	}
+	m->run->immediate_exit = 0;
+	pthread_mutex_lock(&pause_lock);
+	m->parked = true;
+	pthread_cond_broadcast(&pause_cond);
+	while (atomic_load(&pause_req))
+		pthread_cond_wait(&pause_cond, &pause_lock);
+	m->parked = false;
+	pthread_mutex_unlock(&pause_lock);
+	return -1;
+}
+
+static int drive(struct machine *m)
+{
 	int ret;
 
 	for (;;) {
@@ -536,6 +645,12 @@ static int drive(struct machine *m)
 			return run_status;
 		if (stop_signal)
 			return DRIVE_STOPPED;
+		if (atomic_load(&pause_req)) {
+			ret = park(m);
+			if (ret >= 0 || ret == DRIVE_VCPU_DONE)
+				return ret;
+			continue;
+		}
 		ret = mvm_run(m->vcpu);
 		/* What the guest sent before this exit goes out first. */
 		uart_post_drain(m->uart);
@@ -546,38 +661,7 @@ static int drive(struct machine *m)
 			continue;
 		if (ret)
 			die("%s", mvm_strerror(m->vm));
-
-		switch (run->exit_reason) {
-		case MINIVMM_EXIT_IO:
-			ret = handle_io(m);
-			break;
-		case MINIVMM_EXIT_MMIO:
-			if (run->mmio.is_write) {
-				tracef(m, "mmio write %#llx len %u data %#llx (dropped)",
-				       (unsigned long long)run->mmio.phys_addr,
-				       run->mmio.len,
-				       (unsigned long long)run->mmio.data);
-			} else {
-				run->mmio.data = 0;
-				tracef(m, "mmio read %#llx len %u -> 0",
-				       (unsigned long long)run->mmio.phys_addr,
-				       run->mmio.len);
-			}
-			ret = -1;
-			break;
-		case MINIVMM_EXIT_HYPERCALL:
-			handle_hypercall(m);
-			ret = -1;
-			break;
-		case MINIVMM_EXIT_HLT:
-			tracef(m, "hlt");
-			ret = handle_hlt(m);
-			break;
-		default:
-			tracef(m, "%s", mvm_exit_name(run->exit_reason));
-			explain(m);
-			return STATUS_CRASH;
-		}
+		ret = handle_exit(m);
 		if (ret >= 0 || ret == DRIVE_VCPU_DONE)
 			return ret;
 	}
@@ -585,6 +669,37 @@ static int drive(struct machine *m)
 
 static void on_kick(int sig)
 {
+}
+
+/* Kick every vCPU thread out of RUN until each is paused or done. */
+static void pause_all(void *arg)
+{
+	struct vmm *v = arg;
+	unsigned int i, left;
+
+	atomic_store(&pause_req, true);
+	for (;;) {
+		left = 0;
+		pthread_mutex_lock(&pause_lock);
+		for (i = 0; i < v->n; i++) {
+			if (v->cpus[i].parked || atomic_load(&v->cpus[i].done))
+				continue;
+			pthread_kill(v->cpus[i].thread, SIGKICK);
+			left++;
+		}
+		pthread_mutex_unlock(&pause_lock);
+		if (!left)
+			return;
+		usleep(1000);
+	}
+}
+
+static void resume_all(void *arg)
+{
+	pthread_mutex_lock(&pause_lock);
+	atomic_store(&pause_req, false);
+	pthread_cond_broadcast(&pause_cond);
+	pthread_mutex_unlock(&pause_lock);
 }
 
 /*
@@ -614,10 +729,116 @@ static int end_run(struct machine *self, struct machine *all,
 		return run_status;
 	for (i = 0; i < n; i++)
 		while (&all[i] != self && !atomic_load(&all[i].done)) {
-			pthread_kill(all[i].thread, SIGUSR1);
+			pthread_kill(all[i].thread, SIGKICK);
 			usleep(1000);
 		}
 	return run_status;
+}
+
+/* End the run with @status, unless it has ended already. */
+static void set_status(int status)
+{
+	pthread_mutex_lock(&end_lock);
+	if (atomic_load(&run_status) < 0)
+		atomic_store(&run_status, status);
+	pthread_mutex_unlock(&end_lock);
+}
+
+/* ---- snapshots and migration, on SIGUSR1 ----------------------------- */
+
+static sem_t ctl_sem;		/* posted by SIGUSR1, and to end */
+static atomic_bool ctl_quit;
+
+static void on_usr1(int sig)
+{
+	sem_post(&ctl_sem);
+}
+
+/* The state after the memory, every vCPU paused. */
+static int save_state(struct snap_writer *w, void *arg)
+{
+	struct vmm *v = arg;
+	struct mvm_vcpu *vcpus[MINIVMM_MAX_CPUS];
+	bool done[MINIVMM_MAX_CPUS];
+	struct snap_devices *d = calloc(1, sizeof(*d));
+	unsigned int i;
+	int ret;
+
+	if (!d)
+		die("out of memory");
+	for (i = 0; i < v->n; i++) {
+		vcpus[i] = v->cpus[i].vcpu;
+		done[i] = atomic_load(&v->cpus[i].done);
+	}
+	/* What the guest sent is out before the registers are saved. */
+	uart_post_drain(v->cpus[0].uart);
+	uart_save(v->cpus[0].uart, d);
+	d->sysctl_a = v->cpus[0].sysctl_a;
+	d->cmos_index = run_linux_cmos_index();
+	ret = snap_write_state(w, v->vm, vcpus, done, v->n, d);
+	free(d);
+	return ret;
+}
+
+/* Write --snapshot's file whole, then put it in place. */
+static void write_snapshot(struct vmm *v)
+{
+	const char *path = v->o->snapshot;
+	struct snap_writer w = { 0 };
+	char tmp[4096], size[32];
+	uint64_t pages;
+	int ret;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	w.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (w.fd < 0)
+		die_perror("%s", tmp);
+	ret = snap_write_begin(&w, &v->cfg) ||
+	      snap_write_memory(&w, v->vm, NULL, &pages) ||
+	      save_state(&w, v);
+	if (ret)
+		die("%s: %s", path, snap_strerror());
+	if (close(w.fd) || rename(tmp, path))
+		die_perror("%s", path);
+	fflush(stdout);
+	fprintf(stderr, "%s: snapshot written to %s (%s)%s\n", prog, path,
+		format_bytes(w.bytes, size, sizeof(size)),
+		v->o->snapshot_stop ? ": the guest was stopped" : "");
+}
+
+/* Takes no signals: they are the vCPU threads'. */
+static void *controller(void *arg)
+{
+	struct vmm *v = arg;
+	struct migrate_source src = {
+		.vm = v->vm, .cfg = &v->cfg, .pause = pause_all,
+		.resume = resume_all, .save_state = save_state, .arg = v,
+	};
+
+	for (;;) {
+		while (sem_wait(&ctl_sem))
+			;
+		if (atomic_load(&ctl_quit) || atomic_load(&run_status) >= 0)
+			return NULL;
+		fflush(stdout);
+		if (v->o->migrate_to) {
+			if (migrate_send(&src, v->o->migrate_to)) {
+				set_status(STATUS_MOVED);
+				resume_all(v);
+				return NULL;
+			}
+			continue;
+		}
+		pause_all(v);
+		/* The guest may have ended meanwhile: nothing to save. */
+		if (atomic_load(&run_status) < 0) {
+			fflush(stdout);
+			write_snapshot(v);
+			if (v->o->snapshot_stop)
+				set_status(STATUS_MOVED);
+		}
+		resume_all(v);
+	}
 }
 
 struct vcpu_thread {
@@ -699,6 +920,51 @@ static void parse_linux_options(int argc, char **argv, struct run_opts *o)
 	o->image = o->lk.kernel;
 }
 
+/* An option run and restore share (--no-posted to --migrate-to). */
+static void parse_common(const struct command *cmd, int c, const char *arg,
+			 struct run_opts *o)
+{
+	uint64_t v;
+
+	switch (c) {
+	case OPT_NO_POSTED:
+		o->no_posted = true;
+		break;
+	case OPT_TIMEOUT:
+		if (parse_u64(arg, 1, 1U << 30, &v))
+			die_usage(cmd,
+				  "bad timeout '%s' (whole seconds, at least 1)",
+				  arg);
+		o->timeout = v;
+		break;
+	case OPT_TRACE:
+		o->trace = true;
+		break;
+	case OPT_STATS:
+		o->stats = true;
+		break;
+	case OPT_SNAPSHOT:
+		o->snapshot = arg;
+		break;
+	case OPT_SNAPSHOT_STOP:
+		o->snapshot_stop = true;
+		break;
+	case OPT_MIGRATE_TO:
+		if (migrate_parse(arg))
+			die_usage(cmd, "bad --migrate-to '%s' (unix:PATH)", arg);
+		o->migrate_to = arg;
+		break;
+	}
+}
+
+static void check_common(const struct command *cmd, struct run_opts *o)
+{
+	if (o->snapshot_stop && !o->snapshot)
+		die_usage(cmd, "--snapshot-stop needs --snapshot");
+	if (o->snapshot && o->migrate_to)
+		die_usage(cmd, "--snapshot and --migrate-to do not go together");
+}
+
 static void parse_options(int argc, char **argv, struct run_opts *o)
 {
 	const char *arg;
@@ -739,30 +1005,17 @@ static void parse_options(int argc, char **argv, struct run_opts *o)
 				die("out of memory");
 			o->modules[o->nr_modules++] = arg;
 			break;
-		case OPT_TIMEOUT:
-			if (parse_u64(arg, 1, 1U << 30, &v))
-				die_usage(&cmd_run,
-					  "bad timeout '%s' (whole seconds, at least 1)",
-					  arg);
-			o->timeout = v;
-			break;
-		case OPT_TRACE:
-			o->trace = true;
-			break;
-		case OPT_STATS:
-			o->stats = true;
-			break;
 		case OPT_KERNEL:
 			o->lk.kernel = arg;
 			break;
 		case OPT_INITRD:
 			o->lk.initrd = arg;
 			break;
-		case OPT_NO_POSTED:
-			o->no_posted = true;
-			break;
+		default:
+			parse_common(&cmd_run, c, arg, o);
 		}
 	}
+	check_common(&cmd_run, o);
 	if (o->lk.kernel) {
 		parse_linux_options(argc, argv, o);
 		return;
@@ -857,18 +1110,125 @@ static void load(struct machine *m, struct run_opts *o, void *image,
 	}
 }
 
+static struct uart uart;
+
+/* vCPUs 0..@n-1 of @v->vm, each with its machine; the UART on stdin. */
+static void make_vcpus(struct vmm *v, unsigned int n, bool linux_machine,
+		       bool trace)
+{
+	unsigned int i;
+
+	v->n = n;
+	v->cpus = calloc(n, sizeof(*v->cpus));
+	if (!v->cpus)
+		die("out of memory");
+	for (i = 0; i < n; i++) {
+		struct machine *m = &v->cpus[i];
+
+		m->vm = v->vm;
+		if (mvm_vcpu_create(v->vm, i, &m->vcpu))
+			die("%s", mvm_strerror(v->vm));
+		m->run = mvm_vcpu_run_struct(m->vcpu);
+		m->uart = &uart;
+		m->trace = trace;
+		m->acpi = linux_machine;
+		m->ioapic = linux_machine;
+	}
+	/* The UART interrupts through vCPU 0. */
+	uart_init(&uart, -1, stdout, uart_raise, &v->cpus[0]);
+}
+
+/*
+ * Run the machine until it stops: a thread per vCPU (vCPU 0's is this
+ * one), and with --snapshot or --migrate-to one more that acts on
+ * SIGUSR1. Returns the exit status.
+ */
+static int run_vmm(struct vmm *v)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct run_opts *o = v->o;
+	struct vcpu_thread *threads;
+	sigset_t all, old;
+	pthread_t ctl;
+	unsigned int i;
+	int ret;
+
+	threads = calloc(v->n, sizeof(*threads));
+	if (!threads)
+		die("out of memory");
+	if (o->trace)
+		start_ktrace();
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+	sa.sa_handler = on_kick;
+	sigaction(SIGKICK, &sa, NULL);
+	sa.sa_handler = o->snapshot || o->migrate_to ? on_usr1 : SIG_IGN;
+	sigaction(SIGUSR1, &sa, NULL);
+	/* A destination that goes away fails the migration, no more. */
+	if (o->migrate_to)
+		signal(SIGPIPE, SIG_IGN);
+	sem_init(&ctl_sem, 0, 0);
+	if (o->timeout)
+		alarm(o->timeout);
+
+	/*
+	 * UART transmits without exits; --trace shows each write, and the
+	 * rings of several vCPUs would not keep the order of their writes.
+	 */
+	if (v->n == 1 && !o->trace && !o->no_posted)
+		uart_post_start(&uart, mvm_fd(v->vm), mvm_vcpu_fd(v->cpus[0].vcpu));
+
+	v->cpus[0].thread = pthread_self();
+	pthread_mutex_lock(&end_lock);
+	for (i = 1; i < v->n; i++) {
+		threads[i] = (struct vcpu_thread){ v->cpus, v->n, i };
+		/* A vCPU its OS stopped for good before a snapshot stays so. */
+		if (atomic_load(&v->cpus[i].done))
+			continue;
+		if (pthread_create(&v->cpus[i].thread, NULL, vcpu_thread,
+				   &threads[i]))
+			die("cannot start the thread of vCPU %u", i);
+	}
+	/* After the vCPU threads, which it kicks. */
+	if (o->snapshot || o->migrate_to) {
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		if (pthread_create(&ctl, NULL, controller, v))
+			die("cannot start a thread");
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	pthread_mutex_unlock(&end_lock);
+	end_run(&v->cpus[0], v->cpus, v->n, drive(&v->cpus[0]));
+	for (i = 1; i < v->n; i++)
+		if (v->cpus[i].thread)
+			pthread_join(v->cpus[i].thread, NULL);
+	if (o->snapshot || o->migrate_to) {
+		atomic_store(&ctl_quit, true);
+		sem_post(&ctl_sem);
+		pthread_join(ctl, NULL);
+	}
+	ret = run_status;
+	free(threads);
+	/* No more interruptions: the statistics talk to the kernel. */
+	setitimer(ITIMER_REAL, &(struct itimerval){ 0 }, NULL);
+	uart_post_stop(&uart);
+	fflush(stdout);
+	if (o->stats)
+		print_stats(&v->cpus[0]);
+	mvm_destroy(v->vm);
+	free(v->cpus);
+	return ret;
+}
+
 static int run_main(int argc, char **argv)
 {
 	struct run_opts o = { .mem = DEFAULT_MEM, .vcpus = 1 };
-	struct sigaction sa = { .sa_handler = on_signal };
-	struct machine m = { 0 }, *cpus;
-	struct vcpu_thread *threads;
-	static struct uart uart;
+	struct vmm v = { .o = &o };
 	struct minivmm_caps caps;
-	unsigned int i;
 	size_t size;
 	void *image;
-	int ret;
 
 	/* Small statuses belong to the guest: ours is 125, as timeout(1)'s. */
 	die_status = 125;
@@ -881,76 +1241,23 @@ static int run_main(int argc, char **argv)
 	if (o.vcpus > 1 && !mvm_get_caps(&caps) && o.vcpus > caps.max_vcpus)
 		die("--vcpus %u: a VM has at most %u vCPUs", o.vcpus,
 		    caps.max_vcpus);
-	if (mvm_create(&m.vm, o.mem))
+	if (mvm_create(&v.vm, o.mem))
 		die("%s", mvm_strerror(NULL));
-	if (mvm_vcpu_create(m.vm, 0, &m.vcpu))
-		die("%s", mvm_strerror(m.vm));
-	m.run = mvm_vcpu_run_struct(m.vcpu);
-	m.trace = o.trace;
-	m.uart = &uart;
-	m.acpi = o.lk.kernel;
-	m.ioapic = o.lk.kernel;
-	cpus = calloc(o.vcpus, sizeof(*cpus));
-	threads = calloc(o.vcpus, sizeof(*threads));
-	if (!cpus || !threads)
-		die("out of memory");
 	/* The others wait in the kernel for a start-up IPI, if one comes. */
-	for (i = 1; i < o.vcpus; i++) {
-		cpus[i] = m;
-		if (mvm_vcpu_create(m.vm, i, &cpus[i].vcpu))
-			die("%s", mvm_strerror(m.vm));
-		cpus[i].run = mvm_vcpu_run_struct(cpus[i].vcpu);
-	}
-	if (m.trace)
-		start_ktrace();
-	uart_init(&uart, STDIN_FILENO, stdout, uart_raise, &m);
+	make_vcpus(&v, o.vcpus, o.lk.kernel, o.trace);
+	v.cfg = (struct snap_config){
+		.mem_size = o.mem, .nr_vcpus = o.vcpus,
+		.flags = o.lk.kernel ? SNAP_CFG_LINUX : 0,
+	};
+	snprintf(v.cfg.image, sizeof(v.cfg.image), "%s", o.image);
 	if (o.lk.kernel) {
-		run_linux_load(m.vm, m.vcpu, &o.lk, o.trace);
+		run_linux_load(v.vm, v.cpus[0].vcpu, &o.lk, o.trace);
 	} else {
-		load(&m, &o, image, size);
+		load(&v.cpus[0], &o, image, size);
 		free(image);
 	}
-
-	/*
-	 * UART transmits without exits; --trace shows each write, and the
-	 * rings of several vCPUs would not keep the order of their writes.
-	 */
-	if (o.vcpus == 1 && !o.trace && !o.no_posted)
-		uart_post_start(&uart, mvm_fd(m.vm), mvm_vcpu_fd(m.vcpu));
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
-	sa.sa_handler = on_kick;
-	sigaction(SIGUSR1, &sa, NULL);
-	if (o.timeout)
-		alarm(o.timeout);
-
-	cpus[0] = m;
-	cpus[0].thread = pthread_self();
-	pthread_mutex_lock(&end_lock);
-	for (i = 1; i < o.vcpus; i++) {
-		threads[i] = (struct vcpu_thread){ cpus, o.vcpus, i };
-		if (pthread_create(&cpus[i].thread, NULL, vcpu_thread,
-				   &threads[i]))
-			die("cannot start the thread of vCPU %u", i);
-	}
-	pthread_mutex_unlock(&end_lock);
-	end_run(&cpus[0], cpus, o.vcpus, drive(&cpus[0]));
-	for (i = 1; i < o.vcpus; i++)
-		pthread_join(cpus[i].thread, NULL);
-	ret = run_status;
-	free(threads);
-	free(cpus);
-	/* No more interruptions: the statistics talk to the kernel. */
-	setitimer(ITIMER_REAL, &(struct itimerval){ 0 }, NULL);
-	uart_post_stop(&uart);
-	fflush(stdout);
-	if (o.stats)
-		print_stats(&m);
-	mvm_destroy(m.vm);
-	return ret;
+	uart_start_reader(&uart, STDIN_FILENO);
+	return run_vmm(&v);
 }
 
 const struct command cmd_run = {
@@ -969,7 +1276,116 @@ const struct command cmd_run = {
 	"keyboard controller command 0xfe, the ACPI reset register), 0 when a\n"
 	"--kernel guest powers off (ACPI S5), 2 when it crashes (triple fault, entry failure,\n"
 	"something minivmm cannot emulate), 124 on --timeout, 128 + N on\n"
-	"signal N (130 for Ctrl-C), 125 when minivmm itself fails.",
+	"signal N (130 for Ctrl-C), 125 when minivmm itself fails.\n\n"
+	"With --snapshot, SIGUSR1 writes the whole machine to FILE (see\n"
+	"'minivmm restore'); with --migrate-to it moves the running guest to\n"
+	"'minivmm restore --incoming'. After --snapshot-stop or a migration\n"
+	"the exit status is 138 (128 + SIGUSR1).",
 	.options = run_options,
 	.run = run_main,
+};
+
+static const struct cli_option restore_options[] = {
+	/* As in run_options[]. */
+	{ "no-posted", NULL, OPT_NO_POSTED,
+	  "every UART transmit exits to the tool (no posted writes)" },
+	{ "timeout", "SECONDS", OPT_TIMEOUT,
+	  "stop the guest after this long (exit status 124)" },
+	{ "trace", NULL, OPT_TRACE,
+	  "print every exit, and the exceptions the kernel raises, on stderr" },
+	{ "stats", NULL, OPT_STATS,
+	  "print the exit statistics on stderr at the end" },
+	{ "snapshot", "FILE", OPT_SNAPSHOT,
+	  "write a snapshot to FILE on each SIGUSR1, then go on" },
+	{ "snapshot-stop", NULL, OPT_SNAPSHOT_STOP,
+	  "--snapshot: stop after writing it (exit status 138)" },
+	{ "migrate-to", "unix:PATH", OPT_MIGRATE_TO,
+	  "on SIGUSR1, migrate the running guest to 'restore --incoming'" },
+	{ "incoming", "unix:PATH", OPT_INCOMING,
+	  "take a migrating guest from 'run --migrate-to unix:PATH', not FILE" },
+	{ }
+};
+
+static int restore_main(int argc, char **argv)
+{
+	struct run_opts o = { 0 };
+	struct vmm v = { .o = &o };
+	struct snap_reader r = { .fd = -1 };
+	struct mvm_vcpu *vcpus[MINIVMM_MAX_CPUS];
+	struct snap_state st;
+	const char *arg, *name;
+	unsigned int i;
+	int c;
+
+	die_status = 125;
+	while ((c = cli_getopt(&cmd_restore, argc, argv, &arg)) != -1) {
+		if (c != OPT_INCOMING) {
+			parse_common(&cmd_restore, c, arg, &o);
+			continue;
+		}
+		if (migrate_parse(arg))
+			die_usage(&cmd_restore, "bad --incoming '%s' (unix:PATH)",
+				  arg);
+		o.incoming = arg;
+	}
+	check_common(&cmd_restore, &o);
+	if (o.incoming && optind < argc)
+		die_usage(&cmd_restore, "unexpected argument '%s' with --incoming",
+			  argv[optind]);
+	if (!o.incoming && optind != argc - 1)
+		die_usage(&cmd_restore, "give one FILE");
+
+	if (o.incoming) {
+		name = o.incoming;
+		r.fd = migrate_accept(name);
+	} else {
+		name = argv[optind];
+		r.fd = open(name, O_RDONLY | O_CLOEXEC);
+		if (r.fd < 0)
+			die_perror("%s", name);
+		/* All of it is checked before a VM exists. */
+		if (snap_read(&r, &st, NULL))
+			die("%s: %s", name, snap_strerror());
+		snap_state_free(&st);
+		if (lseek(r.fd, 0, SEEK_SET))
+			die_perror("%s", name);
+		r.offset = 0;
+	}
+	if (snap_read(&r, &st, &v.vm))
+		die("%s: %s", name, snap_strerror());
+	v.cfg = st.cfg;
+	make_vcpus(&v, st.cfg.nr_vcpus, st.cfg.flags & SNAP_CFG_LINUX, o.trace);
+	for (i = 0; i < v.n; i++)
+		vcpus[i] = v.cpus[i].vcpu;
+	if (snap_apply(&st, v.vm, vcpus))
+		die("%s: %s", name, snap_strerror());
+	for (i = 0; i < v.n; i++) {
+		v.cpus[i].sysctl_a = st.dev.sysctl_a;
+		if (st.vcpus[i]->flags & SNAP_VCPU_DONE)
+			atomic_store(&v.cpus[i].done, true);
+	}
+	uart_restore(&uart, &st.dev);
+	run_linux_set_cmos_index(st.dev.cmos_index);
+	snap_state_free(&st);
+	if (o.incoming)
+		migrate_ack(r.fd);
+	else
+		close(r.fd);
+	uart_start_reader(&uart, STDIN_FILENO);
+	return run_vmm(&v);
+}
+
+const struct command cmd_restore = {
+	.name = "restore",
+	.synopsis = "[OPTIONS] FILE | [OPTIONS] --incoming unix:PATH",
+	.summary = "resume a snapshot or a migrating guest",
+	.description =
+	"Resume the VM that 'minivmm run --snapshot' wrote to FILE, or that\n"
+	"'minivmm run --migrate-to unix:PATH' sends, in a new VM, with the same\n"
+	"console and exit statuses as 'minivmm run'. FILE is checked whole\n"
+	"before the VM is made: a file of another format version, made on a\n"
+	"host with another CPU or module, corrupt or truncated, is refused\n"
+	"with one line and exit status 125.",
+	.options = restore_options,
+	.run = restore_main,
 };

@@ -25,7 +25,8 @@ const char *prog = "minivmm";
 int die_status = 1;
 
 static const struct command *const commands[] = {
-	&cmd_run, &cmd_list, &cmd_stat, &cmd_events, &cmd_caps,
+	&cmd_run, &cmd_restore, &cmd_snapshot_info, &cmd_list, &cmd_stat,
+	&cmd_events, &cmd_caps,
 };
 
 static void vmsg(const char *fmt, va_list ap, int err)
@@ -284,6 +285,10 @@ const struct cap_name cap_names[] = {
 	{ MINIVMM_CAP_VIRTUAL_NMI, "virtual_nmi" },
 	{ MINIVMM_CAP_TRUE_CTLS, "true_ctls" },
 	{ MINIVMM_CAP_IOAPIC, "ioapic" },
+	{ MINIVMM_CAP_IOEVENTFD, "ioeventfd" },
+	{ MINIVMM_CAP_POSTED_IO, "posted_io" },
+	{ MINIVMM_CAP_DIRTY_LOG, "dirty_log" },
+	{ MINIVMM_CAP_IMMEDIATE_EXIT, "immediate_exit" },
 	{ 0, NULL },
 };
 

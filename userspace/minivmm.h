@@ -47,8 +47,8 @@ struct command {
 	int (*run)(int argc, char **argv);
 };
 
-extern const struct command cmd_run, cmd_caps, cmd_list, cmd_stat,
-	cmd_events;
+extern const struct command cmd_run, cmd_restore, cmd_snapshot_info,
+	cmd_caps, cmd_list, cmd_stat, cmd_events;
 
 extern const char *prog;
 

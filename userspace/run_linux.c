@@ -165,3 +165,13 @@ int run_linux_port_out(uint16_t port, uint8_t v)
 		return RUN_LINUX_POWEROFF;
 	return -1;
 }
+
+uint8_t run_linux_cmos_index(void)
+{
+	return cmos_index;
+}
+
+void run_linux_set_cmos_index(uint8_t index)
+{
+	cmos_index = index & 0x7f;
+}

@@ -79,4 +79,8 @@ int run_linux_port_in(uint16_t port, uint8_t *v);
 /* -1 to go on, or the exit status (a write of S5 with SLP_EN: 0). */
 int run_linux_port_out(uint16_t port, uint8_t v);
 
+/* The CMOS index register, for a snapshot; and back. */
+uint8_t run_linux_cmos_index(void);
+void run_linux_set_cmos_index(uint8_t index);
+
 #endif /* MINIVMM_RUN_LINUX_H */

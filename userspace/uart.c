@@ -52,6 +52,7 @@
 #include <linux/minivmm.h>
 
 #include "minivmm.h"
+#include "snapshot.h"
 #include "uart.h"
 
 #define RBR	0	/* read; DLL with LCR.DLAB */
@@ -148,33 +149,37 @@ static void *uart_reader(void *arg)
 	}
 }
 
+void uart_start_reader(struct uart *u, int in_fd)
+{
+	sigset_t all, old;
+	pthread_t t;
+
+	u->in_fd = in_fd;
+	if (in_fd < 0)
+		return;
+	/* Signals are the vCPU thread's: they stop the guest. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&t, NULL, uart_reader, u))
+		u->in_fd = -1;
+	else
+		pthread_detach(t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 void uart_init(struct uart *u, int in_fd, FILE *out,
 	       void (*raise)(void *arg), void *arg)
 {
-	pthread_t t;
-
 	memset(u, 0, sizeof(*u));
 	pthread_mutex_init(&u->lock, NULL);
 	pthread_cond_init(&u->drained, NULL);
-	u->in_fd = in_fd;
 	u->out = out;
 	u->raise = raise;
 	u->raise_arg = arg;
 	u->mcr = MCR_OUT2;
 	u->lcr = 0x03;		/* 8N1 */
 	u->dll = 12;		/* 9600 baud */
-	if (in_fd >= 0) {
-		sigset_t all, old;
-
-		/* Signals are the vCPU thread's: they stop the guest. */
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		if (pthread_create(&t, NULL, uart_reader, u))
-			u->in_fd = -1;
-		else
-			pthread_detach(t);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-	}
+	uart_start_reader(u, in_fd);
 }
 
 static uint8_t iir(struct uart *u)
@@ -467,4 +472,38 @@ void uart_post_stop(struct uart *u)
 	post_drain(u);
 	munmap(u->ring, MINIVMM_POSTED_RING_SIZE);
 	u->ring = NULL;
+}
+
+void uart_save(struct uart *u, struct snap_devices *d)
+{
+	pthread_mutex_lock(&u->lock);
+	d->ier = u->ier;
+	d->lcr = u->lcr;
+	d->mcr = u->mcr;
+	d->scr = u->scr;
+	d->fcr = u->fcr;
+	d->dll = u->dll;
+	d->dlm = u->dlm;
+	d->thre_irq = u->thre_irq;
+	d->rx_len = u->rx_len;
+	memcpy(d->rx, u->rx + u->rx_head, u->rx_len);
+	pthread_mutex_unlock(&u->lock);
+}
+
+/* Before the guest runs: the reader waits for the input to drain. */
+void uart_restore(struct uart *u, const struct snap_devices *d)
+{
+	pthread_mutex_lock(&u->lock);
+	u->ier = d->ier & IER_MASK;
+	u->lcr = d->lcr;
+	u->mcr = d->mcr & MCR_MASK;
+	u->scr = d->scr;
+	u->fcr = d->fcr & FCR_ENABLE;
+	u->dll = d->dll;
+	u->dlm = d->dlm;
+	u->thre_irq = d->thre_irq;
+	u->rx_head = 0;
+	u->rx_len = d->rx_len;
+	memcpy(u->rx, d->rx, d->rx_len);
+	pthread_mutex_unlock(&u->lock);
 }

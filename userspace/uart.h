@@ -51,6 +51,15 @@ struct uart {
 void uart_init(struct uart *u, int in_fd, FILE *out,
 	       void (*raise)(void *arg), void *arg);
 
+/* uart_init() with @in_fd -1, then the reader of @in_fd on its own. */
+void uart_start_reader(struct uart *u, int in_fd);
+
+struct snap_devices;
+
+/* The registers and unread input, for a snapshot; and back. */
+void uart_save(struct uart *u, struct snap_devices *d);
+void uart_restore(struct uart *u, const struct snap_devices *d);
+
 /* A guest IN or OUT on port UART_BASE + @offset. */
 uint8_t uart_in(struct uart *u, unsigned int offset);
 void uart_out(struct uart *u, unsigned int offset, uint8_t value);

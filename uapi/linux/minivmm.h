@@ -41,6 +41,10 @@
 #define MINIVMM_CAP_IOEVENTFD		_BITULL(20)
 /* MINIVMM_POSTED_RANGE and the posted-write ring of each vCPU */
 #define MINIVMM_CAP_POSTED_IO		_BITULL(21)
+/* MINIVMM_MEM_LOG_DIRTY and MINIVMM_GET_DIRTY_LOG */
+#define MINIVMM_CAP_DIRTY_LOG		_BITULL(22)
+/* struct minivmm_run.immediate_exit */
+#define MINIVMM_CAP_IMMEDIATE_EXIT	_BITULL(23)
 
 /*
  * APIC virtualization assists of VMX (struct minivmm_caps.apic_assists
@@ -767,6 +771,10 @@ enum minivmm_internal_error {
  * @exit_reason:	MINIVMM_EXIT_*
  * @ready_for_interrupt: the guest could take an interrupt now (IF=1, no
  *			interrupt shadow); informational
+ * @immediate_exit:	set by userspace: 1 makes MINIVMM_RUN complete the
+ *			exit userspace answered (what the next RUN would do
+ *			before entering the guest) and return -EINTR without
+ *			entering it; 0 runs the guest; other values -EINVAL
  * @pad:		zero
  * @hw_exit_reason:	the VMX basic exit reason behind this exit
  * @pad2:		zero
@@ -817,7 +825,8 @@ enum minivmm_internal_error {
 struct minivmm_run {
 	__u32 exit_reason;
 	__u8 ready_for_interrupt;
-	__u8 pad[3];
+	__u8 immediate_exit;
+	__u8 pad[2];
 	__u32 hw_exit_reason;
 	__u32 pad2;
 	__u64 rip;

@@ -1,0 +1,498 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Snapshots and live migration through the minivmm tool: the churn
+ * example guest (which rewrites 1 MiB of memory and prints a checksum
+ * after each round) snapshotted at several points of its run, each
+ * restore in a new process printing exactly the rest of what an
+ * uninterrupted run prints; the same guest migrated between two
+ * processes while it runs; 'minivmm snapshot-info'; and corrupt,
+ * truncated, wrong-version and other-host files, each refused with one
+ * line. Each test runs with 1 and with 2 vCPUs (the second waiting for
+ * a start-up IPI that never comes, so every pause must stop it too).
+ *
+ * The tool is $MINIVMM, else minivmm next to this test, else the one in
+ * the source tree, else minivmm in PATH; churn.elf is installed next to
+ * this test (or found in the source tree).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "minivmm_test.h"
+
+extern char **environ;
+
+#define ST_GUEST	1	/* churn returns 0: (0 << 1) | 1 */
+#define ST_TOOL		125
+#define ST_MOVED	(128 + SIGUSR1)
+#define WAIT_MS		(300000 * timeout_scale())
+#define BUF_MAX		(64 << 10)
+#define MEM		"4M"
+#define ARGS(...)	((const char *const []){ __VA_ARGS__, NULL })
+
+static char tool[PATH_MAX], guest[PATH_MAX], dir[64];
+
+static void find_paths(void)
+{
+	const char *env = getenv("MINIVMM");
+	char exe[PATH_MAX / 2], *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	exe[n > 0 ? n : 0] = 0;
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = 0;
+	snprintf(guest, sizeof(guest), "%s/churn.elf", exe);
+	if (access(guest, R_OK))
+		snprintf(guest, sizeof(guest),
+			 "%s/../userspace/guests/churn.elf", exe);
+	if (env && *env)
+		snprintf(tool, sizeof(tool), "%s", env);
+	else if (snprintf(tool, sizeof(tool), "%s/minivmm", exe) > 0 &&
+		 !access(tool, X_OK))
+		;
+	else if (snprintf(tool, sizeof(tool), "%s/../userspace/minivmm",
+			  exe) > 0 && !access(tool, X_OK))
+		;
+	else
+		snprintf(tool, sizeof(tool), "minivmm");
+}
+
+struct child {
+	pid_t pid;
+	int out, err;
+	int status;
+	size_t olen, elen;
+	char obuf[BUF_MAX], ebuf[BUF_MAX];
+};
+
+static int spawn(struct child *c, const char *const *args)
+{
+	posix_spawn_file_actions_t fa;
+	const char *argv[32] = { tool };
+	int pout[2], perr[2], i, ret;
+
+	memset(c, 0, offsetof(struct child, obuf));
+	c->obuf[0] = 0;
+	c->ebuf[0] = 0;
+	for (i = 0; args[i] && i < 30; i++)
+		argv[i + 1] = args[i];
+	if (pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC))
+		return -errno;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
+	ret = posix_spawnp(&c->pid, tool, &fa, NULL, (char **)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pout[1]);
+	close(perr[1]);
+	c->out = pout[0];
+	c->err = perr[0];
+	return -ret;
+}
+
+static void take(int *fd, char *buf, size_t *len)
+{
+	ssize_t n = read(*fd, buf + *len, BUF_MAX - 1 - *len);
+
+	if (n <= 0) {
+		close(*fd);
+		*fd = -1;
+		return;
+	}
+	*len += n;
+	buf[*len] = 0;
+}
+
+static long now_ms(void)
+{
+	return monotonic_ns() / 1000000;
+}
+
+/* Read the child's output until @needle is on stdout (NULL: its end). */
+static bool pump(struct child *c, const char *needle, int ms)
+{
+	long end = now_ms() + ms;
+	struct pollfd p[2];
+
+	while (!(needle && strstr(c->obuf, needle))) {
+		if ((c->out < 0 && c->err < 0) || now_ms() >= end)
+			return !needle;
+		p[0] = (struct pollfd){ .fd = c->out, .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = c->err, .events = POLLIN };
+		if (poll(p, 2, end - now_ms()) <= 0)
+			continue;
+		if (p[0].revents)
+			take(&c->out, c->obuf, &c->olen);
+		if (p[1].revents)
+			take(&c->err, c->ebuf, &c->elen);
+	}
+	return true;
+}
+
+/* All its output, and its exit status (-1: it had to be killed). */
+static int finish(struct child *c)
+{
+	int st;
+
+	pump(c, NULL, WAIT_MS);
+	if (c->out >= 0 || c->err >= 0)
+		kill(c->pid, SIGKILL);
+	waitpid(c->pid, &st, 0);
+	if (c->out >= 0)
+		close(c->out);
+	if (c->err >= 0)
+		close(c->err);
+	c->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return c->status;
+}
+
+static int run(struct child *c, const char *const *args)
+{
+	if (spawn(c, args))
+		return -1;
+	return finish(c);
+}
+
+/* What an uninterrupted run prints, once per process and vCPU count. */
+static char reference[2][BUF_MAX];
+
+static const char *expected(struct __test_metadata *_metadata, int vcpus)
+{
+	struct child *c;
+	char *ref = reference[vcpus - 1];
+
+	if (ref[0])
+		return ref;
+	c = malloc(sizeof(*c));
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(ST_GUEST, run(c, ARGS("run", "--mem", MEM, "--vcpus",
+					vcpus == 1 ? "1" : "2", guest)));
+	ASSERT_NE(NULL, strstr(c->obuf, "memory: "));
+	strcpy(ref, c->obuf);
+	free(c);
+	return ref;
+}
+
+/* What a test's processes and files are. */
+struct ctx {
+	struct child a, b;
+	char file[128], sock[128];
+	const char *vcpus;
+};
+
+FIXTURE(snap) {
+	struct ctx x;
+};
+
+FIXTURE_VARIANT(snap) {
+	int vcpus;
+};
+
+FIXTURE_VARIANT_ADD(snap, one_vcpu) { .vcpus = 1 };
+FIXTURE_VARIANT_ADD(snap, two_vcpus) { .vcpus = 2 };
+
+/* A scratch directory, the tool and the guest; false: skip. */
+static bool setup(struct __test_metadata *_metadata,
+		  struct ctx *self, int vcpus)
+{
+	struct minivmm_caps caps;
+
+	if (minivmm_caps(&caps) || !(caps.features & MINIVMM_CAP_EPT) ||
+	    !(caps.features & MINIVMM_CAP_IMMEDIATE_EXIT) ||
+	    !(caps.features & MINIVMM_CAP_DIRTY_LOG))
+		return false;
+	find_paths();
+	ASSERT_EQ(0, access(guest, R_OK));
+	snprintf(dir, sizeof(dir), "/tmp/snapshot_test.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(self->file, sizeof(self->file), "%s/vm.snap", dir);
+	snprintf(self->sock, sizeof(self->sock), "unix:%s/sock", dir);
+	self->vcpus = vcpus == 1 ? "1" : "2";
+	return true;
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	if (dir[0]) {
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd))
+			printf("# could not remove %s\n", dir);
+	}
+}
+
+FIXTURE_SETUP(snap)
+{
+	if (!setup(_metadata, &self->x, variant->vcpus))
+		SKIP(return, "no VMX, immediate_exit or dirty log here");
+}
+
+FIXTURE_TEARDOWN(snap)
+{
+	teardown();
+}
+
+/* The file checks, which do not depend on the vCPUs: with one. */
+FIXTURE(files) {
+	struct ctx x;
+};
+
+FIXTURE_SETUP(files)
+{
+	if (!setup(_metadata, &self->x, 1))
+		SKIP(return, "no VMX, immediate_exit or dirty log here");
+}
+
+FIXTURE_TEARDOWN(files)
+{
+	teardown();
+}
+
+static unsigned int lines(const char *s)
+{
+	unsigned int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* Start the guest with @opt (and @arg), signal it once "round @r" shows. */
+static void run_and_signal(struct __test_metadata *_metadata,
+			   struct ctx *self, const char *opt,
+			   const char *arg, const char *extra, int r)
+{
+	char needle[32];
+
+	snprintf(needle, sizeof(needle), "round %d:", r);
+	ASSERT_EQ(0, spawn(&self->a, extra ?
+			   ARGS("run", "--mem", MEM, "--vcpus", self->vcpus,
+				opt, arg, extra, guest) :
+			   ARGS("run", "--mem", MEM, "--vcpus", self->vcpus,
+				opt, arg, guest)));
+	ASSERT_TRUE(pump(&self->a, needle, WAIT_MS));
+	kill(self->a.pid, SIGUSR1);
+	finish(&self->a);
+}
+
+/* A snapshot after round @r, the source stopped: restore prints the rest. */
+static void snapshot_at(struct __test_metadata *_metadata,
+			struct ctx *self, const char *ref, int r)
+{
+	char *whole;
+
+	run_and_signal(_metadata, self, "--snapshot", self->file,
+		       "--snapshot-stop", r);
+	EXPECT_EQ(ST_MOVED, self->a.status);
+	EXPECT_NE(NULL, strstr(self->a.ebuf, "snapshot written to"));
+	ASSERT_EQ(ST_GUEST, run(&self->b, ARGS("restore", self->file)));
+	whole = malloc(2 * BUF_MAX);
+	ASSERT_NE(NULL, whole);
+	snprintf(whole, 2 * BUF_MAX, "%s%s", self->a.obuf, self->b.obuf);
+	EXPECT_STREQ(ref, whole);
+	/* The snapshot was taken mid-run: both halves print something. */
+	EXPECT_LT(0, lines(self->b.obuf));
+	TH_LOG("after round %d: %u lines before the snapshot, %u after", r,
+	       lines(self->a.obuf), lines(self->b.obuf));
+	free(whole);
+}
+
+TEST_F(snap, restore_prints_the_rest_of_the_run)
+{
+	struct ctx *ctx = &self->x;
+	const char *ref = expected(_metadata, variant->vcpus);
+
+	snapshot_at(_metadata, ctx, ref, 1);
+	snapshot_at(_metadata, ctx, ref, 12);
+	snapshot_at(_metadata, ctx, ref, 26);
+}
+
+TEST_F(snap, snapshot_and_go_on)
+{
+	struct ctx *ctx = &self->x;
+	const char *ref = expected(_metadata, variant->vcpus);
+	size_t lr, lb;
+
+	run_and_signal(_metadata, ctx, "--snapshot", ctx->file, NULL, 4);
+	/* The source runs to its end, as without the snapshot. */
+	EXPECT_EQ(ST_GUEST, ctx->a.status);
+	EXPECT_STREQ(ref, ctx->a.obuf);
+	EXPECT_NE(NULL, strstr(ctx->a.ebuf, "snapshot written to"));
+	/* A restore prints a tail of the same output, from a line on. */
+	ASSERT_EQ(ST_GUEST, run(&ctx->b, ARGS("restore", ctx->file)));
+	lr = strlen(ref);
+	lb = ctx->b.olen;
+	ASSERT_LT(0, lb);
+	ASSERT_GE(lr, lb);
+	EXPECT_STREQ(ref + lr - lb, ctx->b.obuf);
+	EXPECT_TRUE(lb == lr || ref[lr - lb - 1] == '\n');
+}
+
+TEST_F(snap, live_migration_while_the_guest_writes)
+{
+	struct ctx *ctx = &self->x;
+	const char *ref = expected(_metadata, variant->vcpus);
+	char *whole, *path = ctx->sock + 5;
+	struct stat st;
+	int i;
+
+	/* The destination listens first. */
+	ASSERT_EQ(0, spawn(&ctx->b,
+			   ARGS("restore", "--incoming", ctx->sock)));
+	for (i = 0; i < 1000 && stat(path, &st); i++)
+		usleep(10000 * timeout_scale());
+	ASSERT_EQ(0, stat(path, &st));
+	run_and_signal(_metadata, ctx, "--migrate-to", ctx->sock, NULL, 3);
+	EXPECT_EQ(ST_MOVED, ctx->a.status);
+	EXPECT_NE(NULL, strstr(ctx->a.ebuf, "migration round 1:"));
+	EXPECT_NE(NULL, strstr(ctx->a.ebuf, "downtime"));
+	TH_LOG("source: %s", ctx->a.ebuf);
+	EXPECT_EQ(ST_GUEST, finish(&ctx->b));
+	TH_LOG("destination: %s", ctx->b.ebuf);
+	whole = malloc(2 * BUF_MAX);
+	ASSERT_NE(NULL, whole);
+	snprintf(whole, 2 * BUF_MAX, "%s%s", ctx->a.obuf, ctx->b.obuf);
+	EXPECT_STREQ(ref, whole);
+	EXPECT_LT(0, lines(ctx->b.obuf));
+	free(whole);
+}
+
+/* ---- bad files ------------------------------------------------------ */
+
+/* CRC-32 as the format uses it (zlib's). */
+static uint32_t crc32(uint32_t crc, const uint8_t *p, size_t len)
+{
+	int k;
+
+	crc = ~crc;
+	while (len--) {
+		crc ^= *p++;
+		for (k = 0; k < 8; k++)
+			crc = crc & 1 ? 0xedb88320 ^ (crc >> 1) : crc >> 1;
+	}
+	return ~crc;
+}
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	uint8_t *buf = malloc(8 << 20);
+
+	*len = f && buf ? fread(buf, 1, 8 << 20, f) : 0;
+	if (f)
+		fclose(f);
+	return buf;
+}
+
+static void write_file(const char *path, const uint8_t *buf, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f) {
+		fwrite(buf, 1, len, f);
+		fclose(f);
+	}
+}
+
+/* One line on stderr saying @needle, status 125, no guest output. */
+static void refused(struct __test_metadata *_metadata, struct child *c,
+		    const char *needle)
+{
+	EXPECT_EQ(ST_TOOL, c->status);
+	EXPECT_EQ(1, lines(c->ebuf));
+	EXPECT_NE(NULL, strstr(c->ebuf, needle));
+	EXPECT_EQ(0, c->olen);
+	TH_LOG("%s", c->ebuf);
+}
+
+/* Offsets in the file: the prefix, then the header section's. */
+#define OFF_VERSION	8
+#define OFF_HEADER	16
+#define OFF_HEADER_DATA	(OFF_HEADER + 16)
+#define OFF_CPUID7_EBX	(OFF_HEADER_DATA + 24 + 2 * 24 + 12)
+
+TEST_F(files, bad_files_refused_with_one_line)
+{
+	struct ctx *ctx = &self->x;
+	char bad[160];
+	uint32_t len, crc;
+	uint8_t *buf;
+	size_t n;
+
+	run_and_signal(_metadata, ctx, "--snapshot", ctx->file,
+		       "--snapshot-stop", 2);
+	ASSERT_EQ(ST_MOVED, ctx->a.status);
+	buf = read_file(ctx->file, &n);
+	ASSERT_LT(OFF_CPUID7_EBX + 4, n);
+	snprintf(bad, sizeof(bad), "%s.bad", ctx->file);
+
+	/* snapshot-info of the good one. */
+	ASSERT_EQ(0, run(&ctx->b, ARGS("snapshot-info", ctx->file)));
+	EXPECT_NE(NULL, strstr(ctx->b.obuf, "format version 1\n"));
+	EXPECT_NE(NULL, strstr(ctx->b.obuf, "machine: 4 MiB RAM"));
+	EXPECT_NE(NULL, strstr(ctx->b.obuf, "host: this one matches\n"));
+	EXPECT_NE(NULL, strstr(ctx->b.obuf, " memory "));
+	EXPECT_NE(NULL, strstr(ctx->b.obuf, " vcpu "));
+	EXPECT_NE(NULL, strstr(ctx->b.obuf, " ioapic "));
+	EXPECT_NE(NULL, strstr(ctx->b.obuf, " devices "));
+	EXPECT_NE(NULL, strstr(ctx->b.obuf, " end "));
+	EXPECT_NE(NULL, strstr(ctx->b.obuf, "complete: "));
+
+	/* A byte changed in the middle: a checksum says so. */
+	buf[n / 2] ^= 0x40;
+	write_file(bad, buf, n);
+	buf[n / 2] ^= 0x40;
+	run(&ctx->b, ARGS("restore", bad));
+	refused(_metadata, &ctx->b, "corrupt");
+	EXPECT_EQ(1, run(&ctx->b, ARGS("snapshot-info", bad)));
+	EXPECT_NE(NULL, strstr(ctx->b.ebuf, "corrupt"));
+
+	/* Cut short, anywhere. */
+	write_file(bad, buf, n / 3);
+	run(&ctx->b, ARGS("restore", bad));
+	refused(_metadata, &ctx->b, "truncated");
+	write_file(bad, buf, n - 1);
+	run(&ctx->b, ARGS("restore", bad));
+	refused(_metadata, &ctx->b, "truncated");
+
+	/* Another format version. */
+	buf[OFF_VERSION] += 1;
+	write_file(bad, buf, n);
+	buf[OFF_VERSION] -= 1;
+	run(&ctx->b, ARGS("restore", bad));
+	refused(_metadata, &ctx->b, "version 2");
+
+	/* Another host CPU: a CPUID bit, with a checksum that fits. */
+	buf[OFF_CPUID7_EBX] ^= 1;
+	memcpy(&len, buf + OFF_HEADER + 4, 4);
+	crc = crc32(crc32(0, buf + OFF_HEADER, 8), buf + OFF_HEADER_DATA, len);
+	memcpy(buf + OFF_HEADER + 8, &crc, 4);
+	write_file(bad, buf, n);
+	run(&ctx->b, ARGS("restore", bad));
+	refused(_metadata, &ctx->b, "another host CPU");
+
+	/* Not a snapshot at all. */
+	write_file(bad, (const uint8_t *)"hello\n", 6);
+	run(&ctx->b, ARGS("restore", bad));
+	refused(_metadata, &ctx->b, "not a minivmm snapshot");
+
+	/* The good one still restores. */
+	EXPECT_EQ(ST_GUEST, run(&ctx->b, ARGS("restore", ctx->file)));
+	free(buf);
+}
+
+TEST_HARNESS_MAIN
