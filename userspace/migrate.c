@@ -6,7 +6,9 @@
  * Round 0 sends every page that is not zero, with dirty logging already
  * on; each next round sends the pages the guest wrote meanwhile, while
  * it runs on. When a round finds at most MIGRATE_STOP_PAGES dirty pages,
- * or after MIGRATE_MAX_ROUNDS rounds, the vCPUs stop: the last dirty
+ * or no fewer than the round before (the guest writes faster than the
+ * copy goes: more rounds would not shorten the stop), or after
+ * MIGRATE_MAX_ROUNDS rounds, the vCPUs stop: the last dirty
  * pages, the vCPUs, the I/O APIC and the devices go, and the source
  * waits for the destination's acknowledgment, which comes once the
  * destination has applied it all. The downtime is from the stop to the
@@ -139,8 +141,8 @@ static int precopy(const struct migrate_source *src, struct snap_writer *w,
 		   uint64_t *bitmap, size_t words, unsigned int *round,
 		   const char **why)
 {
+	int64_t dirty, last = INT64_MAX;
 	uint64_t pages;
-	int64_t dirty;
 
 	if (snap_write_begin(w, src->cfg))
 		return -1;
@@ -160,8 +162,9 @@ static int precopy(const struct migrate_source *src, struct snap_writer *w,
 		if (snap_write_memory(w, src->vm, bitmap, &pages))
 			return -1;
 		report(*round, pages, w->bytes);
-		if (dirty <= MIGRATE_STOP_PAGES)
+		if (dirty <= MIGRATE_STOP_PAGES || dirty >= last)
 			break;
+		last = dirty;
 	}
 	return 0;
 }
