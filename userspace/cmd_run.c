@@ -86,20 +86,8 @@ enum {
 /* Guest RAM of --kernel when --mem is not given. */
 #define DEFAULT_KERNEL_MEM	(128ULL << 20)
 
-static const struct cli_option run_options[] = {
-	{ "mem", "SIZE", OPT_MEM,
-	  "guest RAM, with a K, M or G suffix (default 16M)" },
-	{ "vcpus", "N", OPT_VCPUS,
-	  "vCPUs (default 1): vCPU 0 runs IMAGE, the others wait for a start-up IPI" },
-	{ "entry", "ADDR", OPT_ENTRY,
-	  "start here (flat images: load here too; default 0x7c00)" },
-	{ "format", "FMT", OPT_FORMAT,
-	  "flat, elf, multiboot or auto (default: auto-detect)" },
-	{ "cmdline", "STRING", OPT_CMDLINE,
-	  "multiboot and --kernel: the kernel command line" },
-	{ "module", "'FILE [ARGS]'", OPT_MODULE,
-	  "multiboot: a boot module, repeatable" },
-	/* From here to --migrate-to: as restore_options[]. */
+/* The options of both run and restore: the running machine's. */
+static const struct cli_option vmm_options[] = {
 	{ "no-posted", NULL, OPT_NO_POSTED,
 	  "every UART transmit exits to the tool (no posted writes)" },
 	{ "timeout", "SECONDS", OPT_TIMEOUT,
@@ -114,6 +102,22 @@ static const struct cli_option run_options[] = {
 	  "--snapshot: stop after writing it (exit status 138)" },
 	{ "migrate-to", "unix:PATH", OPT_MIGRATE_TO,
 	  "on SIGUSR1, migrate the running guest to 'restore --incoming'" },
+	{ }
+};
+
+static const struct cli_option run_options[] = {
+	{ "mem", "SIZE", OPT_MEM,
+	  "guest RAM, with a K, M or G suffix (default 16M)" },
+	{ "vcpus", "N", OPT_VCPUS,
+	  "vCPUs (default 1): vCPU 0 runs IMAGE, the others wait for a start-up IPI" },
+	{ "entry", "ADDR", OPT_ENTRY,
+	  "start here (flat images: load here too; default 0x7c00)" },
+	{ "format", "FMT", OPT_FORMAT,
+	  "flat, elf, multiboot or auto (default: auto-detect)" },
+	{ "cmdline", "STRING", OPT_CMDLINE,
+	  "multiboot and --kernel: the kernel command line" },
+	{ "module", "'FILE [ARGS]'", OPT_MODULE,
+	  "multiboot: a boot module, repeatable" },
 	{ "kernel", "FILE", OPT_KERNEL,
 	  "boot a Linux bzImage or vmlinux instead of IMAGE (default --mem 128M)" },
 	{ "initrd", "FILE", OPT_INITRD,
@@ -920,7 +924,7 @@ static void parse_linux_options(int argc, char **argv, struct run_opts *o)
 	o->image = o->lk.kernel;
 }
 
-/* An option run and restore share (--no-posted to --migrate-to). */
+/* One of vmm_options[], which run and restore share. */
 static void parse_common(const struct command *cmd, int c, const char *arg,
 			 struct run_opts *o)
 {
@@ -1282,25 +1286,11 @@ const struct command cmd_run = {
 	"'minivmm restore --incoming'. After --snapshot-stop or a migration\n"
 	"the exit status is 138 (128 + SIGUSR1).",
 	.options = run_options,
+	.more_options = vmm_options,
 	.run = run_main,
 };
 
 static const struct cli_option restore_options[] = {
-	/* As in run_options[]. */
-	{ "no-posted", NULL, OPT_NO_POSTED,
-	  "every UART transmit exits to the tool (no posted writes)" },
-	{ "timeout", "SECONDS", OPT_TIMEOUT,
-	  "stop the guest after this long (exit status 124)" },
-	{ "trace", NULL, OPT_TRACE,
-	  "print every exit, and the exceptions the kernel raises, on stderr" },
-	{ "stats", NULL, OPT_STATS,
-	  "print the exit statistics on stderr at the end" },
-	{ "snapshot", "FILE", OPT_SNAPSHOT,
-	  "write a snapshot to FILE on each SIGUSR1, then go on" },
-	{ "snapshot-stop", NULL, OPT_SNAPSHOT_STOP,
-	  "--snapshot: stop after writing it (exit status 138)" },
-	{ "migrate-to", "unix:PATH", OPT_MIGRATE_TO,
-	  "on SIGUSR1, migrate the running guest to 'restore --incoming'" },
 	{ "incoming", "unix:PATH", OPT_INCOMING,
 	  "take a migrating guest from 'run --migrate-to unix:PATH', not FILE" },
 	{ }
@@ -1387,5 +1377,6 @@ const struct command cmd_restore = {
 	"host with another CPU or module, corrupt or truncated, is refused\n"
 	"with one line and exit status 125.",
 	.options = restore_options,
+	.more_options = vmm_options,
 	.run = restore_main,
 };

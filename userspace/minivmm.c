@@ -82,6 +82,24 @@ void die_usage(const struct command *cmd, const char *fmt, ...)
 	exit(die_status == 1 ? 2 : die_status);
 }
 
+/* The option after @o (NULL: the first) of @cmd, or NULL at the end. */
+static const struct cli_option *
+next_option(const struct command *cmd, const struct cli_option *o)
+{
+	const struct cli_option *end = cmd->options;
+
+	if (!o)
+		o = cmd->options;
+	else
+		o++;
+	while (end && end->name)
+		end++;
+	/* The end of @options: on to @more_options. */
+	if (o == end)
+		o = cmd->more_options;
+	return o && o->name ? o : NULL;
+}
+
 void print_usage(const struct command *cmd)
 {
 	const struct cli_option *o;
@@ -90,14 +108,14 @@ void print_usage(const struct command *cmd)
 
 	printf("usage: %s %s %s\n\n%s\n\n", prog, cmd->name, cmd->synopsis,
 	       cmd->description);
-	for (o = cmd->options; o && o->name; o++) {
+	for (o = next_option(cmd, NULL); o; o = next_option(cmd, o)) {
 		int w = 2 + strlen(o->name) + (o->arg ? 1 + strlen(o->arg) : 0);
 
 		if (w > width)
 			width = w;
 	}
 	printf("options:\n");
-	for (o = cmd->options; o && o->name; o++) {
+	for (o = next_option(cmd, NULL); o; o = next_option(cmd, o)) {
 		snprintf(buf, sizeof(buf), "--%s%s%s", o->name,
 			 o->arg ? " " : "", o->arg ? o->arg : "");
 		printf("  %-*s  %s\n", width, buf, o->help);
@@ -115,8 +133,9 @@ int cli_getopt(const struct command *cmd, int argc, char **argv,
 	int c;
 
 	if (built != cmd) {
-		for (o = cmd->options; o && o->name &&
-		     n < ARRAY_LEN(longopts) - 2; o++, n++)
+		for (o = next_option(cmd, NULL);
+		     o && n < ARRAY_LEN(longopts) - 2;
+		     o = next_option(cmd, o), n++)
 			longopts[n] = (struct option){
 				o->name,
 				o->arg ? required_argument : no_argument,

@@ -36,6 +36,8 @@ struct cli_option {
  * @description: the paragraph --help prints after the usage line
  * @options:	its options, ending with an all-zero entry (--help is
  *		added to every command)
+ * @more_options: more of them after @options, in a table another command
+ *		shares; or NULL
  * @run:	the command; argv[0] is its name; returns the exit status
  */
 struct command {
@@ -44,6 +46,7 @@ struct command {
 	const char *summary;
 	const char *description;
 	const struct cli_option *options;
+	const struct cli_option *more_options;
 	int (*run)(int argc, char **argv);
 };
 
