@@ -8,16 +8,18 @@
 # of typed input; the shell's end powers off too. With guest_virtio it
 # loads the virtio modules of /lib/modules/virtio (minivmm run
 # --virtio-console), writes a marker to /dev/hvc0 and reports the
-# device's interrupt counts; with guest_bench=DEV it writes 1 MiB to
-# /dev/DEV (ttyS0 or hvc0) and reports how long that took.
+# device's interrupt counts; with guest_bench=DEV it writes 1 MiB (or
+# guest_bench_kib=N KiB) to /dev/DEV (ttyS0 or hvc0) and reports how
+# long that took.
 export PATH=/bin
 mount -t proc proc /proc
 
-# The interrupts of the virtio-mmio device (LNRO0005) on all CPUs.
+# The interrupts of the virtio-mmio device (its driver names its
+# interrupt after the virtio device, virtio0) on all CPUs; -1: none.
 virtio_irqs() {
-	awk '/LNRO0005/ { n = 0; for (i = 2; i <= NF; i++)
-		if ($i ~ /^[0-9]+$/) n += $i; else break; print n }' \
-		/proc/interrupts
+	awk '$NF ~ /^virtio[0-9]+$/ { n = 0; for (i = 2; i <= NF; i++)
+		if ($i ~ /^[0-9]+$/) n += $i; else break; print n; f = 1 }
+		END { if (!f) print -1 }' /proc/interrupts
 }
 
 if grep -qw guest_virtio /proc/cmdline; then
@@ -43,12 +45,13 @@ bench=$(sed -n 's/.*guest_bench=\([a-zA-Z0-9]*\).*/\1/p' /proc/cmdline)
 if [ -n "$bench" ]; then
 	# Raw: no newline translation, the same bytes on both paths.
 	stty -F "/dev/$bench" raw 2>/dev/null
+	kib=$(sed -n 's/.*guest_bench_kib=\([0-9]*\).*/\1/p' /proc/cmdline)
 	t0=$(cut -d' ' -f1 /proc/uptime)
-	dd if=/dev/zero bs=4096 count=256 2>/dev/null | tr '\0' x \
+	dd if=/dev/zero bs=1024 count="${kib:-1024}" 2>/dev/null | tr '\0' x \
 		> "/dev/$bench"
 	t1=$(cut -d' ' -f1 /proc/uptime)
 	echo
-	echo "guest: bench $bench 1 MiB: $t0 $t1"
+	echo "guest: bench $bench ${kib:-1024} KiB: $t0 $t1"
 fi
 echo "guest: uname -r: $(uname -r)"
 echo "guest: nproc: $(nproc)"
