@@ -42,6 +42,16 @@ KVM_MODULES = [
 ]
 MODULE_INDEXES = ['modules.builtin', 'modules.builtin.modinfo',
 		  'modules.order']
+# The Linux guest's virtio modules (minivmm run --virtio-console), in
+# the order they load: each needs only those before it (modules.dep).
+GUEST_VIRTIO_MODULES = [
+	'kernel/drivers/virtio/virtio_ring.ko',
+	'kernel/drivers/virtio/virtio.ko',
+	'kernel/drivers/virtio/virtio_mmio.ko',
+	'kernel/drivers/char/virtio_console.ko',
+]
+# Where the guest's /init finds them, numbered in that order.
+GUEST_VIRTIO_DIR = '/lib/modules/virtio/'
 
 # busybox's timeout has no --foreground, which kselftest's runner.sh
 # passes whenever /usr/bin/timeout exists; tests run in the foreground of
@@ -491,15 +501,28 @@ def build_initramfs(spec, cache_dir, extra_key=b''):
 			   extra_key, depmod)
 
 
-def build_guest_initrd(cache_dir):
+def build_guest_initrd(cache_dir, kernel_root=None, kver=None):
 	"""Return the path of the guest's initramfs, from the cache if possible.
 
 	The initramfs of the Linux guest that minivmm boots inside the
-	machine: the static busybox, its applets and guest-init.sh as /init.
+	machine: the static busybox, its applets and guest-init.sh as /init;
+	with `kernel_root` and `kver` (the guest kernel's modules, unpacked),
+	the virtio modules in GUEST_VIRTIO_DIR as 1-virtio_ring.ko ... for
+	the guest's insmod.
 	"""
 	m = Manifest()
 	for d in ('dev', 'proc', 'sys', 'bin'):
 		m.files['/' + d] = ('dir', None, 0o755)
+	if kernel_root and kver:
+		moddir = os.path.join(kernel_root, 'lib/modules', kver)
+		for i, rel in enumerate(GUEST_VIRTIO_MODULES):
+			src = os.path.join(moddir, rel)
+			if not os.path.exists(src) and os.path.exists(src + '.xz'):
+				src += '.xz'
+			if not os.path.exists(src):
+				raise ImageError('no %s in %s' % (rel, moddir))
+			m.add_kmod('%s%d-%s' % (GUEST_VIRTIO_DIR, i + 1,
+						os.path.basename(rel)), src)
 	for applet in busybox_applets():
 		m.add_symlink('/bin/' + os.path.basename(applet), 'busybox')
 	m.add_file('/bin/busybox', BUSYBOX, 0o755)

@@ -1149,10 +1149,10 @@ TEST_F(cli, man_page_documents_every_option)
 		}
 	}
 	/*
-	 * run's fifteen, restore's eight, --json of four commands,
+	 * run's sixteen, restore's eight, --json of four commands,
 	 * --watch, --help of each.
 	 */
-	EXPECT_EQ(15 + 8 + 4 + 1 + 7, options);
+	EXPECT_EQ(16 + 8 + 4 + 1 + 7, options);
 	free(man);
 }
 

@@ -237,6 +237,93 @@ TEST(acpi_dsdt_lists_com1_with_its_ports_and_irq4)
 	EXPECT_NE(NULL, memmem(dev, end - dev, irq4, sizeof(irq4)));
 }
 
+/* A PkgLength at @p: the bytes it counts (itself included). */
+static size_t aml_pkg_len(const uint8_t *p)
+{
+	unsigned int n = p[0] >> 6, i;
+	size_t len;
+
+	if (!n)
+		return p[0] & 0x3f;
+	len = p[0] & 0xf;
+	for (i = 1; i <= n; i++)
+		len |= (size_t)p[i] << (4 + 8 * (i - 1));
+	return len;
+}
+
+/*
+ * mvm_acpi_tables_devices(): the virtio-mmio device of --virtio-console
+ * in a Scope (\_SB) after the UART's, whose (two-byte) package length
+ * ends at the table's end, with its _HID, window and edge interrupt.
+ */
+TEST(acpi_dsdt_lists_a_virtio_mmio_device)
+{
+	static const uint8_t hid[] = "\x0dLNRO0005";
+	static const uint8_t mem[] = { 0x86, 0x09, 0x00, 0x01, 0x00, 0x00,
+				       0x00, 0xd0, 0x00, 0x02, 0x00, 0x00 };
+	/* Extended interrupt: consumer, edge, active high; GSI 16. */
+	static const uint8_t irq[] = { 0x89, 0x06, 0x00, 0x03, 0x01,
+				       0x10, 0x00, 0x00, 0x00, 0x79 };
+	const struct mvm_acpi_device dev = {
+		.name = "VCON", .hid = "LNRO0005", .addr = 0xd0000000,
+		.size = 0x200, .gsi = 16,
+	};
+	struct mvm_acpi_device bad = dev;
+	static uint8_t buf[ACPI_BUF], plain[ACPI_BUF];
+	const uint8_t *t, *aml, *end, *scope;
+	size_t rest;
+	int len;
+
+	len = mvm_acpi_tables_devices(buf, sizeof(buf), MVM_ACPI_ADDR, 1,
+				      &dev, 1);
+	ASSERT_LT(0, len);
+	t = find_table(buf, MVM_ACPI_ADDR, len, "FACP");
+	ASSERT_NE(NULL, t);
+	t = table_at(buf, MVM_ACPI_ADDR, len, get64(t + 140));
+	ASSERT_NE(NULL, t);
+	EXPECT_EQ(0, sum(t, get32(t + 4)));
+	rest = get32(t + 4);
+	ASSERT_LT(36, rest);
+	aml = t + 36;
+	end = t + rest;
+	/* The UART's scope first, then the device's. */
+	scope = memmem(aml, rest - 36, "\x10", 1);
+	ASSERT_NE(NULL, scope);
+	scope += 1 + scope[1];
+	ASSERT_GT(end, scope);
+	ASSERT_EQ(0x10, scope[0]);
+	EXPECT_EQ(end, scope + 1 + aml_pkg_len(scope + 1));
+	EXPECT_EQ(0, memcmp(scope + 3, "\\_SB_\x5b\x82", 7));
+	rest = (size_t)(end - scope);
+	EXPECT_NE(NULL, memmem(scope, rest, "VCON", 4));
+	EXPECT_NE(NULL, memmem(scope, rest, hid, sizeof(hid)));
+	EXPECT_NE(NULL, memmem(scope, rest, mem, sizeof(mem)));
+	EXPECT_NE(NULL, memmem(scope, rest, irq, sizeof(irq)));
+	/* No device: the tables of mvm_acpi_tables(), byte for byte. */
+	len = mvm_acpi_tables_devices(buf, sizeof(buf), MVM_ACPI_ADDR, 1,
+				      NULL, 0);
+	ASSERT_LT(0, len);
+	ASSERT_EQ(len, mvm_acpi_tables(plain, sizeof(plain), MVM_ACPI_ADDR,
+				       1));
+	EXPECT_EQ(0, memcmp(buf, plain, len));
+	/* Bad devices are refused with a message. */
+	bad.name = "vcon";
+	EXPECT_EQ(-EINVAL, mvm_acpi_tables_devices(buf, sizeof(buf),
+						   MVM_ACPI_ADDR, 1, &bad, 1));
+	EXPECT_NE(NULL, strstr(mvm_strerror(NULL), "vcon"));
+	bad = dev;
+	bad.size = 0;
+	EXPECT_EQ(-EINVAL, mvm_acpi_tables_devices(buf, sizeof(buf),
+						   MVM_ACPI_ADDR, 1, &bad, 1));
+	bad = dev;
+	bad.hid = "LNRO00050";
+	EXPECT_EQ(-EINVAL, mvm_acpi_tables_devices(buf, sizeof(buf),
+						   MVM_ACPI_ADDR, 1, &bad, 1));
+	EXPECT_EQ(-EINVAL, mvm_acpi_tables_devices(buf, sizeof(buf),
+						   MVM_ACPI_ADDR, 1, &dev,
+						   MVM_ACPI_MAX_DEVICES + 1));
+}
+
 TEST(acpi_madt_describes_cpus_ioapic_and_irq0)
 {
 	const unsigned int cpus[] = { 1, 2, 16, 255 };
@@ -744,6 +831,13 @@ TEST(run_kernel_refuses_empty_and_non_kernel_files)
 	EXPECT_TOOL_ERROR(&r, "not a Linux kernel");
 }
 
+TEST(run_virtio_console_needs_kernel)
+{
+	REQUIRE_VMX();
+	ASSERT_EQ(0, TOOL(&r, "run", "--virtio-console", "/proc/self/exe"));
+	EXPECT_TOOL_ERROR(&r, "--virtio-console needs --kernel");
+}
+
 TEST(run_kernel_too_large_for_mem)
 {
 	const char *path = guest_vmlinux();
@@ -1157,6 +1251,55 @@ TEST_F_TIMEOUT(guest, run_vmlinux_shell_answers_typed_command,
 		TH_LOG("status %d, stdout: %.3000s\nstderr: %s", r.status,
 		       r.out, r.err);
 	EXPECT_EQ(ST_POWEROFF, r.status);
+}
+
+/*
+ * --virtio-console: the guest's own virtio_mmio finds the device in the
+ * DSDT, virtio_console makes it /dev/hvc0, and what the guest writes
+ * there comes out on the tool's stdout (the marker is computed by the
+ * guest's shell: the UART never shows it as such); the device's
+ * interrupt (through the irqfd) advanced the guest's count of it, and
+ * the device counted the request.
+ */
+TEST_F_TIMEOUT(guest, run_vmlinux_virtio_console_carries_guest_output,
+	       INIT_TEST_TIMEOUT)
+{
+	const char *kernel = guest_vmlinux(), *initrd = guest_initrd();
+	long before, after;
+	char timeout[16];
+
+	REQUIRE_VMX();
+	if (!kernel || !initrd)
+		SKIP(return, "no guest vmlinux or initramfs (%s, %s)",
+		     GUEST_VMLINUX, GUEST_INITRD);
+	snprintf(timeout, sizeof(timeout), "%d",
+		 atoi(INIT_TIMEOUT) * timeout_scale());
+	ASSERT_EQ(0, boot_with_input(&r, NULL, NULL,
+				     (const char *const []){
+					"run", "--timeout", timeout, "--stats",
+					"--mem", BOOT_MEM, "--kernel", kernel,
+					"--initrd", initrd, "--virtio-console",
+					"--cmdline", INIT_CMDLINE " guest_virtio",
+					NULL }));
+	ASSERT_NE(NULL, strstr(r.out, INIT_DONE))
+		TH_LOG("status %d, stdout: %.3000s\nstderr: %s", r.status,
+		       r.out, r.err);
+	EXPECT_EQ(NULL, strstr(r.out, "guest: insmod"))
+		TH_LOG("%s", strstr(r.out, "guest: insmod"));
+	ASSERT_NE(NULL, strstr(r.out, "guest: hvc0: present"))
+		TH_LOG("stdout: %.3000s", r.out);
+	EXPECT_NE(NULL, strstr(r.out, "virtio-console-marker-42"));
+	before = guest_report(r.out, "virtio irqs before");
+	after = guest_report(r.out, "virtio irqs after");
+	EXPECT_LE(0, before)
+		TH_LOG("no virtio interrupt in /proc/interrupts: %.3000s",
+		       r.out);
+	EXPECT_LT(before, after);
+	EXPECT_NE(NULL, strstr(r.err, "virtio-console: "))
+		TH_LOG("stderr: %s", r.err);
+	EXPECT_EQ(NULL, strstr(r.err, "needs a reset"));
+	EXPECT_EQ(ST_POWEROFF, r.status)
+		TH_LOG("stderr: %s", r.err);
 }
 
 TEST_HARNESS_MAIN

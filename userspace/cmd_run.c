@@ -53,6 +53,7 @@
 #include "snapshot.h"
 #include "stat.h"
 #include "uart.h"
+#include "virtio.h"
 
 #define PORT_KBC_DATA	0x60
 #define PORT_KBC_CMD	0x64
@@ -80,7 +81,7 @@ enum {
 	OPT_MEM = 256, OPT_VCPUS, OPT_ENTRY, OPT_FORMAT, OPT_CMDLINE,
 	OPT_MODULE, OPT_TIMEOUT, OPT_TRACE, OPT_STATS, OPT_KERNEL, OPT_INITRD,
 	OPT_NO_POSTED, OPT_SNAPSHOT, OPT_SNAPSHOT_STOP, OPT_MIGRATE_TO,
-	OPT_INCOMING,
+	OPT_INCOMING, OPT_VIRTIO_CONSOLE,
 };
 
 /* Guest RAM of --kernel when --mem is not given. */
@@ -122,6 +123,8 @@ static const struct cli_option run_options[] = {
 	  "boot a Linux bzImage or vmlinux instead of IMAGE (default --mem 128M)" },
 	{ "initrd", "FILE", OPT_INITRD,
 	  "--kernel: its initrd (initramfs)" },
+	{ "virtio-console", NULL, OPT_VIRTIO_CONSOLE,
+	  "--kernel: a virtio console (virtio-mmio, in ACPI) on stdout: the guest's /dev/hvc0" },
 	{ }
 };
 
@@ -140,6 +143,7 @@ struct run_opts {
 	const char *image;
 	bool mem_set;
 	bool no_posted;
+	bool virtio_console;	/* --virtio-console */
 	struct run_linux lk;	/* --kernel and its options */
 	const char *snapshot;	/* --snapshot */
 	bool snapshot_stop;
@@ -157,6 +161,7 @@ struct machine {
 	uint8_t sysctl_a;		/* port 0x92 as last written */
 	bool acpi;			/* --kernel: the ACPI sleep ports */
 	bool ioapic;			/* --kernel: the UART on I/O APIC pin 4 */
+	struct virtio_console *virtio;	/* --virtio-console, or NULL */
 	pthread_t thread;
 	atomic_bool done;		/* the thread left drive() */
 	bool parked;			/* paused: out of RUN (pause_lock) */
@@ -169,6 +174,7 @@ struct vmm {
 	unsigned int n;
 	struct snap_config cfg;
 	struct run_opts *o;
+	struct virtio_console *virtio;	/* --virtio-console, or NULL */
 };
 
 /* The UART's pin on the I/O APIC, as on a PC (ISA IRQ 4). */
@@ -574,7 +580,15 @@ static int handle_exit(struct machine *m)
 	case MINIVMM_EXIT_IO:
 		return handle_io(m);
 	case MINIVMM_EXIT_MMIO:
-		if (run->mmio.is_write) {
+		if (m->virtio && virtio_console_owns(run->mmio.phys_addr)) {
+			tracef(m, "mmio %s %#llx len %u: virtio-console",
+			       run->mmio.is_write ? "write" : "read",
+			       (unsigned long long)run->mmio.phys_addr,
+			       run->mmio.len);
+			virtio_console_mmio(m->virtio, run->mmio.phys_addr,
+					    run->mmio.len, run->mmio.is_write,
+					    (uint64_t *)&run->mmio.data);
+		} else if (run->mmio.is_write) {
 			tracef(m, "mmio write %#llx len %u data %#llx (dropped)",
 			       (unsigned long long)run->mmio.phys_addr,
 			       run->mmio.len,
@@ -886,6 +900,42 @@ static void print_stats(struct machine *m)
 		(unsigned long long)m->run->exits);
 }
 
+static void print_virtio_stats(struct virtio_console *c)
+{
+	uint64_t requests, bytes, interrupts;
+
+	virtio_console_stats(c, &requests, &bytes, &interrupts);
+	fprintf(stderr,
+		"  virtio-console: %llu requests, %llu bytes, %llu interrupts\n",
+		(unsigned long long)requests, (unsigned long long)bytes,
+		(unsigned long long)interrupts);
+}
+
+/*
+ * --virtio-console: the DSDT gets the device (replacing the tables
+ * mvm_load_linux() wrote), and the device its thread.
+ */
+static void start_virtio_console(struct vmm *v)
+{
+	const struct mvm_acpi_device dev = {
+		.name = "VCON", .hid = "LNRO0005",
+		.addr = VIRTIO_CONSOLE_ADDR, .size = VIRTIO_CONSOLE_SIZE,
+		.gsi = VIRTIO_CONSOLE_GSI, .flags = 0,	/* edge: virtio.c */
+	};
+	void *acpi = mvm_gpa(v->vm, MVM_ACPI_ADDR, MVM_ACPI_SIZE);
+	unsigned int i;
+
+	if (!acpi || mvm_acpi_tables_devices(acpi, MVM_ACPI_SIZE,
+					     MVM_ACPI_ADDR, v->o->vcpus,
+					     &dev, 1) < 0)
+		die("virtio-console: %s", mvm_strerror(NULL));
+	v->virtio = virtio_console_start(v->vm);
+	if (!v->virtio)
+		die("virtio-console: %s", strerror(errno));
+	for (i = 0; i < v->n; i++)
+		v->cpus[i].virtio = v->virtio;
+}
+
 /*
  * --trace: the exceptions the module raises itself (a #GP for an MSR,
  * a #PF from its page walk) are tracepoint events, not exits.
@@ -967,6 +1017,9 @@ static void check_common(const struct command *cmd, struct run_opts *o)
 		die_usage(cmd, "--snapshot-stop needs --snapshot");
 	if (o->snapshot && o->migrate_to)
 		die_usage(cmd, "--snapshot and --migrate-to do not go together");
+	if (o->virtio_console && (o->snapshot || o->migrate_to))
+		die_usage(cmd,
+			  "--virtio-console does not go with --snapshot or --migrate-to");
 }
 
 static void parse_options(int argc, char **argv, struct run_opts *o)
@@ -1015,6 +1068,9 @@ static void parse_options(int argc, char **argv, struct run_opts *o)
 		case OPT_INITRD:
 			o->lk.initrd = arg;
 			break;
+		case OPT_VIRTIO_CONSOLE:
+			o->virtio_console = true;
+			break;
 		default:
 			parse_common(&cmd_run, c, arg, o);
 		}
@@ -1026,6 +1082,8 @@ static void parse_options(int argc, char **argv, struct run_opts *o)
 	}
 	if (o->lk.initrd)
 		die_usage(&cmd_run, "--initrd needs --kernel");
+	if (o->virtio_console)
+		die_usage(&cmd_run, "--virtio-console needs --kernel");
 	if (optind >= argc)
 		die_usage(&cmd_run, "no IMAGE given");
 	if (optind < argc - 1)
@@ -1221,6 +1279,9 @@ static int run_vmm(struct vmm *v)
 	fflush(stdout);
 	if (o->stats)
 		print_stats(&v->cpus[0]);
+	if (o->stats && v->virtio)
+		print_virtio_stats(v->virtio);
+	virtio_console_stop(v->virtio);
 	mvm_destroy(v->vm);
 	free(v->cpus);
 	return ret;
@@ -1256,6 +1317,8 @@ static int run_main(int argc, char **argv)
 	snprintf(v.cfg.image, sizeof(v.cfg.image), "%s", o.image);
 	if (o.lk.kernel) {
 		run_linux_load(v.vm, v.cpus[0].vcpu, &o.lk, o.trace);
+		if (o.virtio_console)
+			start_virtio_console(&v);
 	} else {
 		load(&v.cpus[0], &o, image, size);
 		free(image);

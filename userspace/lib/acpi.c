@@ -12,6 +12,9 @@
  * index), LINT1 as NMI on all of them, one I/O APIC (ID = the number of
  * CPUs, GSI base 0) and the PC's override of ISA IRQ 0 to GSI 2.
  *
+ * mvm_acpi_tables_devices() adds memory-mapped devices to the DSDT,
+ * each in a Scope (\_SB) of its own after the UART's.
+ *
  * Layout from @gpa: RSDP, XSDT, RSDT, FADT, DSDT, MADT, each 16-byte
  * aligned.
  */
@@ -258,14 +261,155 @@ static void write_fadt(struct acpi_fadt *f, uint64_t dsdt)
 	header(f, "FACP", sizeof(*f), ACPI_REVISION);
 }
 
-int mvm_acpi_tables(void *buf, size_t len, uint64_t gpa,
-		    unsigned int nr_cpus)
+/* Bytes of a PkgLength of @len bytes after it (ACPI 6.4, 20.2.4). */
+static size_t pkg_len_size(size_t len)
 {
-	size_t rsdp = 0, xsdt, rsdt, fadt, dsdt, madt, end;
+	if (len + 1 < 0x40)
+		return 1;
+	if (len + 2 < 0x1000)
+		return 2;
+	return 3;
+}
+
+/* Write the PkgLength of @len following bytes at @p; its size. */
+static size_t pkg_len(uint8_t *p, size_t len)
+{
+	size_t n = pkg_len_size(len), total = len + n;
+
+	if (n == 1) {
+		p[0] = total;
+		return 1;
+	}
+	p[0] = (n - 1) << 6 | (total & 0xf);
+	p[1] = total >> 4;
+	if (n == 3)
+		p[2] = total >> 12;
+	return n;
+}
+
+/*
+ * The _CRS buffer's resource template: Memory32Fixed (ReadWrite, addr,
+ * size) and Interrupt (ResourceConsumer, trigger, ActiveHigh, Exclusive)
+ * { gsi }, then the end tag (checksum 0: none).
+ */
+#define DEV_CRS_LEN	(12 + 9 + 2)
+
+static void dev_crs(uint8_t *p, const struct mvm_acpi_device *d)
+{
+	uint32_t v;
+
+	p[0] = 0x86;			/* 32-bit fixed memory range */
+	p[1] = 9;
+	p[2] = 0;
+	p[3] = 1;			/* read-write */
+	v = d->addr;
+	memcpy(p + 4, &v, 4);
+	memcpy(p + 8, &d->size, 4);
+	p[12] = 0x89;			/* extended interrupt */
+	p[13] = 6;
+	p[14] = 0;
+	/* Consumer; edge (bit 1) or level; active high; exclusive. */
+	p[15] = 1 | (d->flags & MVM_ACPI_DEV_LEVEL ? 0 : 2);
+	p[16] = 1;			/* one interrupt */
+	memcpy(p + 17, &d->gsi, 4);
+	p[21] = 0x79;			/* end tag */
+	p[22] = 0;
+}
+
+/*
+ * A device's AML:
+ *
+ *	Scope (\_SB) { Device (NAME) {
+ *		Name (_HID, "HID")
+ *		Name (_UID, uid)
+ *		Name (_CRS, ResourceTemplate () { ... dev_crs() ... })
+ *	} }
+ *
+ * written at @p unless it is NULL; its size.
+ */
+static size_t dev_aml(uint8_t *p, const struct mvm_acpi_device *d,
+		      unsigned int uid)
+{
+	size_t hid = strlen(d->hid) + 1;
+	/* NameOp "_HID" StringPrefix string NUL; NameOp "_UID" BytePrefix n */
+	size_t names = 1 + 4 + 1 + hid + 1 + 4 + 2;
+	/* NameOp "_CRS" BufferOp PkgLength BytePrefix n template */
+	size_t buf_body = 2 + DEV_CRS_LEN;
+	size_t crs = 1 + 4 + 1 + pkg_len_size(buf_body) + buf_body;
+	size_t dev_body = 4 + names + crs;
+	size_t dev = 2 + pkg_len_size(dev_body) + dev_body;
+	size_t scope_body = 5 + dev;
+	size_t scope = 1 + pkg_len_size(scope_body) + scope_body;
+	size_t o = 0;
+
+	if (!p)
+		return scope;
+	p[o++] = 0x10;					/* ScopeOp */
+	o += pkg_len(p + o, scope_body);
+	memcpy(p + o, "\\_SB_", 5);
+	o += 5;
+	p[o++] = 0x5b;					/* DeviceOp */
+	p[o++] = 0x82;
+	o += pkg_len(p + o, dev_body);
+	memcpy(p + o, d->name, 4);
+	o += 4;
+	p[o++] = 0x08;					/* NameOp */
+	memcpy(p + o, "_HID", 4);
+	o += 4;
+	p[o++] = 0x0d;					/* StringPrefix */
+	memcpy(p + o, d->hid, hid);
+	o += hid;
+	p[o++] = 0x08;
+	memcpy(p + o, "_UID", 4);
+	o += 4;
+	p[o++] = 0x0a;					/* BytePrefix */
+	p[o++] = uid;
+	p[o++] = 0x08;
+	memcpy(p + o, "_CRS", 4);
+	o += 4;
+	p[o++] = 0x11;					/* BufferOp */
+	o += pkg_len(p + o, buf_body);
+	p[o++] = 0x0a;
+	p[o++] = DEV_CRS_LEN;
+	dev_crs(p + o, d);
+	o += DEV_CRS_LEN;
+	return o;
+}
+
+static int check_device(const struct mvm_acpi_device *d)
+{
+	size_t i;
+
+	if (!d->name || strlen(d->name) != 4)
+		return mvm_fail(NULL, 0, "ACPI device name: 4 characters");
+	for (i = 0; i < 4; i++)
+		if (!(d->name[i] >= 'A' && d->name[i] <= 'Z') &&
+		    !(d->name[i] >= '0' && d->name[i] <= '9' && i) &&
+		    d->name[i] != '_')
+			return mvm_fail(NULL, 0, "ACPI device name '%s'",
+					d->name);
+	if (!d->hid || !*d->hid || strlen(d->hid) > 8)
+		return mvm_fail(NULL, 0, "ACPI device %s: a _HID of 1 to 8 characters",
+				d->name);
+	if (!d->size || d->addr + d->size > 1ULL << 32 ||
+	    (d->flags & ~MVM_ACPI_DEV_LEVEL))
+		return mvm_fail(NULL, 0,
+				"ACPI device %s: a non-empty range below 4 GiB and known flags",
+				d->name);
+	return 0;
+}
+
+int mvm_acpi_tables_devices(void *buf, size_t len, uint64_t gpa,
+			    unsigned int nr_cpus,
+			    const struct mvm_acpi_device *devs,
+			    unsigned int nr_devs)
+{
+	size_t rsdp = 0, xsdt, rsdt, fadt, dsdt, madt, end, aml, o;
 	uint64_t xsdt_ent[2];
 	uint32_t rsdt_ent[2];
 	struct acpi_rsdp r;
 	uint8_t *p = buf;
+	unsigned int i;
 
 	if (!nr_cpus || nr_cpus > MAX_CPUS)
 		return mvm_fail(NULL, 0,
@@ -275,21 +419,32 @@ int mvm_acpi_tables(void *buf, size_t len, uint64_t gpa,
 		return mvm_fail(NULL, 0,
 				"ACPI tables at %#llx: not 16-byte aligned below 4 GiB",
 				(unsigned long long)gpa);
+	if (nr_devs > MVM_ACPI_MAX_DEVICES || (nr_devs && !devs))
+		return mvm_fail(NULL, 0, "%u ACPI devices: at most %u",
+				nr_devs, MVM_ACPI_MAX_DEVICES);
+	aml = sizeof(dsdt_aml);
+	for (i = 0; i < nr_devs; i++) {
+		if (check_device(&devs[i]))
+			return -EINVAL;
+		aml += dev_aml(NULL, &devs[i], i);
+	}
 	xsdt = ALIGN16(rsdp + sizeof(r));
 	rsdt = ALIGN16(xsdt + sizeof(struct acpi_header) + sizeof(xsdt_ent));
 	fadt = ALIGN16(rsdt + sizeof(struct acpi_header) + sizeof(rsdt_ent));
 	dsdt = ALIGN16(fadt + sizeof(struct acpi_fadt));
-	madt = ALIGN16(dsdt + sizeof(struct acpi_header) + sizeof(dsdt_aml));
+	madt = ALIGN16(dsdt + sizeof(struct acpi_header) + aml);
 	end = madt + madt_size(nr_cpus);
 	if (end > len)
 		return mvm_fail(NULL, E2BIG,
 				"ACPI tables of %zu bytes in %zu", end, len);
 	memset(p, 0, end);
 
-	memcpy(p + dsdt + sizeof(struct acpi_header), dsdt_aml,
-	       sizeof(dsdt_aml));
-	header(p + dsdt, "DSDT", sizeof(struct acpi_header) + sizeof(dsdt_aml),
-	       2);
+	o = dsdt + sizeof(struct acpi_header);
+	memcpy(p + o, dsdt_aml, sizeof(dsdt_aml));
+	o += sizeof(dsdt_aml);
+	for (i = 0; i < nr_devs; i++)
+		o += dev_aml(p + o, &devs[i], i);
+	header(p + dsdt, "DSDT", sizeof(struct acpi_header) + aml, 2);
 	write_fadt((struct acpi_fadt *)(p + fadt), gpa + dsdt);
 	write_madt(p + madt, nr_cpus);
 
@@ -317,4 +472,10 @@ int mvm_acpi_tables(void *buf, size_t len, uint64_t gpa,
 	r.ext_checksum = checksum(&r, sizeof(r));
 	memcpy(p + rsdp, &r, sizeof(r));
 	return end;
+}
+
+int mvm_acpi_tables(void *buf, size_t len, uint64_t gpa,
+		    unsigned int nr_cpus)
+{
+	return mvm_acpi_tables_devices(buf, len, gpa, nr_cpus, NULL, 0);
 }

@@ -342,6 +342,42 @@ int mvm_linux_boot_params(void *zero_page, const void *image, size_t size,
 int mvm_acpi_tables(void *buf, size_t len, uint64_t gpa,
 		    unsigned int nr_cpus);
 
+/* struct mvm_acpi_device.flags */
+#define MVM_ACPI_DEV_LEVEL	(1U << 0)	/* level-triggered, else edge */
+/* Devices one DSDT lists besides the UART, at most. */
+#define MVM_ACPI_MAX_DEVICES	8
+
+/**
+ * struct mvm_acpi_device - a memory-mapped device the DSDT lists
+ * @name:	its ACPI name under \_SB: 4 characters, A-Z, 0-9 (not first)
+ *		and _
+ * @hid:	its _HID, 1 to 8 characters (virtio-mmio: "LNRO0005")
+ * @addr:	its register window (Memory32Fixed), below 4 GiB
+ * @size:	the window's size in bytes, not zero
+ * @gsi:	its interrupt (an I/O APIC pin), active high
+ * @flags:	MVM_ACPI_DEV_LEVEL for a level-triggered interrupt, else 0
+ *		(edge)
+ */
+struct mvm_acpi_device {
+	const char *name;
+	const char *hid;
+	uint64_t addr;
+	uint32_t size;
+	uint32_t gsi;
+	uint32_t flags;
+};
+
+/*
+ * mvm_acpi_tables() whose DSDT also lists @nr_devs devices (at most
+ * MVM_ACPI_MAX_DEVICES), each as Device (NAME) with _HID, _UID (its
+ * index) and a _CRS of its window and interrupt. A bad device is
+ * -EINVAL with the message set.
+ */
+int mvm_acpi_tables_devices(void *buf, size_t len, uint64_t gpa,
+			    unsigned int nr_cpus,
+			    const struct mvm_acpi_device *devs,
+			    unsigned int nr_devs);
+
 /**
  * struct mvm_linux_boot - what to boot with a Linux kernel; what was done
  * @cmdline:	the kernel command line, or NULL
