@@ -4,8 +4,8 @@
  * 64 MiB guest cost under minivmm, through the minivmm tool.
  *
  * The guest is fill.elf (userspace/guests/fill.c): it writes all of its
- * RAM above 2 MiB, then goes on rewriting a page after another and
- * printing a line every 256 pages. Rows:
+ * RAM above 2 MiB, then goes on rewriting 32 pages and printing a line
+ * every 10 million TSC cycles. Rows:
  *   snapshot   'minivmm run --snapshot FILE --snapshot-stop', SIGUSR1
  *              once the guest has filled its RAM: TSC cycles from the
  *              signal to the tool's "snapshot written" line
@@ -80,8 +80,10 @@ static int spawn(struct child *c, const char *const *args)
 	const char *argv[16] = { tool };
 	int pout[2], perr[2], i, ret;
 
-	c->olen = c->elen = 0;
-	c->obuf[0] = c->ebuf[0] = 0;
+	c->olen = 0;
+	c->elen = 0;
+	c->obuf[0] = 0;
+	c->ebuf[0] = 0;
 	for (i = 0; args[i] && i < 14; i++)
 		argv[i + 1] = args[i];
 	if (pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC))
@@ -99,7 +101,8 @@ static int spawn(struct child *c, const char *const *args)
 	if (ret) {
 		close(c->out);
 		close(c->err);
-		c->out = c->err = -1;
+		c->out = -1;
+		c->err = -1;
 		c->pid = 0;
 	}
 	return -ret;
@@ -167,7 +170,8 @@ static int finish(struct child *c, int sig)
 		close(c->out);
 	if (c->err >= 0)
 		close(c->err);
-	c->out = c->err = -1;
+	c->out = -1;
+	c->err = -1;
 	c->pid = 0;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
@@ -192,7 +196,8 @@ static int snapshot_and_restore(double *snap, double *restore,
 	struct stat st;
 	int ret;
 
-	*snap = *restore = -1;
+	*snap = -1;
+	*restore = -1;
 	ret = spawn(&a, ARGS("run", "--mem", mem, "--snapshot", file,
 			     "--snapshot-stop", guest));
 	if (ret)
@@ -352,8 +357,9 @@ int main(int argc, char **argv)
 	}
 	snprintf(file, sizeof(file), "%s/vm.snap", dir);
 	snprintf(sock, sizeof(sock), "unix:%s/sock", dir);
-	printf("snapshot_bench: %s guest (fill.elf), Mcycles of the TSC at %u kHz; minivmm only (KVM's API has no snapshots)\n",
+	printf("snapshot_bench: %s guest (fill.elf), Mcycles of the TSC at %u kHz;",
 	       mem, tsc_khz);
+	printf(" minivmm only (KVM's API has no snapshots)\n");
 	fflush(stdout);
 	report_start(&rep, "\"guest_mem\": \"%s\", \"tsc_khz\": %u, \"runs\": %u",
 		     mem, tsc_khz, rep.repeats);
@@ -361,8 +367,10 @@ int main(int argc, char **argv)
 		for (k = 0; k < rep.repeats; k++) {
 			ret = snapshot_and_restore(&snap.c[k], &res.c[k],
 						   &bytes);
-			if (ret)
-				snap.c[k] = res.c[k] = ret;
+			if (ret) {
+				snap.c[k] = ret;
+				res.c[k] = ret;
+			}
 		}
 		note(&snap, "file", bytes);
 		note(&res, "file", bytes);
