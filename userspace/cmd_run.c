@@ -781,6 +781,12 @@ static void pause_and_save(void *arg)
 	 * pending) before the registers are read.
 	 */
 	uart_post_drain(v->cpus[0].uart);
+	/* A guest that ended meanwhile is not sent anywhere. */
+	if (atomic_load(&run_status) >= 0) {
+		saved_ok = false;
+		snap_error("the guest ended before its vCPUs could be stopped");
+		return;
+	}
 	saved_ok = !snap_save(&saved, v->vm, vcpus, done, v->n);
 	memset(&saved_dev, 0, sizeof(saved_dev));
 	uart_save(v->cpus[0].uart, &saved_dev);

@@ -41,6 +41,11 @@ static int __attribute__((format(printf, 1, 2))) fail(const char *fmt, ...)
 	return -1;
 }
 
+int snap_error(const char *why)
+{
+	return fail("%s", why);
+}
+
 /* CRC-32 of zlib and gzip (reflected, polynomial 0xedb88320). */
 static uint32_t crc32_update(uint32_t crc, const void *buf, size_t len)
 {

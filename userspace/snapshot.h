@@ -137,6 +137,9 @@ struct snap_writer {
  */
 const char *snap_strerror(void);
 
+/* Make @why the line of snap_strerror(); returns -1. */
+int snap_error(const char *why);
+
 /* The prefix, the header of this host and @cfg. */
 int snap_write_begin(struct snap_writer *w, const struct snap_config *cfg);
 
