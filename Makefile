@@ -54,7 +54,8 @@ help:
 	@echo "make check-host run the selftests on this machine's kernel"
 	@echo "make demo       boot the emulated machine and run the CLI"
 	@echo "make bench      exit, I/O and VM costs and a Linux boot under minivmm"
-	@echo "                and KVM/QEMU (JSON: build/exit_bench.json, io_bench.json)"
+	@echo "                and KVM/QEMU, snapshot, restore and migration under minivmm"
+	@echo "                (JSON: build/exit_bench.json, io_bench.json, snapshot_bench.json)"
 	@echo "make install    install the module and the CLI (real VT-x host)"
 	@echo "make checkpatch checkpatch --strict and kernel-doc"
 	@echo "make sparse     the module through sparse"
@@ -130,18 +131,21 @@ QEMU_FILES	:= $(QEMU) /usr/share/seabios/bios-256k.bin \
 # guests' 96 MiB at a time at most: 512 MB of machine. The tables go to
 # stdout; their JSON, printed after them, to build/exit_bench.json and
 # build/io_bench.json.
-BENCH_JSON := exit_bench io_bench
+BENCH_JSON := exit_bench io_bench snapshot_bench
 bench: all
 	$(MAKE) -C bench
 	@test -x $(QEMU) || { echo "no $(QEMU): run 'make deps'" >&2; exit 1; }
 	$(TESTVM) --mem 512 --timeout 2400 --log $(BUILD)/bench.log \
 		--add $(TOP)/bench/exit_bench \
 		--add $(TOP)/bench/io_bench --add $(TOP)/bench/boot_bench \
+		--add $(TOP)/bench/snapshot_bench \
+		--add $(TOP)/userspace/guests/fill.elf \
 		$(foreach f,$(QEMU_FILES),--add $(f):$(f)) \
 		--run 'modprobe kvm_intel && \
 		       /root/exit_bench --json /root/exit_bench.json; \
 		       /root/io_bench --json /root/io_bench.json; \
 		       /root/boot_bench; \
+		       /root/snapshot_bench --json /root/snapshot_bench.json; \
 		       for j in $(BENCH_JSON); do echo "bench-json $$j"; \
 		       cat /root/$$j.json; done'
 	@awk '{ sub(/\r$$/, "") } /^bench-json /{ f = "$(BUILD)/" $$2 ".json"; \

@@ -132,8 +132,9 @@ static inline int report_cmp(const void *a, const void *b)
 }
 
 /*
- * Prints row @row of the @n columns in @hv (minivmm, KVM, and the host
- * when @n is 3), each value in @unit, and adds it to the JSON file.
+ * Prints row @row of the @n columns in @hv (minivmm alone when @n is 1,
+ * then KVM, and the host when @n is 3), each value in @unit, and adds
+ * it to the JSON file.
  * Sorts each column's runs; a column with a failed run is reported
  * unavailable (a failure of the row when it is minivmm's).
  */
@@ -141,9 +142,10 @@ static inline void report_row(struct report *r, const char *row,
 			      struct report_hv *hv, unsigned int n,
 			      const char *unit)
 {
-	double med[REPORT_MAX_HVS];
+	/* A row of minivmm alone (@n 1) has no ratio. */
+	double med[REPORT_MAX_HVS] = { -1, -1, -1 };
 	unsigned int h, k, runs = r->repeats;
-	int err[REPORT_MAX_HVS];
+	int err[REPORT_MAX_HVS] = { 0 };
 	FILE *j = report_json_row(r);
 
 	if (j)

@@ -39,6 +39,12 @@ static const struct bench_row io_rows[] = {
 	{ "posted-pio", "median" }, { "posted-mmio", "median" },
 };
 
+/* bench/snapshot_bench.c: minivmm alone, no KVM column. */
+static const struct bench_row snapshot_rows[] = {
+	{ "snapshot", "median" }, { "restore", "median" },
+	{ "downtime", "median" },
+};
+
 /* @name in this program's directory, where the suite installs the benches. */
 static void beside_me(const char *name, char *out)
 {
@@ -128,6 +134,13 @@ TEST_F_TIMEOUT(bench, io_bench_runs_every_row, 300)
 	run_bench(_metadata, "io_bench", io_rows, ARRAY_SIZE(io_rows));
 	if (!self->kvm)
 		TH_LOG("kvm_intel not loadable: no KVM rows to compare");
+}
+
+/* The tool with the fill guest in 8 MiB: a snapshot, a restore, a migration. */
+TEST_F_TIMEOUT(bench, snapshot_bench_runs_every_row, 300)
+{
+	run_bench(_metadata, "snapshot_bench", snapshot_rows,
+		  ARRAY_SIZE(snapshot_rows));
 }
 
 TEST_HARNESS_MAIN

@@ -871,12 +871,14 @@ static const char *whole_line(const char *buf, const char *what)
 
 /*
  * What run_tool() does while the tool's stdout comes in: write @input to
- * its stdin once @prompt was printed (with @prompt NULL, stdin is
- * /dev/null); stop it with SIGINT once the whole lines @stop1 and @stop2
+ * its stdin once @prompt was printed (with @prompt "", at once; with
+ * @prompt NULL, stdin is /dev/null); send it SIGUSR1 once @usr1 was
+ * printed; stop it with SIGINT once the whole lines @stop1 and @stop2
  * were printed (with @stop1 NULL, let it end by itself).
  */
 struct tool_watch {
 	const char *prompt, *input;
+	const char *usr1;
 	const char *stop1, *stop2;
 };
 
@@ -892,7 +894,7 @@ static int run_tool(struct run *r, const struct tool_watch *w,
 	const char *prog = env && *env ? env : "minivmm";
 	int out[2], in[2] = { -1, -1 }, err, st, i;
 	posix_spawn_file_actions_t fa;
-	bool sent = false, stopped = false;
+	bool sent = false, stopped = false, signalled = false;
 	const char *argv[32];
 	size_t len = 0;
 	ssize_t n;
@@ -924,8 +926,13 @@ static int run_tool(struct run *r, const struct tool_watch *w,
 			close(in[1]);
 		return -i;
 	}
+	r->out[0] = 0;
 	/* The tool's --timeout bounds this: its stdout ends when it does. */
 	for (;;) {
+		if (w->prompt && !sent && strstr(r->out, w->prompt)) {
+			sent = write(in[1], w->input, strlen(w->input)) ==
+			       (ssize_t)strlen(w->input);
+		}
 		n = read(out[0], r->out + len, sizeof(r->out) - 1 - len);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -933,9 +940,9 @@ static int run_tool(struct run *r, const struct tool_watch *w,
 			break;
 		len += n;
 		r->out[len] = 0;
-		if (w->prompt && !sent && strstr(r->out, w->prompt)) {
-			sent = write(in[1], w->input, strlen(w->input)) ==
-			       (ssize_t)strlen(w->input);
+		if (w->usr1 && !signalled && strstr(r->out, w->usr1)) {
+			kill(pid, SIGUSR1);
+			signalled = true;
 		}
 		if (w->stop1 && !stopped && whole_line(r->out, w->stop1) &&
 		    whole_line(r->out, w->stop2)) {
@@ -1298,6 +1305,152 @@ TEST_F_TIMEOUT(guest, run_vmlinux_virtio_console_carries_guest_output,
 	EXPECT_NE(NULL, strstr(r.err, "virtio-console: "))
 		TH_LOG("stderr: %s", r.err);
 	EXPECT_EQ(NULL, strstr(r.err, "needs a reset"));
+	EXPECT_EQ(ST_POWEROFF, r.status)
+		TH_LOG("stderr: %s", r.err);
+}
+
+/* ---- snapshot and restore ------------------------------------------ */
+
+#define ST_MOVED	(128 + SIGUSR1)
+/*
+ * Writing the snapshot (40-odd MiB of the guest's RAM, checksummed) and
+ * reading it twice on restore take longer than a boot on the 2-CPU
+ * machine, whose CPUs count 20 M instructions a second.
+ */
+#define SNAP_TIMEOUT	"120"
+#define SNAP_TEST_TIMEOUT	260
+/*
+ * The guest zeroes the pages it frees: what it does not use is no data
+ * in the snapshot.
+ */
+#define SNAP_CMDLINE	INIT_CMDLINE " init_on_free=1 guest_shell"
+/*
+ * What the restored shell runs: the guest's uptime and local timer
+ * interrupt counts, a second's sleep (a timer must fire for it to end),
+ * the same again; then the shell's end powers the VM off.
+ */
+#define SNAP_COMMAND	"for i in 1 2; do " \
+			"echo \"tick$i $(cut -d' ' -f1 /proc/uptime)\"; " \
+			"grep LOC: /proc/interrupts; sleep 1; done; exit\n"
+
+/* The guest's uptime after "@what " in @out (-1 if absent), and where. */
+static double uptime_after(const char *out, const char *what,
+			   const char **at)
+{
+	const char *p = out;
+	size_t len = strlen(what);
+
+	/* The answer, not the terminal's echo of the command. */
+	while ((p = strstr(p, what))) {
+		p += len;
+		if (*p == ' ' && isdigit((unsigned char)p[1])) {
+			*at = p;
+			return strtod(p + 1, NULL);
+		}
+	}
+	*at = NULL;
+	return -1;
+}
+
+/* The local timer interrupts of all CPUs on the first LOC line at @p. */
+static long loc_sum(const char *p, int *cpus)
+{
+	long total = 0;
+	char *end;
+
+	*cpus = 0;
+	p = p ? strstr(p, "LOC:") : NULL;
+	if (!p)
+		return -1;
+	for (p += 4;; p = end) {
+		while (*p == ' ')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			break;
+		total += strtol(p, &end, 10);
+		++*cpus;
+	}
+	return total;
+}
+
+/*
+ * Debian's kernel at its shell prompt, written to a file on SIGUSR1 by
+ * 'minivmm run --snapshot FILE --snapshot-stop', then resumed from it by
+ * 'minivmm restore FILE' in a new process: the restored shell answers a
+ * command typed into the new process's stdin, the guest's clock goes on
+ * from where it was and advances across a one-second sleep, its local
+ * APIC timers tick (their counts grow), and 'exit' powers it off. With
+ * two vCPUs where the host has two CPUs whose TSCs agree (as the 2-vCPU
+ * boot above), else with one.
+ */
+TEST_F_TIMEOUT(guest, snapshot_at_shell_prompt_restores_and_answers,
+	       SNAP_TEST_TIMEOUT)
+{
+	const char *kernel = guest_vmlinux(), *initrd = guest_initrd();
+	const struct tool_watch at_prompt = {
+		.prompt = "guest: shell",
+		.input = "echo snap-$((6 * 7))\n",
+		.usr1 = "snap-42",
+	}, restored = { .prompt = "", .input = SNAP_COMMAND };
+	const char *vcpus = "1", *at1, *at2;
+	double before, t1, t2;
+	long loc1, loc2;
+	int cpus1, cpus2;
+	char file[64];
+
+	REQUIRE_VMX();
+	if (!kernel || !initrd)
+		SKIP(return, "no guest vmlinux or initramfs (%s, %s)",
+		     GUEST_VMLINUX, GUEST_INITRD);
+	if (sysconf(_SC_NPROCESSORS_ONLN) >= 2 && host_tscs_agree())
+		vcpus = "2";
+	TH_LOG("%s vCPU(s)", vcpus);
+	snprintf(file, sizeof(file), "/tmp/linux_boot_test.%d.snap",
+		 (int)getpid());
+	ASSERT_EQ(0, run_tool(&r, &at_prompt,
+			      (const char *const []){
+				"run", "--timeout", SNAP_TIMEOUT,
+				"--mem", BOOT_MEM, "--vcpus", vcpus,
+				"--kernel", kernel, "--initrd", initrd,
+				"--cmdline", SNAP_CMDLINE,
+				"--snapshot", file, "--snapshot-stop",
+				NULL }));
+	EXPECT_EQ(ST_MOVED, r.status)
+		TH_LOG("stdout: %.3000s\nstderr: %s", r.out, r.err);
+	EXPECT_NE(NULL, strstr(r.err, "snapshot written to"))
+		TH_LOG("stderr: %s", r.err);
+	at1 = strstr(r.out, "guest: uptime: ");
+	before = at1 ? strtod(at1 + strlen("guest: uptime: "), NULL) : -1;
+	if (r.status != ST_MOVED) {
+		unlink(file);
+		return;
+	}
+
+	ASSERT_EQ(0, run_tool(&r, &restored,
+			      (const char *const []){
+				"restore", "--timeout", SNAP_TIMEOUT, file,
+				NULL }));
+	unlink(file);
+	t1 = uptime_after(r.out, "tick1", &at1);
+	t2 = uptime_after(r.out, "tick2", &at2);
+	ASSERT_LE(0, t1)
+		TH_LOG("status %d, stdout: %.3000s\nstderr: %s", r.status,
+		       r.out, r.err);
+	ASSERT_LE(0, t2)
+		TH_LOG("status %d, stdout: %.3000s\nstderr: %s", r.status,
+		       r.out, r.err);
+	TH_LOG("uptime %.2f s at the prompt, %.2f and %.2f s after the restore",
+	       before, t1, t2);
+	/* The clock goes on from the snapshot, and across the sleep. */
+	EXPECT_LE(before, t1);
+	EXPECT_LE(t1 + 1.0, t2);
+	loc1 = loc_sum(at1, &cpus1);
+	loc2 = loc_sum(at2, &cpus2);
+	TH_LOG("local timer interrupts: %ld, then %ld", loc1, loc2);
+	EXPECT_EQ(atoi(vcpus), cpus1);
+	EXPECT_EQ(atoi(vcpus), cpus2);
+	EXPECT_LT(0, loc1);
+	EXPECT_LT(loc1, loc2);
 	EXPECT_EQ(ST_POWEROFF, r.status)
 		TH_LOG("stderr: %s", r.err);
 }

@@ -121,13 +121,24 @@ static long now_ms(void)
 	return monotonic_ns() / 1000000;
 }
 
-/* Read the child's output until @needle is on stdout (NULL: its end). */
+/* Whether @buf has a whole line from @needle on. */
+static bool line_out(const char *buf, const char *needle)
+{
+	const char *p = strstr(buf, needle);
+
+	return p && strchr(p, '\n');
+}
+
+/*
+ * Read the child's output until a line with @needle is on stdout, whole
+ * (the posted UART's output comes in pieces); NULL: its end.
+ */
 static bool pump(struct child *c, const char *needle, int ms)
 {
 	long end = now_ms() + ms;
 	struct pollfd p[2];
 
-	while (!(needle && strstr(c->obuf, needle))) {
+	while (!(needle && line_out(c->obuf, needle))) {
 		if ((c->out < 0 && c->err < 0) || now_ms() >= end)
 			return !needle;
 		p[0] = (struct pollfd){ .fd = c->out, .events = POLLIN };
@@ -271,7 +282,7 @@ static unsigned int lines(const char *s)
 	return n;
 }
 
-/* Start the guest with @opt (and @arg), signal it once "round @r" shows. */
+/* Start the guest with @opt (and @arg), signal it once round @r's line is out. */
 static void run_and_signal(struct __test_metadata *_metadata,
 			   struct ctx *self, const char *opt,
 			   const char *arg, const char *extra, int r)

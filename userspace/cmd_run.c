@@ -772,29 +772,56 @@ static void on_usr1(int sig)
 	sem_post(&ctl_sem);
 }
 
-/* The state after the memory, every vCPU paused. */
-static int save_state(struct snap_writer *w, void *arg)
+/* The machine's state, read the moment the vCPUs paused. */
+static struct snap_saved saved;
+static struct snap_devices saved_dev;
+static bool saved_ok;
+
+/*
+ * Stop every vCPU and read the state at once: the guest's clock stops
+ * there, and the memory written after it does not count as its time.
+ */
+static void pause_and_save(void *arg)
 {
 	struct vmm *v = arg;
 	struct mvm_vcpu *vcpus[MINIVMM_MAX_CPUS];
 	bool done[MINIVMM_MAX_CPUS];
-	struct snap_devices *d = calloc(1, sizeof(*d));
 	unsigned int i;
-	int ret;
 
-	if (!d)
-		die("out of memory");
+	pause_all(v);
+	snap_saved_free(&saved);
 	for (i = 0; i < v->n; i++) {
 		vcpus[i] = v->cpus[i].vcpu;
 		done[i] = atomic_load(&v->cpus[i].done);
 	}
-	/* What the guest sent is out before the registers are saved. */
+	/*
+	 * What the guest sent is out (and the interrupt that may raise
+	 * pending) before the registers are read.
+	 */
 	uart_post_drain(v->cpus[0].uart);
-	uart_save(v->cpus[0].uart, d);
-	d->sysctl_a = v->cpus[0].sysctl_a;
-	d->cmos_index = run_linux_cmos_index();
-	ret = snap_write_state(w, v->vm, vcpus, done, v->n, d);
-	free(d);
+	/* A guest that ended meanwhile is not sent anywhere. */
+	if (atomic_load(&run_status) >= 0) {
+		saved_ok = false;
+		snap_error("the guest ended before its vCPUs could be stopped");
+		return;
+	}
+	saved_ok = !snap_save(&saved, v->vm, vcpus, done, v->n);
+	memset(&saved_dev, 0, sizeof(saved_dev));
+	uart_save(v->cpus[0].uart, &saved_dev);
+	saved_dev.sysctl_a = v->cpus[0].sysctl_a;
+	saved_dev.cmos_index = run_linux_cmos_index();
+}
+
+/* The state after the memory, as pause_and_save() read it. */
+static int save_state(struct snap_writer *w, void *arg)
+{
+	int ret;
+
+	if (!saved_ok)
+		return -1;
+	ret = snap_write_saved(w, &saved, &saved_dev);
+	snap_saved_free(&saved);
+	saved_ok = false;
 	return ret;
 }
 
@@ -829,7 +856,7 @@ static void *controller(void *arg)
 {
 	struct vmm *v = arg;
 	struct migrate_source src = {
-		.vm = v->vm, .cfg = &v->cfg, .pause = pause_all,
+		.vm = v->vm, .cfg = &v->cfg, .pause = pause_and_save,
 		.resume = resume_all, .save_state = save_state, .arg = v,
 	};
 
@@ -847,7 +874,7 @@ static void *controller(void *arg)
 			}
 			continue;
 		}
-		pause_all(v);
+		pause_and_save(v);
 		/* The guest may have ended meanwhile: nothing to save. */
 		if (atomic_load(&run_status) < 0) {
 			fflush(stdout);

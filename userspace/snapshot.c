@@ -41,6 +41,11 @@ static int __attribute__((format(printf, 1, 2))) fail(const char *fmt, ...)
 	return -1;
 }
 
+int snap_error(const char *why)
+{
+	return fail("%s", why);
+}
+
 /* CRC-32 of zlib and gzip (reflected, polynomial 0xedb88320). */
 static uint32_t crc32_update(uint32_t crc, const void *buf, size_t len)
 {
@@ -351,28 +356,46 @@ static struct snap_vcpu *read_vcpu(struct mvm_vcpu *v, bool done,
 	return s;
 }
 
-int snap_write_state(struct snap_writer *w, struct mvm *vm,
-		     struct mvm_vcpu *const *vcpus, const bool *done,
-		     unsigned int n, const struct snap_devices *dev)
+void snap_saved_free(struct snap_saved *sv)
 {
-	struct minivmm_ioapic_state io;
-	struct snap_vcpu *s;
 	unsigned int i;
-	size_t len;
-	int ret;
 
+	for (i = 0; i < sv->n; i++)
+		free(sv->vcpus[i]);
+	sv->n = 0;
+}
+
+int snap_save(struct snap_saved *sv, struct mvm *vm,
+	      struct mvm_vcpu *const *vcpus, const bool *done,
+	      unsigned int n)
+{
+	unsigned int i;
+
+	sv->n = 0;
 	for (i = 0; i < n; i++) {
-		s = read_vcpu(vcpus[i], done[i], &len);
-		if (!s)
+		sv->vcpus[i] = read_vcpu(vcpus[i], done[i], &sv->len[i]);
+		if (!sv->vcpus[i]) {
+			snap_saved_free(sv);
 			return -1;
-		ret = put1(w, SNAP_VCPU, s, len);
-		free(s);
-		if (ret)
-			return ret;
+		}
+		sv->n++;
 	}
-	if (ioctl(mvm_fd(vm), MINIVMM_GET_IOAPIC, &io))
+	if (ioctl(mvm_fd(vm), MINIVMM_GET_IOAPIC, &sv->ioapic)) {
+		snap_saved_free(sv);
 		return fail("the I/O APIC: %s", strerror(errno));
-	if (put1(w, SNAP_IOAPIC, &io, sizeof(io)) ||
+	}
+	return 0;
+}
+
+int snap_write_saved(struct snap_writer *w, const struct snap_saved *sv,
+		     const struct snap_devices *dev)
+{
+	unsigned int i;
+
+	for (i = 0; i < sv->n; i++)
+		if (put1(w, SNAP_VCPU, sv->vcpus[i], sv->len[i]))
+			return -1;
+	if (put1(w, SNAP_IOAPIC, &sv->ioapic, sizeof(sv->ioapic)) ||
 	    put1(w, SNAP_DEVICES, dev, sizeof(*dev)))
 		return -1;
 	return put1(w, SNAP_END, NULL, 0);

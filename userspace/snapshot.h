@@ -137,6 +137,9 @@ struct snap_writer {
  */
 const char *snap_strerror(void);
 
+/* Make @why the line of snap_strerror(); returns -1. */
+int snap_error(const char *why);
+
 /* The prefix, the header of this host and @cfg. */
 int snap_write_begin(struct snap_writer *w, const struct snap_config *cfg);
 
@@ -149,13 +152,29 @@ int snap_write_begin(struct snap_writer *w, const struct snap_config *cfg);
 int snap_write_memory(struct snap_writer *w, struct mvm *vm,
 		      const uint64_t *dirty, uint64_t *pages);
 
+/* The vCPUs and the I/O APIC as they were when the vCPUs paused. */
+struct snap_saved {
+	unsigned int n;
+	struct snap_vcpu *vcpus[MINIVMM_MAX_CPUS];
+	size_t len[MINIVMM_MAX_CPUS];
+	struct minivmm_ioapic_state ioapic;
+};
+
 /*
- * Every vCPU's state (each out of MINIVMM_RUN after a RUN with
- * immediate_exit), the I/O APIC, the devices, and the end.
+ * Read every vCPU's state (each out of MINIVMM_RUN after a RUN with
+ * immediate_exit) and the I/O APIC's into @sv the moment the vCPUs
+ * paused: the guest's TSC and its local APIC timers are then those of
+ * that moment, and the time the memory takes to write passes unseen.
  */
-int snap_write_state(struct snap_writer *w, struct mvm *vm,
-		     struct mvm_vcpu *const *vcpus, const bool *done,
-		     unsigned int n, const struct snap_devices *dev);
+int snap_save(struct snap_saved *sv, struct mvm *vm,
+	      struct mvm_vcpu *const *vcpus, const bool *done,
+	      unsigned int n);
+
+/* Write what snap_save() read, the devices, and the end. */
+int snap_write_saved(struct snap_writer *w, const struct snap_saved *sv,
+		     const struct snap_devices *dev);
+
+void snap_saved_free(struct snap_saved *sv);
 
 /* Guest physical address of page @page of guest RAM. */
 uint64_t snap_page_gpa(uint64_t page);
