@@ -394,6 +394,16 @@ static void reg_write(struct virtio_console *c, unsigned int off, uint32_t v)
 	case VIRTIO_MMIO_STATUS:
 		status_write(c, v);
 		return;
+	case VIRTIO_MMIO_QUEUE_READY:
+		/* A driver tearing a queue down reads back 0. */
+		if (q && !(v & 1) && q->ready) {
+			q->ready = false;
+			q->d = NULL;
+			q->a = NULL;
+			q->u = NULL;
+			return;
+		}
+		break;
 	}
 	/* The queue's registers: only while it is not ready. */
 	if (!q || q->ready || q->broken)
