@@ -1266,8 +1266,8 @@ TEST_F_TIMEOUT(guest, run_vmlinux_shell_answers_typed_command,
  * there comes out on the tool's stdout (the marker is computed by the
  * guest's shell: the UART never shows it as such); the device's
  * interrupt (through the irqfd) advanced the guest's count of it, and
- * the device counted the request. Removing the driver then tears the
- * queues down, which the driver checks (a queue still ready warns).
+ * the device counted the request. Removing the driver then resets the
+ * device and deletes its queues, without a warning.
  */
 TEST_F_TIMEOUT(guest, run_vmlinux_virtio_console_carries_guest_output,
 	       INIT_TEST_TIMEOUT)
@@ -1306,7 +1306,7 @@ TEST_F_TIMEOUT(guest, run_vmlinux_virtio_console_carries_guest_output,
 	EXPECT_NE(NULL, strstr(r.err, "virtio-console: "))
 		TH_LOG("stderr: %s", r.err);
 	EXPECT_EQ(NULL, strstr(r.err, "needs a reset"));
-	/* The driver's removal took the queues down without a warning. */
+	/* The driver's removal: a reset, then its queues deleted. */
 	EXPECT_NE(NULL, strstr(r.out, "guest: hvc0: removed"));
 	EXPECT_EQ(NULL, strstr(r.out, "WARNING:"))
 		TH_LOG("%.2000s", strstr(r.out, "WARNING:"));
