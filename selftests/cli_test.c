@@ -1209,6 +1209,35 @@ TEST_F(cli, bad_option_values_are_one_line)
 	EXPECT_ONE_ERROR(self->c, 2, "bad VM id");
 }
 
+/* The options of snapshots and migration, misused: one line each. */
+TEST_F(cli, snapshot_and_migration_usage_errors_are_one_line)
+{
+	REQUIRE_TOOL();
+	CLI(self->c, NULL, "run", "--snapshot-stop", "image");
+	EXPECT_ONE_ERROR(self->c, ST_TOOL, "--snapshot-stop needs --snapshot");
+	CLI(self->c, NULL, "run", "--snapshot", "f", "--migrate-to",
+	    "unix:/tmp/s", "image");
+	EXPECT_ONE_ERROR(self->c, ST_TOOL,
+			 "--snapshot and --migrate-to do not go together");
+	CLI(self->c, NULL, "run", "--migrate-to", "tcp:1.2.3.4", "image");
+	EXPECT_ONE_ERROR(self->c, ST_TOOL, "bad --migrate-to 'tcp:1.2.3.4'");
+	CLI(self->c, NULL, "run", "--kernel", "k", "--virtio-console",
+	    "--snapshot", "f");
+	EXPECT_ONE_ERROR(self->c, ST_TOOL,
+			 "--virtio-console does not go with --snapshot");
+	CLI(self->c, NULL, "restore", "--incoming", "unix:");
+	EXPECT_ONE_ERROR(self->c, ST_TOOL, "bad --incoming 'unix:'");
+	CLI(self->c, NULL, "restore", "--incoming", "unix:/tmp/s", "file");
+	EXPECT_ONE_ERROR(self->c, ST_TOOL,
+			 "unexpected argument 'file' with --incoming");
+	CLI(self->c, NULL, "restore");
+	EXPECT_ONE_ERROR(self->c, ST_TOOL, "give one FILE");
+	CLI(self->c, NULL, "restore", "a", "b");
+	EXPECT_ONE_ERROR(self->c, ST_TOOL, "give one FILE");
+	CLI(self->c, NULL, "restore", "--snapshot-stop", "file");
+	EXPECT_ONE_ERROR(self->c, ST_TOOL, "--snapshot-stop needs --snapshot");
+}
+
 TEST_F(cli, missing_image_is_one_line)
 {
 	REQUIRE_TOOL();
