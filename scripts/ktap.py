@@ -23,21 +23,31 @@ _RESULT = re.compile(r'^(not ok|ok)\b\s*(\d+)?\s*(?:-\s*)?(.*)$')
 _DIRECTIVE = re.compile(r'\s#\s*(SKIP|TODO|XFAIL|TIMEOUT)\b\s*(.*)$', re.I)
 # kselftest_harness's "#  RUN           fixture.test ..." before each test
 _HARNESS_RUN = re.compile(r'^\s*RUN\s+(\S+)')
+# What a failure carries of the output above it, for summaries.
+CONTEXT_LINES = 3
+CONTEXT_WIDTH = 200
 
 
 class Result:
 	"""One counted test: status is 'pass', 'fail' or 'skip'."""
 
-	def __init__(self, name, status, reason=''):
+	def __init__(self, name, status, reason='', context=()):
 		self.name = name
 		self.status = status
 		self.reason = reason
+		# The program's last lines of output before a failure.
+		self.context = list(context)
 
 	def __repr__(self):
 		return 'Result(%r, %r, %r)' % (self.name, self.status, self.reason)
 
 	def __str__(self):
 		return self.name + (' (%s)' % self.reason if self.reason else '')
+
+	def detail(self):
+		"""The name, then the output lines that led to a failure."""
+		return '\n'.join([str(self)] +
+				 ['    | ' + line for line in self.context])
 
 
 def _parse_result(line):
@@ -104,12 +114,15 @@ def count(lines, prefix=''):
 		name = _display_name(name)
 		full = prefix + name
 		inner = count(nested, full + ': ')
-		nested = []
+		nested_lines, nested = nested, []
 		status = _status(ok, directive)
 		if directive and directive != 'SKIP':
 			reason = (directive + ' ' + reason).strip()
 		if not inner:
-			results.append(Result(full, status, reason))
+			context = [n[:CONTEXT_WIDTH] for n in nested_lines
+				   if n.strip()][-CONTEXT_LINES:]
+			results.append(Result(full, status, reason,
+					      context if status == 'fail' else ()))
 			continue
 		results.extend(inner)
 		if status == 'fail' and all(r.status != 'fail' for r in inner):

@@ -23,10 +23,12 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -124,6 +126,17 @@ static const int errs_dirty_log[] = {
 	EFAULT, EINVAL, ENOENT, EINTR, ENOMEM, END
 };
 
+static const int errs_irq_line[] = { EFAULT, EINVAL, END };
+static const int errs_ioapic[] = { EFAULT, EINVAL, END };
+static const int errs_irqfd[] = {
+	EFAULT, EBADF, EINVAL, EBUSY, ENOSPC, ENOENT, ENOMEM, END
+};
+
+/* MINIVMM_IOEVENTFD and MINIVMM_POSTED_RANGE */
+static const int errs_io_reg[] = {
+	EFAULT, EBADF, EINVAL, EEXIST, ENOSPC, ENOENT, EINTR, ENOMEM, END
+};
+
 static const int errs_create_vcpu[] = {
 	EINVAL, EEXIST, EINTR, EAGAIN, ENOMEM, EMFILE, ENFILE, END
 };
@@ -174,8 +187,21 @@ static const int *ioctl_errs(enum fd_type type, unsigned long cmd)
 			return errs_set_region;
 		if (cmd == MINIVMM_CREATE_VCPU)
 			return errs_create_vcpu;
-		if (cmd == MINIVMM_GET_DIRTY_LOG)
+		switch (cmd) {
+		case MINIVMM_GET_DIRTY_LOG:
 			return errs_dirty_log;
+		case MINIVMM_IRQ_LINE:
+		case MINIVMM_SIGNAL_MSI:
+			return errs_irq_line;
+		case MINIVMM_GET_IOAPIC:
+		case MINIVMM_SET_IOAPIC:
+			return errs_ioapic;
+		case MINIVMM_IRQFD:
+			return errs_irqfd;
+		case MINIVMM_IOEVENTFD:
+		case MINIVMM_POSTED_RANGE:
+			return errs_io_reg;
+		}
 		return errs_unknown;
 	case FD_VCPU:
 		switch (cmd) {
@@ -235,13 +261,30 @@ static const char *type_name(enum fd_type t)
 	       "closed";
 }
 
+/* Said again at the end, where a summary of the run shows it. */
+static char first_failure[160];
+static pthread_mutex_t first_failure_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void __attribute__((format(printf, 1, 2))) failure(const char *fmt, ...)
+{
+	char msg[sizeof(first_failure)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ksft_print_msg("%s\n", msg);
+	pthread_mutex_lock(&first_failure_lock);
+	if (!atomic_fetch_add(&failures, 1))
+		strcpy(first_failure, msg);
+	pthread_mutex_unlock(&first_failure_lock);
+}
+
 static void bad(int thread, const char *what, enum fd_type type,
 		unsigned long cmd, long ret, int err)
 {
-	atomic_fetch_add(&failures, 1);
-	ksft_print_msg("thread %d: %s, %s fd, cmd %#lx: %ld, errno %d (%s) undocumented\n",
-		       thread, what, type_name(type), cmd, ret, err,
-		       strerror(err));
+	failure("thread %d: %s, %s fd, cmd %#lx: %ld, errno %d (%s) undocumented",
+		thread, what, type_name(type), cmd, ret, err, strerror(err));
 }
 
 /* ---- The fd pool ----------------------------------------------------- */
@@ -473,6 +516,92 @@ static void op_dev(struct thread_ctx *t)
 	}
 }
 
+/* An MSI address and data, mostly well formed. */
+static void any_msi(struct rng *r, __u64 *address, __u32 *data)
+{
+	*address = 0xfee00000 | below(r, 4) << 12 | (one_in(r, 4) ? 8 : 0);
+	*data = 32 + below(r, 224);
+	if (one_in(r, 6))
+		*address = next(r);
+	if (one_in(r, 6))
+		*data = next(r);
+}
+
+/*
+ * An interrupt or device registration ioctl of a VM fd, its argument
+ * written at @p. *@efd is an eventfd the call may register, for the
+ * caller to close (an irqfd goes with its eventfd's last reference).
+ */
+static unsigned long vm_device_ioctl(struct rng *r, uint8_t *p, int *efd)
+{
+	union {
+		struct minivmm_irq_line line;
+		struct minivmm_msi msi;
+		struct minivmm_irqfd irqfd;
+		struct minivmm_ioapic_state ioapic;
+		struct minivmm_ioeventfd ioev;
+		struct minivmm_posted_range posted;
+	} u;
+	unsigned long cmd;
+
+	memset(&u, 0, sizeof(u));
+	*efd = eventfd(one_in(r, 4), EFD_CLOEXEC | EFD_NONBLOCK);
+	switch (below(r, 7)) {
+	case 0:
+		cmd = MINIVMM_IRQ_LINE;
+		u.line.pin = one_in(r, 8) ? next(r) : below(r, 26);
+		u.line.level = one_in(r, 8) ? next(r) : below(r, 2);
+		break;
+	case 1:
+		cmd = MINIVMM_SIGNAL_MSI;
+		any_msi(r, &u.msi.address, &u.msi.data);
+		u.msi.flags = one_in(r, 8) ? next(r) : 0;
+		break;
+	case 2:
+		cmd = MINIVMM_IRQFD;
+		u.irqfd.fd = one_in(r, 6) ? (int)below(r, 64) : *efd;
+		u.irqfd.flags = one_in(r, 8) ? next(r) : below(r, 4);
+		if (u.irqfd.flags & MINIVMM_IRQFD_MSI)
+			any_msi(r, &u.irqfd.msi_address, &u.irqfd.msi_data);
+		else if (!(u.irqfd.flags & MINIVMM_IRQFD_DEASSIGN))
+			u.irqfd.pin = below(r, 26);
+		if (one_in(r, 8))
+			u.irqfd.reserved[below(r, 2)] = next(r);
+		break;
+	case 3:
+		cmd = MINIVMM_GET_IOAPIC;
+		break;
+	case 4:
+		/* Mostly a valid state: zeros, a few entries and bits. */
+		cmd = MINIVMM_SET_IOAPIC;
+		u.ioapic.id = below(r, 17);
+		u.ioapic.ioregsel = below(r, 257);
+		u.ioapic.lines = one_in(r, 4) ? next(r) : below(r, 1 << 24);
+		u.ioapic.redir[below(r, MINIVMM_IOAPIC_PINS)] =
+			one_in(r, 4) ? next(r) : 0x10000 | below(r, 0x10000);
+		break;
+	case 5:
+		cmd = MINIVMM_IOEVENTFD;
+		u.ioev.flags = one_in(r, 8) ? next(r) : below(r, 8);
+		u.ioev.addr = u.ioev.flags & MINIVMM_IOEVENTFD_PIO ?
+			      below(r, 0x10002) : any_gpa(r);
+		u.ioev.len = one_in(r, 8) ? next(r) : 1U << below(r, 4);
+		u.ioev.datamatch = one_in(r, 2) ? below(r, 256) : 0;
+		u.ioev.fd = one_in(r, 6) ? (int)below(r, 64) : *efd;
+		break;
+	default:
+		cmd = MINIVMM_POSTED_RANGE;
+		u.posted.flags = one_in(r, 8) ? next(r) : below(r, 4);
+		u.posted.addr = u.posted.flags & MINIVMM_POSTED_PIO ?
+				below(r, 0x10002) : any_gpa(r);
+		u.posted.size = one_in(r, 8) ? next(r) : below(r, 32);
+	}
+	if (one_in(r, 16))
+		fill(r, &u, sizeof(u));
+	memcpy(p, &u, sizeof(u));
+	return cmd;
+}
+
 static void op_vm(struct thread_ctx *t)
 {
 	struct rng *r = &t->rng;
@@ -482,9 +611,12 @@ static void op_vm(struct thread_ctx *t)
 	int index, err;
 	long ret;
 
+	uint8_t *p = arena + ARENA_SIZE - PAGE * 4 + t->id * 256;
+	int efd = -1;
+
 	if (!pool_pick(r, &e, &index, FD_VM))
 		return;
-	switch (below(r, 8)) {
+	switch (below(r, 10)) {
 	case 0:
 	case 1:
 	case 2:
@@ -492,6 +624,12 @@ static void op_vm(struct thread_ctx *t)
 		arg = one_in(r, 8) ? next(r) : below(r, 20);
 		break;
 	case 7:
+	case 8:
+		cmd = vm_device_ioctl(r, p, &efd);
+		arg = one_in(r, 8) ? (uintptr_t)any_ptr(r, 256, false) :
+				     (uintptr_t)p;
+		break;
+	case 9:
 		cmd = one_in(r, 2) ? next(r) :
 		      _IOC(below(r, 4), MINIVMM_IO, below(r, 256), below(r, 64));
 		arg = (uintptr_t)any_ptr(r, 64, false);
@@ -506,15 +644,18 @@ static void op_vm(struct thread_ctx *t)
 		if (one_in(r, 6)) {
 			arg = (uintptr_t)any_ptr(r, sizeof(m), false);
 		} else {
-			uint8_t *p = arena + ARENA_SIZE - PAGE * 4 +
-				     t->id * 256;
-
 			memcpy(p, &m, sizeof(m));
 			arg = (uintptr_t)p;
 		}
 	}
 	ret = do_ioctl(e.fd, cmd, arg, &err);
 	check(t, "vm ioctl", &e, index, cmd, ret, err, false);
+	if (efd >= 0) {
+		/* A registered eventfd interrupts or counts; then it goes. */
+		if (one_in(r, 2))
+			eventfd_write(efd, 1);
+		close(efd);
+	}
 	if (cmd == MINIVMM_CREATE_VCPU && ret >= 0)
 		pool_add(ret, FD_VCPU);
 }
@@ -807,9 +948,8 @@ static void op_fork(struct thread_ctx *t)
 	atomic_fetch_add(&calls, 1);
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
 	    WEXITSTATUS(status)) {
-		atomic_fetch_add(&failures, 1);
-		ksft_print_msg("thread %d: forked child with a %s fd: status %#x\n",
-			       t->id, type_name(e.type), status);
+		failure("thread %d: forked child with a %s fd: status %#x",
+			t->id, type_name(e.type), status);
 	}
 }
 
@@ -928,9 +1068,8 @@ static void op_netlink(struct thread_ctx *t)
 			break;
 	}
 	if (n < 0) {
-		atomic_fetch_add(&failures, 1);
-		ksft_print_msg("thread %d: netlink command %u: no answer in 5 s\n",
-			       t->id, req.gh.cmd);
+		failure("thread %d: netlink command %u: no answer in 5 s",
+			t->id, req.gh.cmd);
 	}
 }
 
@@ -957,8 +1096,7 @@ static void *fuzz_thread(void *arg)
 
 	sev._sigev_un._tid = syscall(SYS_gettid);
 	if (timer_create(CLOCK_MONOTONIC, &sev, &t->timer)) {
-		ksft_print_msg("timer_create: %s\n", strerror(errno));
-		atomic_fetch_add(&failures, 1);
+		failure("timer_create: %s", strerror(errno));
 		return NULL;
 	}
 	t->nl = nl_socket();
@@ -1070,6 +1208,9 @@ int main(int argc, char **argv)
 			       threads[i].ops);
 	}
 	ksft_print_msg("%lu calls checked\n", atomic_load(&calls));
+	if (atomic_load(&failures))
+		ksft_print_msg("%d failures, the first: %s\n",
+			       atomic_load(&failures), first_failure);
 	ksft_test_result(!atomic_load(&failures),
 			 "fuzz: every call returned a documented result (seed %llu)\n",
 			 (unsigned long long)seed);

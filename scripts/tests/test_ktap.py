@@ -74,6 +74,21 @@ class Counting(unittest.TestCase):
 			'minivmm: slow (TIMEOUT 45 seconds)',
 		])
 
+	def test_failure_carries_the_output_above_it(self):
+		run = [r for r in self.results if r.name.endswith('vm.run')][0]
+		self.assertEqual(run.context, [' RUN           vm.run ...',
+					       '         FAIL  vm.run'])
+		self.assertEqual(run.detail().splitlines()[1:], [
+			'    |  RUN           vm.run ...',
+			'    |          FAIL  vm.run'])
+		lines = ['# selftests: minivmm: fuzz'] + \
+			['# # line %d' % i for i in range(6)] + \
+			['# not ok 1 fuzz.all', 'not ok 1 selftests: minivmm: fuzz']
+		fuzz = ktap.count(lines)[0]
+		self.assertEqual(fuzz.context, ['line 3', 'line 4', 'line 5'])
+		passed = [r for r in self.results if r.status == 'pass']
+		self.assertTrue(all(not r.context for r in passed))
+
 	def test_skips_named_from_run_line(self):
 		self.assertEqual(self.by_status('skip'), [
 			'minivmm: vm_test: vm.no_ept (EPT is off)',
