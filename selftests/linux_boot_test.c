@@ -1314,6 +1314,71 @@ TEST_F_TIMEOUT(guest, run_vmlinux_virtio_console_carries_guest_output,
 		TH_LOG("stderr: %s", r.err);
 }
 
+/* The number before " @what" on the line of @err that says @line, or -1. */
+static long stats_count(const char *err, const char *line, const char *what)
+{
+	const char *p = strstr(err, line), *end, *q;
+
+	if (!p)
+		return -1;
+	end = strchr(p, '\n');
+	q = strstr(p, what);
+	if (!q || (end && q > end))
+		return -1;
+	while (q > p && q[-1] == ' ')
+		q--;
+	while (q > p && isdigit((unsigned char)q[-1]))
+		q--;
+	return isdigit((unsigned char)*q) ? strtol(q, NULL, 10) : -1;
+}
+
+/*
+ * With --virtio-console the tool's stdin is the virtio console's: a
+ * command typed once the guest runs a shell on /dev/hvc0 reaches it
+ * through the receive queue (buffers the driver posted at its probe,
+ * held until then), and its answer comes back through the transmit
+ * queue. The device counted every typed byte in.
+ */
+TEST_F_TIMEOUT(guest, run_vmlinux_virtio_console_shell_answers_typed_command,
+	       INIT_TEST_TIMEOUT)
+{
+	const char *kernel = guest_vmlinux(), *initrd = guest_initrd();
+	const char *input = "echo hvc-$((6 * 7))\nexit\n";
+	char timeout[16];
+
+	REQUIRE_VMX();
+	if (!kernel || !initrd)
+		SKIP(return, "no guest vmlinux or initramfs (%s, %s)",
+		     GUEST_VMLINUX, GUEST_INITRD);
+	snprintf(timeout, sizeof(timeout), "%d",
+		 atoi(INIT_TIMEOUT) * timeout_scale());
+	ASSERT_EQ(0, boot_with_input(&r, "guest: hvc0 shell", input,
+				     (const char *const []){
+					"run", "--timeout", timeout, "--stats",
+					"--mem", BOOT_MEM, "--kernel", kernel,
+					"--initrd", initrd, "--virtio-console",
+					"--cmdline", INIT_CMDLINE
+					" guest_virtio guest_hvc_shell",
+					NULL }));
+	ASSERT_NE(NULL, strstr(r.out, "guest: hvc0 shell"))
+		TH_LOG("status %d, stdout: %.3000s\nstderr: %s", r.status,
+		       r.out, r.err);
+	/* The shell's answer, not the terminal's echo of the command. */
+	EXPECT_NE(NULL, strstr(r.out, "hvc-42"))
+		TH_LOG("status %d, stdout: %.3000s\nstderr: %s", r.status,
+		       r.out, r.err);
+	EXPECT_EQ((long)strlen(input),
+		  stats_count(r.err, "virtio-console: ", "bytes in"))
+		TH_LOG("stderr: %s", r.err);
+	EXPECT_EQ(NULL, strstr(r.err, "needs a reset"));
+	/* The shell's end let the init go on to its end. */
+	EXPECT_NE(NULL, strstr(r.out, INIT_DONE));
+	EXPECT_EQ(NULL, strstr(r.out, "WARNING:"))
+		TH_LOG("%.2000s", strstr(r.out, "WARNING:"));
+	EXPECT_EQ(ST_POWEROFF, r.status)
+		TH_LOG("stderr: %s", r.err);
+}
+
 /* ---- snapshot and restore ------------------------------------------ */
 
 #define ST_MOVED	(128 + SIGUSR1)
