@@ -168,36 +168,6 @@ static void queue_ready(struct virtio_console *c, struct vq *q)
 	q->ready = true;
 }
 
-/*
- * Send the chain from descriptor @head to stdout: false if a descriptor
- * is out of the table or guest RAM, or the chain loops.
- */
-static bool send_chain(struct virtio_console *c, struct vq *q, uint16_t head)
-{
-	uint32_t i = head, n;
-	struct vring_desc d;
-	void *buf;
-
-	for (n = 0; n < q->num; n++) {
-		if (i >= q->num)
-			return false;
-		memcpy(&d, &q->d[i], sizeof(d));
-		if (d.flags & (VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE))
-			return false;
-		buf = d.len ? mvm_gpa(c->vm, d.addr, d.len) : NULL;
-		if (d.len && !buf)
-			return false;
-		if (d.len) {
-			fwrite(buf, 1, d.len, stdout);
-			atomic_fetch_add(&c->bytes, d.len);
-		}
-		if (!(d.flags & VRING_DESC_F_NEXT))
-			return true;
-		i = d.next;
-	}
-	return false;
-}
-
 /* Return the chain at @head, @len bytes written into it. Locked. */
 static void put_used(struct vq *q, uint16_t head, uint32_t len)
 {
@@ -241,37 +211,15 @@ static uint16_t avail_count(struct virtio_console *c, struct vq *q)
 	return n;
 }
 
-/* Take the transmit queue's available buffers. Locked. */
-static void serve_tx(struct virtio_console *c)
-{
-	struct vq *q = &c->q[QUEUE_TX];
-	uint16_t n = avail_count(c, q), head;
-	bool sent = false;
-
-	for (; n; n--) {
-		head = __atomic_load_n(&q->a[2 + q->last_avail % q->num],
-				       __ATOMIC_RELAXED);
-		if (!send_chain(c, q, head)) {
-			broken(c, q, "a bad descriptor chain");
-			break;
-		}
-		put_used(q, head, 0);	/* nothing written into it */
-		atomic_fetch_add(&c->requests, 1);
-		sent = true;
-	}
-	if (!sent)
-		return;
-	fflush(stdout);
-	publish_used(c, q);
-}
-
 /*
- * Fill the chain from descriptor @head with held input: its length in
- * @len. False if a descriptor is out of the table or guest RAM, not
- * device-writable, or the chain loops.
+ * The chain from descriptor @head: on the transmit queue (@rx false)
+ * write its buffers to stdout; on the receive queue fill them with held
+ * input, its length in *@len. False if a descriptor is out of the table
+ * or guest RAM, indirect, device-writable on the transmit queue or not
+ * on the receive queue, or the chain loops.
  */
-static bool fill_chain(struct virtio_console *c, struct vq *q, uint16_t head,
-		       uint32_t *len)
+static bool do_chain(struct virtio_console *c, struct vq *q, uint16_t head,
+		     bool rx, uint32_t *len)
 {
 	uint32_t i = head, n, k;
 	struct vring_desc d;
@@ -283,18 +231,22 @@ static bool fill_chain(struct virtio_console *c, struct vq *q, uint16_t head,
 			return false;
 		memcpy(&d, &q->d[i], sizeof(d));
 		if ((d.flags & VRING_DESC_F_INDIRECT) ||
-		    !(d.flags & VRING_DESC_F_WRITE))
+		    !!(d.flags & VRING_DESC_F_WRITE) != rx)
 			return false;
 		buf = d.len ? mvm_gpa(c->vm, d.addr, d.len) : NULL;
 		if (d.len && !buf)
 			return false;
-		k = d.len < c->in_len ? d.len : c->in_len;
-		if (k) {
-			memcpy(buf, c->in + c->in_off, k);
+		if (rx) {
+			k = d.len < c->in_len ? d.len : c->in_len;
+			if (k)
+				memcpy(buf, c->in + c->in_off, k);
 			c->in_off += k;
 			c->in_len -= k;
 			*len += k;
 			atomic_fetch_add(&c->bytes_in, k);
+		} else if (d.len) {
+			fwrite(buf, 1, d.len, stdout);
+			atomic_fetch_add(&c->bytes, d.len);
 		}
 		if (!(d.flags & VRING_DESC_F_NEXT))
 			return true;
@@ -303,28 +255,36 @@ static bool fill_chain(struct virtio_console *c, struct vq *q, uint16_t head,
 	return false;
 }
 
-/* Put the held input into the receive queue's available buffers. Locked. */
-static void serve_rx(struct virtio_console *c)
+/*
+ * Take the available buffers of queue @qi: send those of the transmit
+ * queue, fill those of the receive queue while input is held. Locked.
+ */
+static void serve(struct virtio_console *c, unsigned int qi)
 {
-	struct vq *q = &c->q[QUEUE_RX];
+	struct vq *q = &c->q[qi];
+	bool rx = qi == QUEUE_RX, used = false;
 	uint16_t n, head;
-	bool used = false;
 	uint32_t len;
 
-	if (!c->in_len)
+	if (rx && !c->in_len)
 		return;
-	for (n = avail_count(c, q); n && c->in_len; n--) {
+	for (n = avail_count(c, q); n && (!rx || c->in_len); n--) {
 		head = __atomic_load_n(&q->a[2 + q->last_avail % q->num],
 				       __ATOMIC_RELAXED);
-		if (!fill_chain(c, q, head, &len)) {
+		if (!do_chain(c, q, head, rx, &len)) {
 			broken(c, q, "a bad descriptor chain");
 			break;
 		}
 		put_used(q, head, len);
+		if (!rx)
+			atomic_fetch_add(&c->requests, 1);
 		used = true;
 	}
-	if (used)
-		publish_used(c, q);
+	if (!used)
+		return;
+	if (!rx)
+		fflush(stdout);
+	publish_used(c, q);
 }
 
 /* Read what stdin has, to hold until the guest takes it. */
@@ -358,8 +318,8 @@ static void *device_thread(void *arg)
 		pthread_mutex_lock(&c->lock);
 		want_input = false;
 		if (c->status & VIRTIO_CONFIG_S_DRIVER_OK) {
-			serve_tx(c);
-			serve_rx(c);
+			serve(c, QUEUE_TX);
+			serve(c, QUEUE_RX);
 			want_input = c->in_fd >= 0 && !c->in_len &&
 				     avail_count(c, &c->q[QUEUE_RX]);
 		}
