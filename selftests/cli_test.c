@@ -1416,8 +1416,9 @@ TEST_F(cli, ctrl_c_stops_a_spinning_guest)
 	struct child *c = self->c;
 
 	REQUIRE_RUN();
-	ASSERT_EQ(0, child_start(c, tool, false, ARGS("run", "--mem", MEM,
-						GUEST_FILE(guest_spin))));
+	ASSERT_EQ(0, child_start(c, tool, false,
+				 ARGS("run", "--mem", MEM,
+				      GUEST_FILE(guest_spin))));
 	ASSERT_TRUE(child_wait_for(c, false, "s\n", WAIT_MS));
 	/* The guest spins inside RUN, without exits: interrupt it. */
 	usleep(100000);
@@ -1745,7 +1746,8 @@ static long start_iowait(struct __test_metadata *_metadata,
 {
 	long id;
 
-	ASSERT_EQ(0, child_start(c, tool, true, ARGS("run", "--mem", MEM, image)));
+	ASSERT_EQ(0, child_start(c, tool, true,
+				 ARGS("run", "--mem", MEM, image)));
 	ASSERT_TRUE(child_wait_for(c, false, "A\n", WAIT_MS)) {
 		TH_LOG("stdout: %s stderr: %s", c->obuf, c->ebuf);
 	}

@@ -124,7 +124,7 @@ static const struct cli_option run_options[] = {
 	{ "initrd", "FILE", OPT_INITRD,
 	  "--kernel: its initrd (initramfs)" },
 	{ "virtio-console", NULL, OPT_VIRTIO_CONSOLE,
-	  "--kernel: a virtio console (virtio-mmio, in ACPI) on stdin and stdout: the guest's /dev/hvc0" },
+	  "--kernel: the guest's /dev/hvc0 on stdin and stdout (virtio-mmio, in ACPI)" },
 	{ }
 };
 

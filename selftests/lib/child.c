@@ -93,7 +93,9 @@ int child_start(struct child *c, const char *prog, bool pipe_in,
 	memset(c, 0, offsetof(struct child, obuf));
 	c->obuf[0] = 0;
 	c->ebuf[0] = 0;
-	c->in = c->out = c->err = -1;
+	c->in = -1;
+	c->out = -1;
+	c->err = -1;
 	argv[0] = prog;
 	for (i = 0; args[i] && i < 62; i++)
 		argv[i + 1] = args[i];
