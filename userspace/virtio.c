@@ -459,6 +459,9 @@ static void set_half(uint64_t *reg, bool high, uint32_t v)
 
 static void status_write(struct virtio_console *c, uint32_t v)
 {
+	uint32_t was = c->status;
+	uint64_t one = 1;
+
 	if (!v) {
 		reset(c);
 		return;
@@ -469,6 +472,13 @@ static void status_write(struct virtio_console *c, uint32_t v)
 	     !(c->drv_features & (1ULL << VIRTIO_F_VERSION_1))))
 		v &= ~VIRTIO_CONFIG_S_FEATURES_OK;
 	c->status = (c->status & VIRTIO_CONFIG_S_NEEDS_RESET) | v;
+	/*
+	 * The thread serves nothing before DRIVER_OK: buffers the driver
+	 * made available before it are served now.
+	 */
+	if ((c->status & ~was & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    write(c->kick_fd, &one, sizeof(one)) != sizeof(one))
+		warn("virtio-console: a lost notification");
 }
 
 static void reg_write(struct virtio_console *c, unsigned int off, uint32_t v)
