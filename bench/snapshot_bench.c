@@ -34,31 +34,26 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
 
 #include <linux/minivmm.h>
 
+#include "child.h"
 #include "report.h"
-
-extern char **environ;
 
 /* A row's errors that are no errno. */
 #define ERR_TOOL	1000	/* the tool ended or said something unexpected */
 #define ERR_SLOW	1001	/* no answer within WAIT_S */
 #define WAIT_S		900
-#define BUF_MAX		(64 << 10)
 #define ST_MOVED	(128 + SIGUSR1)
 #define FILLED		"fill: round "
 
@@ -67,113 +62,22 @@ static char guest[PATH_MAX], mem[16] = "64M";
 static char dir[64], file[96], sock[112];
 static unsigned int tsc_khz;
 
-struct child {
-	pid_t pid;
-	int out, err;
-	size_t olen, elen;
-	char obuf[BUF_MAX], ebuf[BUF_MAX];
-};
-
-static int spawn(struct child *c, const char *const *args)
-{
-	posix_spawn_file_actions_t fa;
-	const char *argv[16] = { tool };
-	int pout[2], perr[2], i, ret;
-
-	c->olen = 0;
-	c->elen = 0;
-	c->obuf[0] = 0;
-	c->ebuf[0] = 0;
-	for (i = 0; args[i] && i < 14; i++)
-		argv[i + 1] = args[i];
-	if (pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC))
-		return -errno;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
-	ret = posix_spawnp(&c->pid, tool, &fa, NULL, (char **)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(pout[1]);
-	close(perr[1]);
-	c->out = pout[0];
-	c->err = perr[0];
-	if (ret) {
-		close(c->out);
-		close(c->err);
-		c->out = -1;
-		c->err = -1;
-		c->pid = 0;
-	}
-	return -ret;
-}
-
-/* More of a pipe; the guest prints forever: stdout keeps its tail. */
-static void take(int *fd, char *buf, size_t *len)
-{
-	ssize_t n;
-
-	if (*len > BUF_MAX / 2) {
-		memmove(buf, buf + *len - 1024, 1024);
-		*len = 1024;
-	}
-	n = read(*fd, buf + *len, BUF_MAX - 1 - *len);
-	if (n <= 0) {
-		close(*fd);
-		*fd = -1;
-		return;
-	}
-	*len += n;
-	buf[*len] = 0;
-}
-
 /* Read until @needle is on stdout (@on_err: stderr); 0 or -ERR_*. */
 static int pump(struct child *c, const char *needle, bool on_err)
 {
-	time_t end = time(NULL) + WAIT_S;
-	struct pollfd p[2];
-
-	while (!strstr(on_err ? c->ebuf : c->obuf, needle)) {
-		if (c->out < 0 && c->err < 0)
-			return -ERR_TOOL;
-		if (time(NULL) >= end)
-			return -ERR_SLOW;
-		p[0] = (struct pollfd){ .fd = c->out, .events = POLLIN };
-		p[1] = (struct pollfd){ .fd = c->err, .events = POLLIN };
-		if (poll(p, 2, 1000) <= 0)
-			continue;
-		if (p[0].revents)
-			take(&c->out, c->obuf, &c->olen);
-		if (p[1].revents)
-			take(&c->err, c->ebuf, &c->elen);
-	}
-	return 0;
+	if (child_wait_for(c, on_err, needle, WAIT_S * 1000))
+		return 0;
+	return (on_err ? c->err : c->out) < 0 ? -ERR_TOOL : -ERR_SLOW;
 }
 
 /* Stop it with @sig (0: it ends by itself); its exit status. */
 static int finish(struct child *c, int sig)
 {
-	int st;
-
 	if (!c->pid)
 		return -1;
 	if (sig)
 		kill(c->pid, sig);
-	while (c->out >= 0 || c->err >= 0) {
-		if (pump(c, "\n\n\n", true) == -ERR_SLOW) {
-			kill(c->pid, SIGKILL);
-			break;
-		}
-	}
-	waitpid(c->pid, &st, 0);
-	if (c->out >= 0)
-		close(c->out);
-	if (c->err >= 0)
-		close(c->err);
-	c->out = -1;
-	c->err = -1;
-	c->pid = 0;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return child_finish(c, WAIT_S * 1000);
 }
 
 static struct child a, b;
@@ -198,8 +102,9 @@ static int snapshot_and_restore(double *snap, double *restore,
 
 	*snap = -1;
 	*restore = -1;
-	ret = spawn(&a, ARGS("run", "--mem", mem, "--snapshot", file,
-			     "--snapshot-stop", guest));
+	ret = child_start(&a, tool, false,
+			  ARGS("run", "--mem", mem, "--snapshot", file,
+			       "--snapshot-stop", guest));
 	if (ret)
 		return ret;
 	ret = pump(&a, FILLED, false);
@@ -216,7 +121,7 @@ static int snapshot_and_restore(double *snap, double *restore,
 	*bytes = st.st_size;
 
 	t0 = __rdtsc();
-	ret = spawn(&b, ARGS("restore", file));
+	ret = child_start(&b, tool, false, ARGS("restore", file));
 	if (ret)
 		return ret;
 	ret = pump(&b, FILLED, false);
@@ -243,13 +148,15 @@ static double migrate(unsigned int *rounds, uint64_t *bytes)
 	struct stat st;
 	int ret, i;
 
-	ret = spawn(&b, ARGS("restore", "--incoming", sock));
+	ret = child_start(&b, tool, false,
+			  ARGS("restore", "--incoming", sock));
 	if (ret)
 		return ret;
 	for (i = 0; i < 1000 && stat(sock + 5, &st); i++)
 		usleep(10000);
-	ret = spawn(&a, ARGS("run", "--mem", mem, "--migrate-to", sock,
-			     guest));
+	ret = child_start(&a, tool, false,
+			  ARGS("run", "--mem", mem, "--migrate-to", sock,
+			       guest));
 	if (ret)
 		goto out;
 	ret = pump(&a, FILLED, false);

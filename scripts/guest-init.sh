@@ -8,7 +8,9 @@
 # of typed input; the shell's end powers off too. With guest_virtio it
 # loads the virtio modules of /lib/modules/virtio (minivmm run
 # --virtio-console), writes a marker to /dev/hvc0, reports the
-# device's interrupt counts and removes the driver again; with guest_bench=DEV it writes 1 MiB (or
+# device's interrupt counts (with guest_hvc_shell too, runs a shell on
+# /dev/hvc0, for the test of typed input there) and removes the driver
+# again; with guest_bench=DEV it writes 1 MiB (or
 # guest_bench_kib=N KiB) to /dev/DEV (ttyS0 or hvc0) and reports how
 # long that took.
 export PATH=/bin
@@ -37,6 +39,10 @@ if grep -qw guest_virtio /proc/cmdline; then
 		echo "guest: virtio irqs before: $(virtio_irqs)"
 		echo "virtio-console-marker-$((6 * 7))" > /dev/hvc0
 		echo "guest: virtio irqs after: $(virtio_irqs)"
+		if grep -qw guest_hvc_shell /proc/cmdline; then
+			echo "guest: hvc0 shell"
+			sh < /dev/hvc0 > /dev/hvc0 2>&1
+		fi
 	else
 		echo "guest: hvc0: missing"
 	fi

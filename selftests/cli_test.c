@@ -16,9 +16,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,11 +30,10 @@
 #include <linux/elf.h>
 
 #include "kselftest_harness.h"
+#include "child.h"
 #include "minivmm_test.h"
 #include "guest.h"
 #include "libminivmm.h"
-
-extern char **environ;
 
 /* Exit statuses of 'minivmm run'. */
 #define ST_HALT		0
@@ -58,8 +55,6 @@ extern char **environ;
 #define MEM_SMALL	"64K"
 /* For anything a child should do; longer on slow (debug) kernels. */
 #define WAIT_MS		(20000 * timeout_scale())
-#define BUF_MAX		(128 << 10)
-#define MAX_KIDS	8
 
 #define ARGS(...)	((const char *const []){ __VA_ARGS__, NULL })
 
@@ -122,193 +117,11 @@ static bool find_tool(void)
 
 /* ---- running the tool ------------------------------------------------ */
 
-struct child {
-	pid_t pid;
-	int in, out, err;		/* our ends, -1 once closed */
-	int status;			/* exit status, 128 + N for signal N */
-	bool signaled;
-	size_t olen, elen;
-	char obuf[BUF_MAX], ebuf[BUF_MAX];
-};
-
-static pid_t kids[MAX_KIDS];
-
-static void remember_kid(pid_t pid)
-{
-	int i;
-
-	for (i = 0; i < MAX_KIDS; i++) {
-		if (!kids[i]) {
-			kids[i] = pid;
-			return;
-		}
-	}
-}
-
-static void forget_kid(pid_t pid)
-{
-	int i;
-
-	for (i = 0; i < MAX_KIDS; i++)
-		if (kids[i] == pid)
-			kids[i] = 0;
-}
-
-/* Whatever a failed test left running. */
-static void kill_kids(void)
-{
-	int i;
-
-	for (i = 0; i < MAX_KIDS; i++) {
-		if (kids[i] > 0) {
-			kill(kids[i], SIGKILL);
-			waitpid(kids[i], NULL, 0);
-			kids[i] = 0;
-		}
-	}
-}
-
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
-/* Start minivmm @args; stdin is a pipe when @pipe_in, else /dev/null. */
-static int child_start(struct child *c, bool pipe_in,
-		       const char *const *args)
-{
-	int pin[2] = { -1, -1 }, pout[2], perr[2];
-	posix_spawn_file_actions_t fa;
-	const char *argv[64];
-	int i, ret;
-
-	memset(c, 0, offsetof(struct child, obuf));
-	c->obuf[0] = 0;
-	c->ebuf[0] = 0;
-	argv[0] = tool;
-	for (i = 0; args[i] && i < 62; i++)
-		argv[i + 1] = args[i];
-	argv[i + 1] = NULL;
-
-	if ((pipe_in && pipe2(pin, O_CLOEXEC)) || pipe2(pout, O_CLOEXEC) ||
-	    pipe2(perr, O_CLOEXEC))
-		return -errno;
-	posix_spawn_file_actions_init(&fa);
-	if (pipe_in)
-		posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
-	else
-		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
-						 O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
-	ret = posix_spawnp(&c->pid, tool, &fa, NULL, (char **)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (pipe_in)
-		close(pin[0]);
-	close(pout[1]);
-	close(perr[1]);
-	c->in = pipe_in ? pin[1] : -1;
-	c->out = pout[0];
-	c->err = perr[0];
-	if (ret) {
-		close_fd(&c->in);
-		close_fd(&c->out);
-		close_fd(&c->err);
-		return -ret;
-	}
-	remember_kid(c->pid);
-	return 0;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void take(int *fd, char *buf, size_t *len)
-{
-	ssize_t n = read(*fd, buf + *len, BUF_MAX - 1 - *len);
-
-	if (n <= 0) {
-		close_fd(fd);
-		return;
-	}
-	*len += n;
-	buf[*len] = 0;
-}
-
-/* Read what the child prints for up to @ms milliseconds. */
-static void child_pump(struct child *c, int ms)
-{
-	struct pollfd p[2] = {
-		{ .fd = c->out, .events = POLLIN },
-		{ .fd = c->err, .events = POLLIN },
-	};
-
-	if (c->out < 0 && c->err < 0)
-		return;
-	if (poll(p, 2, ms) <= 0)
-		return;
-	if (p[0].revents)
-		take(&c->out, c->obuf, &c->olen);
-	if (p[1].revents)
-		take(&c->err, c->ebuf, &c->elen);
-}
-
-/* Wait until @needle shows up on stdout (or stderr): true if it did. */
-static bool child_wait_for(struct child *c, bool on_stderr,
-			   const char *needle, int ms)
-{
-	long end = now_ms() + ms;
-	const char *buf = on_stderr ? c->ebuf : c->obuf;
-
-	while (!strstr(buf, needle)) {
-		if (now_ms() >= end ||
-		    (on_stderr ? c->err : c->out) < 0)
-			return false;
-		child_pump(c, end - now_ms());
-	}
-	return true;
-}
-
-/* Close stdin, read everything, reap: the status, or -1 on a timeout. */
-static int child_finish(struct child *c, int ms)
-{
-	long end = now_ms() + ms;
-	int st;
-
-	close_fd(&c->in);
-	while ((c->out >= 0 || c->err >= 0) && now_ms() < end)
-		child_pump(c, end - now_ms());
-	while (waitpid(c->pid, &st, WNOHANG) == 0) {
-		if (now_ms() >= end) {
-			kill(c->pid, SIGKILL);
-			waitpid(c->pid, &st, 0);
-			forget_kid(c->pid);
-			close_fd(&c->out);
-			close_fd(&c->err);
-			return -1;
-		}
-		usleep(10000);
-	}
-	forget_kid(c->pid);
-	close_fd(&c->out);
-	close_fd(&c->err);
-	c->signaled = WIFSIGNALED(st);
-	c->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	return c->status;
-}
-
 /* Run minivmm @args to its end with @input (NULL: none) on stdin. */
 static int cli(struct __test_metadata *_metadata, struct child *c,
 	       const char *input, const char *const *args)
 {
-	ASSERT_EQ(0, child_start(c, !!input, args));
+	ASSERT_EQ(0, child_start(c, tool, !!input, args));
 	if (input) {
 		ASSERT_EQ((ssize_t)strlen(input),
 			  write(c->in, input, strlen(input)));
@@ -967,7 +780,7 @@ static int rm_one(const char *path, const struct stat *st, int flag,
 
 FIXTURE_TEARDOWN(cli)
 {
-	kill_kids();
+	child_kill_all();
 	if (self->unloaded && system("modprobe minivmm"))
 		TH_LOG("could not load the minivmm module again");
 	nftw(self->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
@@ -1032,7 +845,7 @@ static void __attribute__((constructor)) probe_tool(void)
 	struct child *c = calloc(1, sizeof(*c));
 
 	find_tool();
-	if (c && !child_start(c, false, ARGS("help")))
+	if (c && !child_start(c, tool, false, ARGS("help")))
 		have_tool = child_finish(c, WAIT_MS) == 0;
 	free(c);
 }
@@ -1603,8 +1416,9 @@ TEST_F(cli, ctrl_c_stops_a_spinning_guest)
 	struct child *c = self->c;
 
 	REQUIRE_RUN();
-	ASSERT_EQ(0, child_start(c, false, ARGS("run", "--mem", MEM,
-						GUEST_FILE(guest_spin))));
+	ASSERT_EQ(0, child_start(c, tool, false,
+				 ARGS("run", "--mem", MEM,
+				      GUEST_FILE(guest_spin))));
 	ASSERT_TRUE(child_wait_for(c, false, "s\n", WAIT_MS));
 	/* The guest spins inside RUN, without exits: interrupt it. */
 	usleep(100000);
@@ -1932,7 +1746,8 @@ static long start_iowait(struct __test_metadata *_metadata,
 {
 	long id;
 
-	ASSERT_EQ(0, child_start(c, true, ARGS("run", "--mem", MEM, image)));
+	ASSERT_EQ(0, child_start(c, tool, true,
+				 ARGS("run", "--mem", MEM, image)));
 	ASSERT_TRUE(child_wait_for(c, false, "A\n", WAIT_MS)) {
 		TH_LOG("stdout: %s stderr: %s", c->obuf, c->ebuf);
 	}
@@ -2054,7 +1869,7 @@ TEST_F(cli, stat_watch_refreshes)
 	id = START_IOWAIT();
 	snprintf(arg, sizeof(arg), "%ld", id);
 	snprintf(want, sizeof(want), "VM %ld: ", id);
-	ASSERT_EQ(0, child_start(self->c2, false,
+	ASSERT_EQ(0, child_start(self->c2, tool, false,
 				 ARGS("stat", "--watch", arg)));
 	ASSERT_TRUE(child_wait_for(self->c2, false, want, WAIT_MS));
 	p = strstr(self->c2->obuf, want);
@@ -2083,7 +1898,7 @@ TEST_F(cli, events_show_a_vm_started_elsewhere)
 	int n;
 
 	REQUIRE_RUN();
-	ASSERT_EQ(0, child_start(ev, false, ARGS("events")));
+	ASSERT_EQ(0, child_start(ev, tool, false, ARGS("events")));
 	ASSERT_TRUE(child_wait_for(ev, true, "listening", WAIT_MS));
 	EXPECT_EQ(ST_HALT, CLI(self->c, NULL, "run", "--mem", MEM, EXAMPLE("hello.bin")));
 
@@ -2110,7 +1925,7 @@ TEST_F(cli, events_show_a_triple_fault)
 	struct child *ev = self->c2;
 
 	REQUIRE_RUN();
-	ASSERT_EQ(0, child_start(ev, false, ARGS("events", "--json")));
+	ASSERT_EQ(0, child_start(ev, tool, false, ARGS("events", "--json")));
 	ASSERT_TRUE(child_wait_for(ev, true, "listening", WAIT_MS));
 	EXPECT_EQ(ST_CRASH, CLI(self->c, NULL, "run", "--mem", MEM, "--vcpus", "2",
 				GUEST_FILE(guest_triple)));

@@ -17,9 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,15 +27,13 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "child.h"
 #include "minivmm_test.h"
-
-extern char **environ;
 
 #define ST_GUEST	1	/* churn returns 0: (0 << 1) | 1 */
 #define ST_TOOL		125
 #define ST_MOVED	(128 + SIGUSR1)
 #define WAIT_MS		(300000 * timeout_scale())
-#define BUF_MAX		(64 << 10)
 #define MEM		"4M"
 #define ARGS(...)	((const char *const []){ __VA_ARGS__, NULL })
 
@@ -69,116 +65,14 @@ static void find_paths(void)
 		snprintf(tool, sizeof(tool), "minivmm");
 }
 
-struct child {
-	pid_t pid;
-	int out, err;
-	int status;
-	size_t olen, elen;
-	char obuf[BUF_MAX], ebuf[BUF_MAX];
-};
-
-static int spawn(struct child *c, const char *const *args)
-{
-	posix_spawn_file_actions_t fa;
-	const char *argv[32] = { tool };
-	int pout[2], perr[2], i, ret;
-
-	memset(c, 0, offsetof(struct child, obuf));
-	c->obuf[0] = 0;
-	c->ebuf[0] = 0;
-	for (i = 0; args[i] && i < 30; i++)
-		argv[i + 1] = args[i];
-	if (pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC))
-		return -errno;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
-	ret = posix_spawnp(&c->pid, tool, &fa, NULL, (char **)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(pout[1]);
-	close(perr[1]);
-	c->out = pout[0];
-	c->err = perr[0];
-	return -ret;
-}
-
-static void take(int *fd, char *buf, size_t *len)
-{
-	ssize_t n = read(*fd, buf + *len, BUF_MAX - 1 - *len);
-
-	if (n <= 0) {
-		close(*fd);
-		*fd = -1;
-		return;
-	}
-	*len += n;
-	buf[*len] = 0;
-}
-
-static long now_ms(void)
-{
-	return monotonic_ns() / 1000000;
-}
-
-/* Whether @buf has a whole line from @needle on. */
-static bool line_out(const char *buf, const char *needle)
-{
-	const char *p = strstr(buf, needle);
-
-	return p && strchr(p, '\n');
-}
-
-/*
- * Read the child's output until a line with @needle is on stdout, whole
- * (the posted UART's output comes in pieces); NULL: its end.
- */
-static bool pump(struct child *c, const char *needle, int ms)
-{
-	long end = now_ms() + ms;
-	struct pollfd p[2];
-
-	while (!(needle && line_out(c->obuf, needle))) {
-		if ((c->out < 0 && c->err < 0) || now_ms() >= end)
-			return !needle;
-		p[0] = (struct pollfd){ .fd = c->out, .events = POLLIN };
-		p[1] = (struct pollfd){ .fd = c->err, .events = POLLIN };
-		if (poll(p, 2, end - now_ms()) <= 0)
-			continue;
-		if (p[0].revents)
-			take(&c->out, c->obuf, &c->olen);
-		if (p[1].revents)
-			take(&c->err, c->ebuf, &c->elen);
-	}
-	return true;
-}
-
-/* All its output, and its exit status (-1: it had to be killed). */
-static int finish(struct child *c)
-{
-	int st;
-
-	pump(c, NULL, WAIT_MS);
-	if (c->out >= 0 || c->err >= 0)
-		kill(c->pid, SIGKILL);
-	waitpid(c->pid, &st, 0);
-	if (c->out >= 0)
-		close(c->out);
-	if (c->err >= 0)
-		close(c->err);
-	c->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	return c->status;
-}
-
+/* Run the tool with @args to its end: its exit status. */
 static int run(struct child *c, const char *const *args)
 {
-	if (spawn(c, args))
-		return -1;
-	return finish(c);
+	return child_run(c, tool, NULL, args, WAIT_MS);
 }
 
 /* What an uninterrupted run prints, once per process and vCPU count. */
-static char reference[2][BUF_MAX];
+static char reference[2][CHILD_BUF_MAX];
 
 static const char *expected(struct __test_metadata *_metadata, int vcpus)
 {
@@ -239,6 +133,7 @@ static void teardown(void)
 {
 	char cmd[128];
 
+	child_kill_all();	/* what a failed test left running */
 	if (dir[0]) {
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 		if (system(cmd))
@@ -290,14 +185,14 @@ static void run_and_signal(struct __test_metadata *_metadata,
 	char needle[32];
 
 	snprintf(needle, sizeof(needle), "round %d:", r);
-	ASSERT_EQ(0, spawn(&self->a, extra ?
-			   ARGS("run", "--mem", MEM, "--vcpus", self->vcpus,
-				opt, arg, extra, guest) :
-			   ARGS("run", "--mem", MEM, "--vcpus", self->vcpus,
-				opt, arg, guest)));
-	ASSERT_TRUE(pump(&self->a, needle, WAIT_MS));
+	ASSERT_EQ(0, child_start(&self->a, tool, false, extra ?
+				 ARGS("run", "--mem", MEM, "--vcpus",
+				      self->vcpus, opt, arg, extra, guest) :
+				 ARGS("run", "--mem", MEM, "--vcpus",
+				      self->vcpus, opt, arg, guest)));
+	ASSERT_TRUE(child_wait_line(&self->a, needle, WAIT_MS));
 	kill(self->a.pid, SIGUSR1);
-	finish(&self->a);
+	child_finish(&self->a, WAIT_MS);
 }
 
 /* A snapshot after round @r, the source stopped: restore prints the rest. */
@@ -311,9 +206,9 @@ static void snapshot_at(struct __test_metadata *_metadata,
 	EXPECT_EQ(ST_MOVED, self->a.status);
 	EXPECT_NE(NULL, strstr(self->a.ebuf, "snapshot written to"));
 	ASSERT_EQ(ST_GUEST, run(&self->b, ARGS("restore", self->file)));
-	whole = malloc(2 * BUF_MAX);
+	whole = malloc(2 * CHILD_BUF_MAX);
 	ASSERT_NE(NULL, whole);
-	snprintf(whole, 2 * BUF_MAX, "%s%s", self->a.obuf, self->b.obuf);
+	snprintf(whole, 2 * CHILD_BUF_MAX, "%s%s", self->a.obuf, self->b.obuf);
 	EXPECT_STREQ(ref, whole);
 	/* The snapshot was taken mid-run: both halves print something. */
 	EXPECT_LT(0, lines(self->b.obuf));
@@ -368,8 +263,8 @@ TEST_F(snap, live_migration_while_the_guest_writes)
 	int i;
 
 	/* The destination listens first. */
-	ASSERT_EQ(0, spawn(&ctx->b,
-			   ARGS("restore", "--incoming", ctx->sock)));
+	ASSERT_EQ(0, child_start(&ctx->b, tool, false,
+				 ARGS("restore", "--incoming", ctx->sock)));
 	for (i = 0; i < 1000 && stat(path, &st); i++)
 		usleep(10000 * timeout_scale());
 	ASSERT_EQ(0, stat(path, &st));
@@ -378,11 +273,11 @@ TEST_F(snap, live_migration_while_the_guest_writes)
 	EXPECT_NE(NULL, strstr(ctx->a.ebuf, "migration round 1:"));
 	EXPECT_NE(NULL, strstr(ctx->a.ebuf, "downtime"));
 	TH_LOG("source: %s", ctx->a.ebuf);
-	EXPECT_EQ(ST_GUEST, finish(&ctx->b));
+	EXPECT_EQ(ST_GUEST, child_finish(&ctx->b, WAIT_MS));
 	TH_LOG("destination: %s", ctx->b.ebuf);
-	whole = malloc(2 * BUF_MAX);
+	whole = malloc(2 * CHILD_BUF_MAX);
 	ASSERT_NE(NULL, whole);
-	snprintf(whole, 2 * BUF_MAX, "%s%s", ctx->a.obuf, ctx->b.obuf);
+	snprintf(whole, 2 * CHILD_BUF_MAX, "%s%s", ctx->a.obuf, ctx->b.obuf);
 	EXPECT_STREQ(ref, whole);
 	EXPECT_LT(0, lines(ctx->b.obuf));
 	free(whole);

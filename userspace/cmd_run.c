@@ -124,7 +124,7 @@ static const struct cli_option run_options[] = {
 	{ "initrd", "FILE", OPT_INITRD,
 	  "--kernel: its initrd (initramfs)" },
 	{ "virtio-console", NULL, OPT_VIRTIO_CONSOLE,
-	  "--kernel: a virtio console (virtio-mmio, in ACPI) on stdout: the guest's /dev/hvc0" },
+	  "--kernel: the guest's /dev/hvc0 on stdin and stdout (virtio-mmio, in ACPI)" },
 	{ }
 };
 
@@ -929,18 +929,19 @@ static void print_stats(struct machine *m)
 
 static void print_virtio_stats(struct virtio_console *c)
 {
-	uint64_t requests, bytes, interrupts;
+	uint64_t requests, bytes, bytes_in, interrupts;
 
-	virtio_console_stats(c, &requests, &bytes, &interrupts);
+	virtio_console_stats(c, &requests, &bytes, &bytes_in, &interrupts);
 	fprintf(stderr,
-		"  virtio-console: %llu requests, %llu bytes, %llu interrupts\n",
+		"  virtio-console: %llu requests, %llu bytes, %llu bytes in, %llu interrupts\n",
 		(unsigned long long)requests, (unsigned long long)bytes,
-		(unsigned long long)interrupts);
+		(unsigned long long)bytes_in, (unsigned long long)interrupts);
 }
 
 /*
  * --virtio-console: the DSDT gets the device (replacing the tables
- * mvm_load_linux() wrote), and the device its thread.
+ * mvm_load_linux() wrote), and the device its thread, which reads stdin
+ * (the UART then reads none).
  */
 static void start_virtio_console(struct vmm *v)
 {
@@ -956,7 +957,7 @@ static void start_virtio_console(struct vmm *v)
 					     MVM_ACPI_ADDR, v->o->vcpus,
 					     &dev, 1) < 0)
 		die("virtio-console: %s", mvm_strerror(NULL));
-	v->virtio = virtio_console_start(v->vm);
+	v->virtio = virtio_console_start(v->vm, STDIN_FILENO);
 	if (!v->virtio)
 		die("virtio-console: %s", strerror(errno));
 	for (i = 0; i < v->n; i++)
@@ -1350,7 +1351,9 @@ static int run_main(int argc, char **argv)
 		load(&v.cpus[0], &o, image, size);
 		free(image);
 	}
-	uart_start_reader(&uart, STDIN_FILENO);
+	/* Stdin goes to one console: the virtio one if there is one. */
+	if (!v.virtio)
+		uart_start_reader(&uart, STDIN_FILENO);
 	return run_vmm(&v);
 }
 

@@ -3,7 +3,8 @@
  * A virtio console (device ID 3) over virtio-mmio version 2, for 'minivmm
  * run --kernel --virtio-console': the guest's own drivers (virtio_mmio,
  * virtio_console) find it in the DSDT as LNRO0005 and make it /dev/hvc0,
- * whose output goes to the tool's stdout. Stdin stays the UART's.
+ * whose output goes to the tool's stdout and whose input comes from the
+ * tool's stdin (the UART then gets none).
  *
  * The registers are MMIO exits the vCPU's thread handles here, all but
  * one: QueueNotify is an ioeventfd (MINIVMM_IOEVENTFD), so the guest's
@@ -14,6 +15,17 @@
  * writes the irqfd (MINIVMM_IRQFD) of I/O APIC pin VIRTIO_CONSOLE_GSI:
  * the interrupt goes in from that write, in the kernel, with no exit and
  * no ioctl.
+ *
+ * The receive queue is served by the same thread: while the guest has
+ * receive buffers available and no input is held, it waits on stdin as
+ * well as on the eventfd; what one read of stdin brings is held until
+ * it is all in the guest's buffers, which go to the used ring as they
+ * are filled, with an interrupt as on the transmit queue. Without
+ * buffers stdin is not read (it stays in the pipe or the terminal), and
+ * buffers the guest posts stay available until input comes. Input held
+ * across a reset of the device goes to the next buffers. At the end of
+ * stdin the thread stops reading it; the guest is not told (virtio's
+ * console has no end of input).
  *
  * The module's irqfd pulses its pin (no resampling irqfd), so the DSDT
  * declares the interrupt edge-triggered: every pulse is an edge the
@@ -35,6 +47,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -59,6 +72,8 @@
 #define NR_QUEUES		2
 /* What the device offers: VIRTIO_F_VERSION_1, nothing else. */
 #define DEVICE_FEATURES		(1ULL << VIRTIO_F_VERSION_1)
+/* What one read of stdin takes at most. */
+#define INPUT_SIZE		4096
 
 struct vq {
 	bool ready;
@@ -86,7 +101,11 @@ struct virtio_console {
 	pthread_t thread;
 	atomic_bool stopping;
 	bool warned;
-	atomic_ullong requests, bytes, interrupts;
+	int in_fd;		/* stdin; -1 at its end, or without input */
+	/* Read from in_fd, not yet in a receive buffer: the thread's own. */
+	uint8_t in[INPUT_SIZE];
+	size_t in_off, in_len;
+	atomic_ullong requests, bytes, bytes_in, interrupts;
 };
 
 bool virtio_console_owns(uint64_t gpa)
@@ -149,26 +168,83 @@ static void queue_ready(struct virtio_console *c, struct vq *q)
 	q->ready = true;
 }
 
-/*
- * Send the chain from descriptor @head to stdout: false if a descriptor
- * is out of the table or guest RAM, or the chain loops.
- */
-static bool send_chain(struct virtio_console *c, struct vq *q, uint16_t head)
+/* Return the chain at @head, @len bytes written into it. Locked. */
+static void put_used(struct vq *q, uint16_t head, uint32_t len)
 {
-	uint32_t i = head, n;
+	uint32_t elem[2] = { head, len };
+
+	memcpy(q->u + 4 + 8 * (q->used_idx % q->num), elem, sizeof(elem));
+	q->used_idx++;
+	q->last_avail++;
+}
+
+/* Publish the used ring and interrupt, unless the guest said not to. */
+static void publish_used(struct virtio_console *c, struct vq *q)
+{
+	uint16_t flags;
+
+	__atomic_store_n((uint16_t *)(q->u + 2), q->used_idx,
+			 __ATOMIC_RELEASE);
+	/* The used idx before the guest's flags: it may have just set them. */
+	atomic_thread_fence(memory_order_seq_cst);
+	flags = __atomic_load_n(&q->a[0], __ATOMIC_RELAXED);
+	if (!(flags & VRING_AVAIL_F_NO_INTERRUPT))
+		raise_irq(c, VIRTIO_MMIO_INT_VRING);
+}
+
+/*
+ * The available entries of @q that are not taken yet: 0 if there are
+ * none, or the queue is not in use, or (having marked it broken) the
+ * guest made more available than the queue holds. Locked.
+ */
+static uint16_t avail_count(struct virtio_console *c, struct vq *q)
+{
+	uint16_t n;
+
+	if (!q->ready || q->broken)
+		return 0;
+	n = __atomic_load_n(&q->a[1], __ATOMIC_ACQUIRE) - q->last_avail;
+	if (n > q->num) {
+		broken(c, q, "more buffers available than the queue holds");
+		return 0;
+	}
+	return n;
+}
+
+/*
+ * The chain from descriptor @head: on the transmit queue (@rx false)
+ * write its buffers to stdout; on the receive queue fill them with held
+ * input, its length in *@len. False if a descriptor is out of the table
+ * or guest RAM, indirect, device-writable on the transmit queue or not
+ * on the receive queue, or the chain loops.
+ */
+static bool do_chain(struct virtio_console *c, struct vq *q, uint16_t head,
+		     bool rx, uint32_t *len)
+{
+	uint32_t i = head, n, k;
 	struct vring_desc d;
 	void *buf;
 
+	*len = 0;
 	for (n = 0; n < q->num; n++) {
 		if (i >= q->num)
 			return false;
 		memcpy(&d, &q->d[i], sizeof(d));
-		if (d.flags & (VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE))
+		if ((d.flags & VRING_DESC_F_INDIRECT) ||
+		    !!(d.flags & VRING_DESC_F_WRITE) != rx)
 			return false;
 		buf = d.len ? mvm_gpa(c->vm, d.addr, d.len) : NULL;
 		if (d.len && !buf)
 			return false;
-		if (d.len) {
+		if (rx) {
+			k = d.len < c->in_len ? d.len : c->in_len;
+			if (k)
+				memcpy(buf, c->in + c->in_off, k);
+			c->in_off += k;
+			c->in_len -= k;
+			*len += k;
+			atomic_fetch_add(&c->bytes_in, k);
+		} else if (d.len) {
 			fwrite(buf, 1, d.len, stdout);
 			atomic_fetch_add(&c->bytes, d.len);
 		}
@@ -179,70 +255,93 @@ static bool send_chain(struct virtio_console *c, struct vq *q, uint16_t head)
 	return false;
 }
 
-/* Take the transmit queue's available buffers. Locked. */
-static void serve_tx(struct virtio_console *c)
+/*
+ * Take the available buffers of queue @qi: send those of the transmit
+ * queue, fill those of the receive queue while input is held. Locked.
+ */
+static void serve(struct virtio_console *c, unsigned int qi)
 {
-	struct vq *q = &c->q[QUEUE_TX];
-	uint16_t avail, head, flags;
-	uint32_t elem[2];
-	bool sent = false;
+	struct vq *q = &c->q[qi];
+	bool rx = qi == QUEUE_RX, used = false;
+	uint16_t n, head;
+	uint32_t len;
 
-	if (!q->ready || q->broken)
+	if (rx && !c->in_len)
 		return;
-	avail = __atomic_load_n(&q->a[1], __ATOMIC_ACQUIRE);
-	if ((uint16_t)(avail - q->last_avail) > q->num) {
-		broken(c, q, "more buffers available than the queue holds");
-		return;
-	}
-	while (q->last_avail != avail) {
+	for (n = avail_count(c, q); n && (!rx || c->in_len); n--) {
 		head = __atomic_load_n(&q->a[2 + q->last_avail % q->num],
 				       __ATOMIC_RELAXED);
-		if (!send_chain(c, q, head)) {
+		if (!do_chain(c, q, head, rx, &len)) {
 			broken(c, q, "a bad descriptor chain");
 			break;
 		}
-		elem[0] = head;
-		elem[1] = 0;		/* nothing written into it */
-		memcpy(q->u + 4 + 8 * (q->used_idx % q->num), elem,
-		       sizeof(elem));
-		q->used_idx++;
-		q->last_avail++;
-		atomic_fetch_add(&c->requests, 1);
-		sent = true;
+		put_used(q, head, len);
+		if (!rx)
+			atomic_fetch_add(&c->requests, 1);
+		used = true;
 	}
-	if (!sent)
+	if (!used)
 		return;
-	fflush(stdout);
-	__atomic_store_n((uint16_t *)(q->u + 2), q->used_idx,
-			 __ATOMIC_RELEASE);
-	/* The used idx before the guest's flags: it may have just set them. */
-	atomic_thread_fence(memory_order_seq_cst);
-	flags = __atomic_load_n(&q->a[0], __ATOMIC_RELAXED);
-	if (!(flags & VRING_AVAIL_F_NO_INTERRUPT))
-		raise_irq(c, VIRTIO_MMIO_INT_VRING);
+	if (!rx)
+		fflush(stdout);
+	publish_used(c, q);
 }
 
+/* Read what stdin has, to hold until the guest takes it. */
+static void read_input(struct virtio_console *c)
+{
+	ssize_t n = read(c->in_fd, c->in, sizeof(c->in));
+
+	if (n > 0) {
+		c->in_off = 0;
+		c->in_len = n;
+	} else if (!n || (errno != EINTR && errno != EAGAIN)) {
+		c->in_fd = -1;		/* its end, or an error: no more */
+	}
+}
+
+/*
+ * The device's thread: it sleeps until the guest kicks, or until stdin
+ * has input while the guest has buffers for it and none is held.
+ */
 static void *device_thread(void *arg)
 {
 	struct virtio_console *c = arg;
-	struct pollfd p = { .fd = c->kick_fd, .events = POLLIN };
+	struct pollfd p[2] = {
+		{ .fd = c->kick_fd, .events = POLLIN },
+		{ .fd = c->in_fd, .events = POLLIN },
+	};
+	bool want_input;
 	uint64_t count;
 
 	while (!atomic_load(&c->stopping)) {
-		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+		pthread_mutex_lock(&c->lock);
+		want_input = false;
+		if (c->status & VIRTIO_CONFIG_S_DRIVER_OK) {
+			serve(c, QUEUE_TX);
+			serve(c, QUEUE_RX);
+			want_input = c->in_fd >= 0 && !c->in_len &&
+				     avail_count(c, &c->q[QUEUE_RX]);
+		}
+		pthread_mutex_unlock(&c->lock);
+
+		p[1].fd = c->in_fd;
+		if (poll(p, want_input ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
 			break;
-		if (read(c->kick_fd, &count, sizeof(count)) < 0 &&
+		}
+		if (p[0].revents &&
+		    read(c->kick_fd, &count, sizeof(count)) < 0 &&
 		    errno != EAGAIN)
 			break;
-		pthread_mutex_lock(&c->lock);
-		if (c->status & VIRTIO_CONFIG_S_DRIVER_OK)
-			serve_tx(c);
-		pthread_mutex_unlock(&c->lock);
+		if (want_input && p[1].revents)
+			read_input(c);
 	}
 	return NULL;
 }
 
-struct virtio_console *virtio_console_start(struct mvm *vm)
+struct virtio_console *virtio_console_start(struct mvm *vm, int in_fd)
 {
 	struct virtio_console *c = calloc(1, sizeof(*c));
 	struct minivmm_ioeventfd io = {
@@ -250,11 +349,13 @@ struct virtio_console *virtio_console_start(struct mvm *vm)
 		.len = 4,
 	};
 	struct minivmm_irqfd irq = { .pin = VIRTIO_CONSOLE_GSI };
+	sigset_t all, old;
 	int err;
 
 	if (!c)
 		return NULL;
 	c->vm = vm;
+	c->in_fd = in_fd;
 	pthread_mutex_init(&c->lock, NULL);
 	reset(c);
 	c->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -266,7 +367,11 @@ struct virtio_console *virtio_console_start(struct mvm *vm)
 	if (ioctl(mvm_fd(vm), MINIVMM_IOEVENTFD, &io) ||
 	    ioctl(mvm_fd(vm), MINIVMM_IRQFD, &irq))
 		goto fail;
+	/* Signals are the vCPU threads': they stop the guest. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	err = pthread_create(&c->thread, NULL, device_thread, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
 		errno = err;
 		goto fail;
@@ -301,10 +406,12 @@ void virtio_console_stop(struct virtio_console *c)
 }
 
 void virtio_console_stats(struct virtio_console *c, uint64_t *requests,
-			  uint64_t *bytes, uint64_t *interrupts)
+			  uint64_t *bytes, uint64_t *bytes_in,
+			  uint64_t *interrupts)
 {
 	*requests = atomic_load(&c->requests);
 	*bytes = atomic_load(&c->bytes);
+	*bytes_in = atomic_load(&c->bytes_in);
 	*interrupts = atomic_load(&c->interrupts);
 }
 
@@ -352,6 +459,9 @@ static void set_half(uint64_t *reg, bool high, uint32_t v)
 
 static void status_write(struct virtio_console *c, uint32_t v)
 {
+	uint32_t was = c->status;
+	uint64_t one = 1;
+
 	if (!v) {
 		reset(c);
 		return;
@@ -362,6 +472,13 @@ static void status_write(struct virtio_console *c, uint32_t v)
 	     !(c->drv_features & (1ULL << VIRTIO_F_VERSION_1))))
 		v &= ~VIRTIO_CONFIG_S_FEATURES_OK;
 	c->status = (c->status & VIRTIO_CONFIG_S_NEEDS_RESET) | v;
+	/*
+	 * The thread serves nothing before DRIVER_OK: buffers the driver
+	 * made available before it are served now.
+	 */
+	if ((c->status & ~was & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    write(c->kick_fd, &one, sizeof(one)) != sizeof(one))
+		warn("virtio-console: a lost notification");
 }
 
 static void reg_write(struct virtio_console *c, unsigned int off, uint32_t v)

@@ -25,9 +25,11 @@ struct virtio_console;
 /*
  * The device on @vm, its queue notifications an ioeventfd and its
  * interrupt an irqfd of pin VIRTIO_CONSOLE_GSI; its thread writes what
- * the guest sends to stdout. NULL with errno set if the module cannot.
+ * the guest sends to stdout, and gives the guest what it reads from
+ * @in_fd (none if it is negative). NULL with errno set if the module
+ * cannot.
  */
-struct virtio_console *virtio_console_start(struct mvm *vm);
+struct virtio_console *virtio_console_start(struct mvm *vm, int in_fd);
 
 /* Stop the thread and free the device (the vCPUs no longer run). */
 void virtio_console_stop(struct virtio_console *c);
@@ -39,8 +41,12 @@ bool virtio_console_owns(uint64_t gpa);
 void virtio_console_mmio(struct virtio_console *c, uint64_t gpa,
 			 unsigned int len, bool is_write, uint64_t *data);
 
-/* Buffers the guest sent, and interrupts raised, for --stats. */
+/*
+ * Buffers the guest sent and their bytes, bytes it received, and
+ * interrupts raised, for --stats.
+ */
 void virtio_console_stats(struct virtio_console *c, uint64_t *requests,
-			  uint64_t *bytes, uint64_t *interrupts);
+			  uint64_t *bytes, uint64_t *bytes_in,
+			  uint64_t *interrupts);
 
 #endif /* MINIVMM_VIRTIO_H */
