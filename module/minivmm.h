@@ -375,6 +375,8 @@ struct vcpu_poll {
  *			in run->handoff
  * @page_polling:	thread only: run->handoff says USER(@handoff_seq)
  *			and the thread polls it for the answer
+ * @page_live:		thread only: exit @handoff_seq went out through the
+ *			page and no answer to it was taken yet
  * @page_attached:	thread only: a RUN attached to the run the thread
  *			began from the page; it takes @page_result
  * @page_result:	what that run, or one nobody waited for, ended with
@@ -479,6 +481,7 @@ struct vcpu {
 	bool immediate_exit;
 	u32 handoff_seq;
 	bool page_polling;
+	bool page_live;
 	bool page_attached;
 	int page_result;
 	u64 page_runs;

@@ -775,22 +775,25 @@ bool vcpu_handoff_enabled(void)
 	return READ_ONCE(page_poll_ns);
 }
 
-/* After a run that used the page: publish its exit, or park. */
+/*
+ * After a run that used the page: publish its exit as USER(seq + 1), and
+ * poll; PARKED(seq + 1) when polling is off now; an error parks at the
+ * number of the last exit, the next RUN returns it.
+ */
 static void vcpu_page_publish(struct vcpu *vcpu, int ret)
 {
-	u32 *word = &vcpu->run->handoff;
+	u32 state = MINIVMM_HANDOFF_PARKED;
 
-	if (!ret && READ_ONCE(page_poll_ns)) {
+	if (!ret) {
 		vcpu->handoff_seq++;
-		/* The exit in the run structure is visible first. */
-		smp_store_release(word, MINIVMM_HANDOFF(MINIVMM_HANDOFF_USER,
-							vcpu->handoff_seq));
-		vcpu->page_polling = true;
-		return;
+		if (READ_ONCE(page_poll_ns))
+			state = MINIVMM_HANDOFF_USER;
 	}
-	smp_store_release(word, MINIVMM_HANDOFF(MINIVMM_HANDOFF_PARKED,
-						vcpu->handoff_seq));
-	vcpu->page_polling = false;
+	vcpu->page_polling = state == MINIVMM_HANDOFF_USER;
+	vcpu->page_live = !ret;
+	/* The exit in the run structure is visible first. */
+	smp_store_release(&vcpu->run->handoff,
+			  MINIVMM_HANDOFF(state, vcpu->handoff_seq));
 }
 
 /*
@@ -805,6 +808,7 @@ static bool vcpu_page_poll(struct vcpu *vcpu, struct task_struct *user)
 	u32 *word = &vcpu->run->handoff, w;
 	u32 ut = MINIVMM_HANDOFF(MINIVMM_HANDOFF_USER, vcpu->handoff_seq);
 	u32 kt = MINIVMM_HANDOFF(MINIVMM_HANDOFF_KERNEL, vcpu->handoff_seq);
+	u32 parked = MINIVMM_HANDOFF(MINIVMM_HANDOFF_PARKED, vcpu->handoff_seq);
 	u64 start = rdtsc(), limit;
 
 	limit = mul_u64_u32_div(READ_ONCE(page_poll_ns), tsc_khz,
@@ -818,17 +822,18 @@ static bool vcpu_page_poll(struct vcpu *vcpu, struct task_struct *user)
 			break;
 		if (vcpu_request_pending(vcpu) || kthread_should_stop())
 			return false;
-		if (rdtsc() - start >= limit) {
+		/*
+		 * The window ends; or the one CPU is this one, and the task
+		 * that would answer is not there to take it.
+		 */
+		if (rdtsc() - start >= limit ||
+		    (user && task_cpu(user) == raw_smp_processor_id() &&
+		     yield_to(user, false) <= 0 && num_online_cpus() == 1)) {
 			/* Fails when the answer came just now. */
-			if (cmpxchg(word, ut, MINIVMM_HANDOFF(
-					MINIVMM_HANDOFF_PARKED,
-					vcpu->handoff_seq)) == ut)
+			if (cmpxchg(word, ut, parked) == ut)
 				break;
 			continue;
 		}
-		if (user && task_cpu(user) == raw_smp_processor_id() &&
-		    yield_to(user, false) > 0)
-			continue;
 		if (need_resched())
 			cond_resched();
 		else
@@ -845,14 +850,13 @@ static bool vcpu_page_poll(struct vcpu *vcpu, struct task_struct *user)
 static bool vcpu_page_run(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
-	u32 kt = MINIVMM_HANDOFF(MINIVMM_HANDOFF_KERNEL, vcpu->handoff_seq);
 	int ret, old;
 
 	if (!mutex_trylock(&vm->lock)) {
-		/* A memory map change: MINIVMM_RUN waits for it. */
-		cmpxchg(&vcpu->run->handoff, kt,
-			MINIVMM_HANDOFF(MINIVMM_HANDOFF_PARKED,
-					vcpu->handoff_seq));
+		/*
+		 * A memory map change: leave the answer (the word says
+		 * KERNEL(seq)) to MINIVMM_RUN, which waits for it.
+		 */
 		vcpu->page_polling = false;
 		return true;
 	}
@@ -865,6 +869,7 @@ static bool vcpu_page_run(struct vcpu *vcpu)
 		return false;
 	}
 	vcpu->immediate_exit = false;
+	vcpu->page_live = false;
 	vcpu->page_runs++;
 	ret = vcpu_run(vcpu);
 	atomic_dec(&vm->running);
@@ -884,14 +889,16 @@ static bool vcpu_page_run(struct vcpu *vcpu)
 }
 
 /*
- * MINIVMM_RUN's request. With the page in use it may find the run it
- * must return already made: one it attached to, one that ended with an
- * error nobody waited for, or an exit published in the page and not
- * answered yet.
+ * MINIVMM_RUN's request. With the page in use it may find the exit it
+ * must return already there: the one of the run it attached to, an error
+ * nobody waited for, or an exit published in the page that userspace has
+ * not answered (the word does not say KERNEL(seq)): a RUN issued while
+ * waiting for the next exit must return that exit, not complete it.
  */
 static int vcpu_run_request(struct vcpu *vcpu)
 {
 	struct minivmm_run *run = vcpu->run;
+	u32 kt = MINIVMM_HANDOFF(MINIVMM_HANDOFF_KERNEL, vcpu->handoff_seq);
 	bool page;
 	int ret;
 	u32 w;
@@ -903,16 +910,14 @@ static int vcpu_run_request(struct vcpu *vcpu)
 		return ret;
 	}
 	w = READ_ONCE(run->handoff);
-	if (vcpu->page_polling &&
-	    w == MINIVMM_HANDOFF(MINIVMM_HANDOFF_USER, vcpu->handoff_seq))
+	page = MINIVMM_HANDOFF_STATE(w) != MINIVMM_HANDOFF_OFF;
+	if (page && vcpu->page_live && w != kt)
 		return 0;
 	vcpu->page_polling = false;
-	page = MINIVMM_HANDOFF_STATE(w) != MINIVMM_HANDOFF_OFF &&
-	       READ_ONCE(page_poll_ns);
+	vcpu->page_live = false;
+	page = page && READ_ONCE(page_poll_ns);
 	if (page)
-		WRITE_ONCE(run->handoff,
-			   MINIVMM_HANDOFF(MINIVMM_HANDOFF_KERNEL,
-					   vcpu->handoff_seq));
+		WRITE_ONCE(run->handoff, kt);
 	ret = vcpu_run(vcpu);
 	if (page)
 		vcpu_page_publish(vcpu, ret);
@@ -1037,6 +1042,13 @@ static int vcpu_wait_run(struct vcpu *vcpu)
 	return vcpu->result;
 }
 
+/* Give the thread back: what its owner did is seen by the next owner. */
+static void vcpu_put_own(struct vcpu *vcpu)
+{
+	/* Pairs with the cmpxchg that takes it next. */
+	smp_store_release(&vcpu->own, OWN_IDLE);
+}
+
 /*
  * Take the thread for RUN: free, or running for an answer written in the
  * page, which the RUN then waits for. Return: the owner found.
@@ -1086,19 +1098,18 @@ static int vcpu_ioctl_run(struct vcpu *vcpu)
 	}
 	attach = ret == OWN_PAGE;
 	if (!attach && signal_pending(current) && !immediate) {
-		/* An exit published in the page is userspace's to read. */
+		/* An exit published in the page stays as it is. */
 		state = MINIVMM_HANDOFF_STATE(READ_ONCE(vcpu->run->handoff));
-		if (state == MINIVMM_HANDOFF_OFF ||
-		    state == MINIVMM_HANDOFF_PARKED)
+		if (state == MINIVMM_HANDOFF_OFF)
 			vcpu->run->exit_reason = MINIVMM_EXIT_INTR;
-		smp_store_release(&vcpu->own, OWN_IDLE);
+		vcpu_put_own(vcpu);
 		mutex_unlock(&vcpu->ioctl_lock);
 		return -EINTR;
 	}
 	if (!attach) {
 		/* Memory map changes see this under vm->lock and back off. */
 		if (mutex_lock_killable(&vm->lock)) {
-			smp_store_release(&vcpu->own, OWN_IDLE);
+			vcpu_put_own(vcpu);
 			mutex_unlock(&vcpu->ioctl_lock);
 			return -EINTR;
 		}
@@ -1121,7 +1132,7 @@ static int vcpu_ioctl_run(struct vcpu *vcpu)
 	if (!attach)
 		atomic_dec(&vm->running);
 	/* The result is read: other ioctls may hand the thread work now. */
-	smp_store_release(&vcpu->own, OWN_IDLE);
+	vcpu_put_own(vcpu);
 	return ret;
 }
 
@@ -1392,7 +1403,7 @@ static long vcpu_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	default:
 		ret = vcpu_set_cpuid(vcpu, uarg);
 	}
-	smp_store_release(&vcpu->own, OWN_IDLE);
+	vcpu_put_own(vcpu);
 	mutex_unlock(&vcpu->ioctl_lock);
 	return ret;
 }

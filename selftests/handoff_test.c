@@ -151,14 +151,16 @@ FIXTURE_TEARDOWN(handoff)
 		param_write(self->saved);
 }
 
-static void setup(struct __test_metadata *_metadata,
-		  FIXTURE_DATA(handoff) *self, const unsigned char *code,
-		  const unsigned char *end)
+static void setup_guest(struct test_vm **vm, struct test_vcpu **vcpu,
+			const unsigned char *code, const unsigned char *end)
 {
-	self->vm = test_vm_create(GUEST_MEM_SIZE);
-	self->vcpu = test_vcpu_add(self->vm, 0);
-	test_vcpu_load(self->vcpu, MODE_LONG, code, end - code);
+	*vm = test_vm_create(GUEST_MEM_SIZE);
+	*vcpu = test_vcpu_add(*vm, 0);
+	test_vcpu_load(*vcpu, MODE_LONG, code, end - code);
 }
+
+/* In a TEST_F() body: a VM and vCPU in the fixture running @code. */
+#define SETUP(code)	setup_guest(&self->vm, &self->vcpu, code, code##_end)
 
 /* The answer of round @i to the IN and to the MMIO read. */
 static uint32_t in_value(unsigned int i)
@@ -269,13 +271,13 @@ TEST_F(handoff, page_answers_equal_ioctl_answers)
 	unsigned int by_page, i;
 	int n_ioctl, n_page;
 
-	setup(_metadata, self, guest_echo, guest_echo_end);
+	SETUP(guest_echo);
 	n_ioctl = drive_echo(_metadata, self->vcpu, false, ioctl_log,
 			     &by_page);
 	EXPECT_EQ(0, by_page);
 	test_vcpu_destroy(self->vcpu);
 	test_vm_destroy(self->vm);
-	setup(_metadata, self, guest_echo, guest_echo_end);
+	SETUP(guest_echo);
 	n_page = drive_echo(_metadata, self->vcpu, true, page_log, &by_page);
 	ASSERT_EQ(n_ioctl, n_page);
 	for (i = 0; i < (unsigned int)n_page; i++) {
@@ -295,7 +297,7 @@ TEST_F(handoff, mode_off_falls_back_to_run)
 	unsigned int by_page;
 
 	ASSERT_TRUE(param_write(0));
-	setup(_metadata, self, guest_echo, guest_echo_end);
+	SETUP(guest_echo);
 	drive_echo(_metadata, self->vcpu, true, log, &by_page);
 	EXPECT_EQ(0, by_page);
 	EXPECT_NE(MINIVMM_HANDOFF_USER,
@@ -313,7 +315,7 @@ TEST_F(handoff, run_during_page_run_returns_its_exit)
 	struct minivmm_regs regs;
 	uint32_t w, kern;
 
-	setup(_metadata, self, guest_ab, guest_ab_end);
+	SETUP(guest_ab);
 	test_get_regs(self->vcpu, &regs);
 	regs.r13 = 200000;
 	test_set_regs(self->vcpu, &regs);
@@ -338,27 +340,29 @@ TEST_F(handoff, run_during_page_run_returns_its_exit)
 	EXPECT_EQ(0xf8, run->io.port);
 }
 
-/* Answer A through the page; the guest then never exits. */
-static void answer_a(struct __test_metadata *_metadata,
-		     FIXTURE_DATA(handoff) *self)
+/*
+ * Run guest_spin to its exit A and answer it through the page: the
+ * guest then never exits. False when that went otherwise.
+ */
+static bool answer_a(struct test_vcpu *vcpu)
 {
-	struct minivmm_run *run;
-	uint32_t w;
+	struct minivmm_run *run = vcpu->run;
+	uint32_t w, kern;
 
-	setup(_metadata, self, guest_spin, guest_spin_end);
-	run = self->vcpu->run;
 	handoff_enable(run);
-	ASSERT_EQ(0, test_vcpu_run(self->vcpu));
-	ASSERT_EQ(PORT_A, run->io.port);
+	if (test_vcpu_run(vcpu) || run->exit_reason != MINIVMM_EXIT_IO ||
+	    run->io.port != PORT_A)
+		return false;
 	w = word(run);
-	ASSERT_TRUE(__atomic_compare_exchange_n(&run->handoff, &w,
-		MINIVMM_HANDOFF(MINIVMM_HANDOFF_KERNEL, MINIVMM_HANDOFF_SEQ(w)),
-		false, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+	kern = MINIVMM_HANDOFF(MINIVMM_HANDOFF_KERNEL, MINIVMM_HANDOFF_SEQ(w));
+	return __atomic_compare_exchange_n(&run->handoff, &w, kern, false,
+					   __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
 
 TEST_F(handoff, signal_ends_page_run_with_exit_intr)
 {
-	answer_a(_metadata, self);
+	SETUP(guest_spin);
+	ASSERT_TRUE(answer_a(self->vcpu));
 	EXPECT_EQ(-EINTR, test_vcpu_run_for(self->vcpu,
 					    100 * timeout_scale()));
 	EXPECT_EQ(MINIVMM_EXIT_INTR, self->vcpu->run->exit_reason);
@@ -372,7 +376,8 @@ TEST_F(handoff, signal_ends_page_run_with_exit_intr)
 
 TEST_F(handoff, immediate_exit_ends_page_run)
 {
-	answer_a(_metadata, self);
+	SETUP(guest_spin);
+	ASSERT_TRUE(answer_a(self->vcpu));
 	self->vcpu->run->immediate_exit = 1;
 	EXPECT_EQ(-EINTR, test_vcpu_run(self->vcpu));
 	self->vcpu->run->immediate_exit = 0;
@@ -386,7 +391,8 @@ TEST_F(handoff, ioctl_during_page_run_ebusy)
 	unsigned int tries;
 	int ret = 0;
 
-	answer_a(_metadata, self);
+	SETUP(guest_spin);
+	ASSERT_TRUE(answer_a(self->vcpu));
 	/* Until the thread has taken the answer, GET_REGS still runs. */
 	for (tries = 0; tries < 1000 * timeout_scale(); tries++) {
 		ret = ioctl(self->vcpu->fd, MINIVMM_GET_REGS, &regs);
@@ -409,7 +415,7 @@ TEST_F(handoff, destroy_while_polling_or_running)
 	struct minivmm_run *run;
 
 	ASSERT_EQ(0, live_counts(&before));
-	setup(_metadata, self, guest_echo, guest_echo_end);
+	SETUP(guest_echo);
 	run = self->vcpu->run;
 	handoff_enable(run);
 	ASSERT_EQ(0, test_vcpu_run(self->vcpu));
@@ -418,7 +424,8 @@ TEST_F(handoff, destroy_while_polling_or_running)
 	test_vm_destroy(self->vm);
 	self->vcpu = NULL;
 	self->vm = NULL;
-	answer_a(_metadata, self);
+	SETUP(guest_spin);
+	ASSERT_TRUE(answer_a(self->vcpu));
 	test_vcpu_destroy(self->vcpu);
 	test_vm_destroy(self->vm);
 	self->vcpu = NULL;
@@ -435,7 +442,7 @@ TEST_F(handoff, garbage_word_parks_and_run_returns_the_exit)
 	struct minivmm_run *run;
 	uint32_t seq;
 
-	setup(_metadata, self, guest_echo, guest_echo_end);
+	SETUP(guest_echo);
 	run = self->vcpu->run;
 	handoff_enable(run);
 	ASSERT_EQ(0, test_vcpu_run(self->vcpu));
@@ -488,7 +495,7 @@ TEST_F(handoff, random_words_never_hang)
 	int ret;
 
 	ASSERT_EQ(0, live_counts(&before));
-	setup(_metadata, self, guest_echo, guest_echo_end);
+	SETUP(guest_echo);
 	h.run = self->vcpu->run;
 	handoff_enable(h.run);
 	ASSERT_EQ(0, pthread_create(&t, NULL, hammer_fn, &h));
