@@ -845,7 +845,8 @@ static bool vcpu_page_poll(struct vcpu *vcpu, struct task_struct *user)
 
 /*
  * Run the guest for the answer userspace wrote in the page, as RUN would.
- * Return: false when an ioctl has the thread: its request comes.
+ * Return: false when an ioctl has the thread (its request comes, or it
+ * is about to give the thread back).
  */
 static bool vcpu_page_run(struct vcpu *vcpu)
 {
@@ -924,6 +925,19 @@ static int vcpu_run_request(struct vcpu *vcpu)
 	return ret;
 }
 
+/*
+ * An answer waits in the page, and an ioctl has the thread with no
+ * request pending: it is about to give the thread back. Spin while it
+ * may run on another CPU; with one CPU, let it run.
+ */
+static void vcpu_wait_owner(struct vcpu *vcpu)
+{
+	if (num_online_cpus() > 1 && !need_resched())
+		cpu_relax();
+	else
+		schedule_timeout_idle(1);
+}
+
 static int vcpu_thread(void *data)
 {
 	struct vcpu *vcpu = data;
@@ -933,10 +947,19 @@ static int vcpu_thread(void *data)
 	enum vcpu_request req;
 
 	for (;;) {
-		if (vcpu->page_polling && vcpu_page_poll(vcpu, caller) &&
-		    vcpu_page_run(vcpu)) {
-			after_run = true;
-			continue;
+		if (vcpu->page_polling && vcpu_page_poll(vcpu, caller)) {
+			if (vcpu_page_run(vcpu)) {
+				after_run = true;
+				continue;
+			}
+			/*
+			 * The ioctl that has the thread may be past its
+			 * request, about to give the thread back.
+			 */
+			if (!vcpu_request_pending(vcpu)) {
+				vcpu_wait_owner(vcpu);
+				continue;
+			}
 		}
 		vcpu_wait_request(vcpu, after_run ? caller : NULL);
 		if (kthread_should_stop())
