@@ -755,7 +755,7 @@ static void vcpu_wait_request(struct vcpu *vcpu, struct task_struct *caller)
  *
  * A run the thread begins from the page is a RUN without a caller: it
  * takes the thread as OWN_PAGE by cmpxchg (an ioctl that has it already
- * wins, its request comes) and counts in vm->running, raised under
+ * wins, and the answer is left to RUN) and counts in vm->running, raised under
  * vm->lock as RUN does, but with a trylock: a memory map change in
  * progress parks the thread and leaves the answer to MINIVMM_RUN. A RUN
  * issued during it attaches (OWN_PAGE_RUN) and returns its exit.
@@ -845,8 +845,7 @@ static bool vcpu_page_poll(struct vcpu *vcpu, struct task_struct *user)
 
 /*
  * Run the guest for the answer userspace wrote in the page, as RUN would.
- * Return: false when an ioctl has the thread (its request comes, or it
- * is about to give the thread back).
+ * Return: false when an ioctl has the thread: the answer is left to RUN.
  */
 static bool vcpu_page_run(struct vcpu *vcpu)
 {
@@ -866,7 +865,14 @@ static bool vcpu_page_run(struct vcpu *vcpu)
 	/* Only a RUN attached to this run kicks it; it comes later. */
 	WRITE_ONCE(vcpu->kick, false);
 	if (cmpxchg(&vcpu->own, OWN_IDLE, OWN_PAGE) != OWN_IDLE) {
+		/*
+		 * An ioctl has the thread: its request, if it made one yet,
+		 * comes next, and RUN completes the answer (the word says
+		 * KERNEL(seq)) rather than the thread waiting for the
+		 * ioctl's owner to give it back.
+		 */
 		atomic_dec(&vm->running);
+		vcpu->page_polling = false;
 		return false;
 	}
 	vcpu->immediate_exit = false;
@@ -925,19 +931,6 @@ static int vcpu_run_request(struct vcpu *vcpu)
 	return ret;
 }
 
-/*
- * An answer waits in the page, and an ioctl has the thread with no
- * request pending: it is about to give the thread back. Spin while it
- * may run on another CPU; with one CPU, let it run.
- */
-static void vcpu_wait_owner(struct vcpu *vcpu)
-{
-	if (num_online_cpus() > 1 && !need_resched())
-		cpu_relax();
-	else
-		schedule_timeout_idle(1);
-}
-
 static int vcpu_thread(void *data)
 {
 	struct vcpu *vcpu = data;
@@ -947,19 +940,10 @@ static int vcpu_thread(void *data)
 	enum vcpu_request req;
 
 	for (;;) {
-		if (vcpu->page_polling && vcpu_page_poll(vcpu, caller)) {
-			if (vcpu_page_run(vcpu)) {
-				after_run = true;
-				continue;
-			}
-			/*
-			 * The ioctl that has the thread may be past its
-			 * request, about to give the thread back.
-			 */
-			if (!vcpu_request_pending(vcpu)) {
-				vcpu_wait_owner(vcpu);
-				continue;
-			}
+		if (vcpu->page_polling && vcpu_page_poll(vcpu, caller) &&
+		    vcpu_page_run(vcpu)) {
+			after_run = true;
+			continue;
 		}
 		vcpu_wait_request(vcpu, after_run ? caller : NULL);
 		if (kthread_should_stop())

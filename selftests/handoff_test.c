@@ -81,11 +81,19 @@ GUEST_CODE(guest_ab, ".code64",
 	   GUEST_DONE_ASM
 	   "hlt\n\t");
 
-/* OUT to PORT_A, then a loop that never exits to userspace. */
+/* Guest RAM that guest_spin counts up in. */
+#define COUNTER		0x60000
+
+/*
+ * OUT to PORT_A, then a loop that never exits to userspace, counting
+ * up the u32 at COUNTER.
+ */
 GUEST_CODE(guest_spin, ".code64",
 	   "mov $1, %eax\n\t"
-	   "out %eax, $" S(PORT_A) "\n"
+	   "out %eax, $" S(PORT_A) "\n\t"
+	   "mov $" S(COUNTER) ", %edi\n"
 	   "1:\n\t"
+	   "incl (%rdi)\n\t"
 	   "pause\n\t"
 	   "jmp 1b\n\t");
 
@@ -384,27 +392,28 @@ TEST_F(handoff, immediate_exit_ends_page_run)
 	EXPECT_EQ(MINIVMM_EXIT_INTR, self->vcpu->run->exit_reason);
 }
 
-/* GET_REGS while the thread runs the guest for a page answer: -EBUSY. */
+/*
+ * GET_REGS while the thread runs the guest for a page answer: -EBUSY.
+ * The guest's counter says the run began; an ioctl made before would
+ * have left the answer to RUN.
+ */
 TEST_F(handoff, ioctl_during_page_run_ebusy)
 {
+	volatile uint32_t *counter;
 	struct minivmm_regs regs;
 	unsigned int tries;
-	int ret = 0;
 
 	SETUP(guest_spin);
+	counter = (volatile uint32_t *)(self->vm->mem + COUNTER);
 	ASSERT_TRUE(answer_a(self->vcpu));
-	/* Until the thread has taken the answer, GET_REGS still runs. */
-	for (tries = 0; tries < 1000 * timeout_scale(); tries++) {
-		ret = ioctl(self->vcpu->fd, MINIVMM_GET_REGS, &regs);
-		if (ret && errno == EBUSY)
-			break;
-		ASSERT_EQ(0, ret);
+	for (tries = 0; tries < 1000 * timeout_scale() && !*counter; tries++)
 		usleep(1000);
-	}
-	EXPECT_EQ(-1, ret);
+	ASSERT_NE(0, *counter) TH_LOG("the thread did not take the answer");
+	EXPECT_EQ(-1, ioctl(self->vcpu->fd, MINIVMM_GET_REGS, &regs));
 	EXPECT_EQ(EBUSY, errno);
 	EXPECT_EQ(-EINTR, test_vcpu_run_for(self->vcpu,
 					    50 * timeout_scale()));
+	EXPECT_EQ(MINIVMM_EXIT_INTR, self->vcpu->run->exit_reason);
 	EXPECT_EQ(0, ioctl(self->vcpu->fd, MINIVMM_GET_REGS, &regs));
 }
 
