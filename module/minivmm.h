@@ -380,7 +380,6 @@ struct vcpu_poll {
  * @page_attached:	thread only: a RUN attached to the run the thread
  *			began from the page; it takes @page_result
  * @page_result:	what that run, or one nobody waited for, ended with
- * @page_runs:		runs begun from an answer in the run page
  * @vmcs:		the VMCS and where it is active
  * @vpid:		VPID, 0 when none
  * @host_rsp:		HOST_RSP as last written
@@ -484,7 +483,6 @@ struct vcpu {
 	bool page_live;
 	bool page_attached;
 	int page_result;
-	u64 page_runs;
 
 	struct loaded_vmcs vmcs;
 	u16 vpid;

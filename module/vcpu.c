@@ -877,7 +877,6 @@ static bool vcpu_page_run(struct vcpu *vcpu)
 	}
 	vcpu->immediate_exit = false;
 	vcpu->page_live = false;
-	vcpu->page_runs++;
 	ret = vcpu_run(vcpu);
 	atomic_dec(&vm->running);
 	/*
