@@ -755,8 +755,8 @@ static void vcpu_wait_request(struct vcpu *vcpu, struct task_struct *caller)
  *
  * A run the thread begins from the page is a RUN without a caller: it
  * takes the thread as OWN_PAGE by cmpxchg (an ioctl that has it already
- * wins, and the answer is left to RUN) and counts in vm->running, raised under
- * vm->lock as RUN does, but with a trylock: a memory map change in
+ * wins, and the answer is left to RUN) and counts in vm->running, raised
+ * under vm->lock as RUN does, but with a trylock: a memory map change in
  * progress parks the thread and leaves the answer to MINIVMM_RUN. A RUN
  * issued during it attaches (OWN_PAGE_RUN) and returns its exit.
  */
