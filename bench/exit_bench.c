@@ -8,6 +8,12 @@
  *   mmio    N one-byte MMIO writes (just above RAM), each a round trip
  *   cpuid   N CPUID instructions, each answered inside the kernel
  *   hlt     N HLT instructions, each a round trip to userspace
+ * pio-page, mmio-page and hlt-page run the pio, mmio and hlt guests with
+ * each exit completed through the run page (struct minivmm_run.handoff):
+ * the answer is a cmpxchg of the handoff word, not a RUN, while the
+ * vCPU thread polls (module parameter page_poll_ns); the KVM column is
+ * KVM's ioctl round trip, as in the pio, mmio and hlt rows. With one
+ * host CPU the bench's spin calls sched_yield() between looks.
  * The host counts TSC cycles around the whole run and divides by N. In
  * the emulated machine the TSC counts emulated instructions, so these are
  * repeatable path lengths; on real hardware they are cycles. Each guest
@@ -151,6 +157,7 @@ struct runner;
  *		negative error
  * @count:	what the guest finds at D_ITERATIONS, when not the exit or
  *		interrupt rows' count
+ * @page:	minivmm completes the exits through the run page
  */
 struct guest {
 	const char *name;
@@ -160,6 +167,7 @@ struct guest {
 	const unsigned char *ap, *handler;
 	double (*measure)(struct hv *hv, const struct guest *g);
 	unsigned int *count;
+	bool page;
 };
 
 /*
@@ -424,12 +432,9 @@ static int mvm_setup(struct hv *hv, const struct guest *g)
 	return mvm_create(hv, g, 1);
 }
 
-static int mvm_run(struct hv *hv, int *done)
+/* An exit of the exit rows: 0, with *@done set at the last one. */
+static int mvm_check_exit(struct minivmm_run *run, int *done)
 {
-	struct minivmm_run *run = hv->run_page[0];
-
-	if (ioctl(hv->vcpu[0], MINIVMM_RUN, 0))
-		return -errno;
 	if (run->exit_reason == MINIVMM_EXIT_IO && run->io.port == 0xf4)
 		*done = 1;
 	else if (run->exit_reason != MINIVMM_EXIT_IO &&
@@ -438,6 +443,62 @@ static int mvm_run(struct hv *hv, int *done)
 		  run->mmio.phys_addr != MMIO_ADDR))
 		return -EIO;
 	return 0;
+}
+
+static int mvm_run(struct hv *hv, int *done)
+{
+	if (ioctl(hv->vcpu[0], MINIVMM_RUN, 0))
+		return -errno;
+	return mvm_check_exit(hv->run_page[0], done);
+}
+
+/* Looks at the handoff word before the bench waits in RUN instead. */
+#define PAGE_SPINS	(1UL << 24)
+
+/*
+ * The page's protocol: hand back the exit held (number seq) with a
+ * cmpxchg of USER(seq) to KERNEL(seq) and spin for USER(seq + 1) or
+ * PARKED(seq + 1); when the thread parked already, or the spin ends,
+ * RUN completes the answer or waits for the run that took it.
+ */
+static int mvm_run_page(struct hv *hv, int *done)
+{
+	struct minivmm_run *run = hv->run_page[0];
+	uint32_t w = __atomic_load_n(&run->handoff, __ATOMIC_ACQUIRE);
+	uint32_t seq = MINIVMM_HANDOFF_SEQ(w), user, kern;
+	static int yield = -1;
+	unsigned long spins;
+
+	if (yield < 0)
+		yield = sysconf(_SC_NPROCESSORS_ONLN) < 2;
+	user = MINIVMM_HANDOFF(MINIVMM_HANDOFF_USER, seq);
+	kern = MINIVMM_HANDOFF(MINIVMM_HANDOFF_KERNEL, seq);
+	if (MINIVMM_HANDOFF_STATE(w) == MINIVMM_HANDOFF_OFF) {
+		/* The first RUN: turn the page on. */
+		__atomic_store_n(&run->handoff,
+				 MINIVMM_HANDOFF(MINIVMM_HANDOFF_PARKED, 0),
+				 __ATOMIC_RELEASE);
+	} else if (__atomic_compare_exchange_n(&run->handoff, &user, kern,
+					       0, __ATOMIC_RELEASE,
+					       __ATOMIC_RELAXED)) {
+		for (spins = PAGE_SPINS; spins; spins--) {
+			w = __atomic_load_n(&run->handoff, __ATOMIC_ACQUIRE);
+			if (w != kern) {
+				if (MINIVMM_HANDOFF_SEQ(w) != seq + 1)
+					break;
+				return mvm_check_exit(run, done);
+			}
+			if (yield)
+				sched_yield();
+			else
+				_mm_pause();
+		}
+	} else {
+		__atomic_store_n(&run->handoff, kern, __ATOMIC_RELEASE);
+	}
+	if (ioctl(hv->vcpu[0], MINIVMM_RUN, 0))
+		return -errno;
+	return mvm_check_exit(run, done);
 }
 
 /* Every minivmm VM has its local APICs (and I/O APIC) in the module. */
@@ -1059,10 +1120,16 @@ static const struct guest guests[] = {
 	  .measure = measure },
 	{ .name = "mmio", .code = guest_mmio, .end = guest_mmio_end,
 	  .measure = measure },
+	{ .name = "pio-page", .code = guest_pio, .end = guest_pio_end,
+	  .measure = measure, .page = true },
+	{ .name = "mmio-page", .code = guest_mmio, .end = guest_mmio_end,
+	  .measure = measure, .page = true },
 	{ .name = "cpuid", .code = guest_cpuid, .end = guest_cpuid_end,
 	  .measure = measure },
 	{ .name = "hlt", .code = guest_hlt, .end = guest_hlt_end,
 	  .measure = measure },
+	{ .name = "hlt-page", .code = guest_hlt, .end = guest_hlt_end,
+	  .measure = measure, .page = true },
 	{ .name = "timer", .code = guest_timer, .end = guest_timer_end,
 	  .row = guest_row, .handler = guest_timer_irq,
 	  .measure = measure_irq },
@@ -1098,6 +1165,7 @@ int main(int argc, char **argv)
 		/* The compute row's host column: no setup, no VM. */
 		{ .name = "host" },
 	};
+	struct hv page_hv = hvs[0];
 	struct report rep = { .width = 9, .why = why };
 	struct sigaction sa = { .sa_handler = nop_handler };
 	struct report_hv c[3];
@@ -1131,7 +1199,15 @@ int main(int argc, char **argv)
 	       rep.repeats, iterations, irq_iterations);
 	printf("lifecycle %u (VMs), compute %u (rounds)\n", lifecycles,
 	       compute_rounds);
-	printf("# %ld host CPUs, KVM's halt_poll_ns %s\n", ncpus, poll);
+	printf("# %ld host CPUs, KVM's halt_poll_ns %s", ncpus, poll);
+	f = fopen("/sys/module/minivmm/parameters/page_poll_ns", "r");
+	if (f) {
+		if (fgets(poll, sizeof(poll), f))
+			printf(", minivmm's page_poll_ns %s",
+			       strtok(poll, "\n"));
+		fclose(f);
+	}
+	printf("\n");
 	printf("# cycles per iteration: median (min-max)\n");
 	report_start(&rep,
 		     "\"iterations\": %u, \"irq_iterations\": %u, \"lifecycles\": %u, \"compute_rounds\": %u, \"runs\": %u, \"host_cpus\": %ld",
@@ -1142,9 +1218,11 @@ int main(int argc, char **argv)
 		if (!report_wants(&rep, g->name))
 			continue;
 		n = g->measure == measure_compute ? 3 : 2;
+		page_hv.run = mvm_run_page;
 		for (r = 0; r < rep.repeats; r++)
 			for (h = 0; h < n; h++)
-				c[h].c[r] = g->measure(&hvs[h], g);
+				c[h].c[r] = g->measure(h || !g->page ?
+						       &hvs[h] : &page_hv, g);
 		for (h = 0; h < n; h++) {
 			c[h].name = hvs[h].name;
 			c[h].note[0] = 0;

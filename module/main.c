@@ -32,6 +32,8 @@ int minivmm_fill_caps(struct minivmm_caps *caps)
 	if (!zalloc_cpumask_var(&on, GFP_KERNEL))
 		return -ENOMEM;
 	vmx_fill_caps(caps);
+	if (vcpu_handoff_enabled())
+		caps->features |= MINIVMM_CAP_RUN_HANDOFF;
 	vmx_cpus_on(on);
 	for_each_cpu(cpu, on) {
 		caps->nr_cpus_vmx++;

@@ -284,6 +284,15 @@ enum vcpu_mp_state { MP_RUNNABLE, MP_HALTED, MP_WAIT_SIPI };
 /* A vCPU's pending work for its thread. */
 enum vcpu_request { REQ_NONE, REQ_RUN, REQ_CALL };
 
+/*
+ * Who has a vCPU's thread (vcpu->own): nobody, an ioctl that hands it a
+ * function (under ioctl_lock), MINIVMM_RUN, a run the thread began itself
+ * for an answer written in the run page, or such a run that a
+ * MINIVMM_RUN waits for. Changed by cmpxchg only, except by the owner
+ * giving it back.
+ */
+enum vcpu_owner { OWN_IDLE, OWN_CALL, OWN_RUN, OWN_PAGE, OWN_PAGE_RUN };
+
 /* An exit userspace must complete before the guest resumes. */
 enum vcpu_pending { DONE, PIO_IN, PIO_INS, MMIO_READ, HYPERCALL };
 
@@ -344,8 +353,8 @@ struct vcpu_poll {
  * @id:			vCPU id
  * @ioctl_lock:		one ioctl at a time; held briefly, never across a
  *			guest run
- * @in_run:		a MINIVMM_RUN is in flight: other thread-bound ioctls
- *			are -EBUSY; set under ioctl_lock, cleared by RUN
+ * @own:		enum vcpu_owner: who has the thread now; another
+ *			thread-bound ioctl is -EBUSY unless OWN_IDLE
  * @thread:		the kernel thread
  * @req_wait:		where the thread sleeps for work
  * @done_wait:		where the one ioctl that handed it work sleeps for
@@ -362,6 +371,15 @@ struct vcpu_poll {
  * @kick:		leave the guest and return -EINTR
  * @immediate_exit:	this RUN completes what userspace answered and leaves
  *			without entering the guest (struct minivmm_run)
+ * @handoff_seq:	thread only: the number of the exit published last
+ *			in run->handoff
+ * @page_polling:	thread only: run->handoff says USER(@handoff_seq)
+ *			and the thread polls it for the answer
+ * @page_live:		thread only: exit @handoff_seq went out through the
+ *			page and no answer to it was taken yet
+ * @page_attached:	thread only: a RUN attached to the run the thread
+ *			began from the page; it takes @page_result
+ * @page_result:	what that run, or one nobody waited for, ended with
  * @vmcs:		the VMCS and where it is active
  * @vpid:		VPID, 0 when none
  * @host_rsp:		HOST_RSP as last written
@@ -446,7 +464,7 @@ struct vcpu {
 	struct vm *vm;
 	unsigned int id;
 	struct mutex ioctl_lock;	/* one ioctl at a time */
-	bool in_run;
+	int own;
 
 	struct task_struct *thread;
 	struct rcuwait req_wait;
@@ -460,6 +478,11 @@ struct vcpu {
 	int result;
 	bool kick;
 	bool immediate_exit;
+	u32 handoff_seq;
+	bool page_polling;
+	bool page_live;
+	bool page_attached;
+	int page_result;
 
 	struct loaded_vmcs vmcs;
 	u16 vpid;
@@ -575,6 +598,7 @@ void ept_write_protect(struct ept *ept, u64 gpa);
 /* vcpu.c */
 int vcpu_create(struct vm *vm, unsigned long id);
 void vcpu_read_host_state(void);
+bool vcpu_handoff_enabled(void);
 int vcpu_call_on_thread(struct vcpu *vcpu, int (*fn)(struct vcpu *, void *),
 			void *arg);
 void vcpu_queue_nmi(struct vcpu *vcpu);

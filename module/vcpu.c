@@ -741,35 +741,234 @@ static void vcpu_wait_request(struct vcpu *vcpu, struct task_struct *caller)
 	vcpu_poll_end(&vcpu->req_poll, start);
 }
 
+/*
+ * Completing exits through the run page (struct minivmm_run.handoff).
+ *
+ * The word is shared with userspace, which may write anything into it at
+ * any time: the thread only compares it with the two values it expects,
+ * USER(seq) and KERNEL(seq), seq being its own count (@handoff_seq), and
+ * changes it with a store-release or a cmpxchg. The exit's data goes out
+ * before USER(seq) (the release); the answer is read after KERNEL(seq)
+ * is seen (the acquire, paired with the cmpxchg userspace makes after it
+ * wrote the answer). Any other value ends the poll: the thread parks and
+ * only MINIVMM_RUN goes on.
+ *
+ * A run the thread begins from the page is a RUN without a caller: it
+ * takes the thread as OWN_PAGE by cmpxchg (an ioctl that has it already
+ * wins, and the answer is left to RUN) and counts in vm->running, raised
+ * under vm->lock as RUN does, but with a trylock: a memory map change in
+ * progress parks the thread and leaves the answer to MINIVMM_RUN. A RUN
+ * issued during it attaches (OWN_PAGE_RUN) and returns its exit.
+ */
+static unsigned int page_poll_ns = 200000;
+module_param(page_poll_ns, uint, 0644);
+MODULE_PARM_DESC(page_poll_ns,
+		 "ns the vCPU thread polls the run page for the answer to an exit (struct minivmm_run.handoff), 0 turns that mode off (default 200000)");
+
+/**
+ * vcpu_handoff_enabled() - whether exits may be completed through the page
+ *
+ * Return: true when the page_poll_ns module parameter is not 0.
+ */
+bool vcpu_handoff_enabled(void)
+{
+	return READ_ONCE(page_poll_ns);
+}
+
+/*
+ * After a run that used the page: publish its exit as USER(seq + 1), and
+ * poll; PARKED(seq + 1) when polling is off now; an error parks at the
+ * number of the last exit, the next RUN returns it.
+ */
+static void vcpu_page_publish(struct vcpu *vcpu, int ret)
+{
+	u32 state = MINIVMM_HANDOFF_PARKED;
+
+	if (!ret) {
+		vcpu->handoff_seq++;
+		if (READ_ONCE(page_poll_ns))
+			state = MINIVMM_HANDOFF_USER;
+	}
+	vcpu->page_polling = state == MINIVMM_HANDOFF_USER;
+	vcpu->page_live = !ret;
+	/* The exit in the run structure is visible first. */
+	smp_store_release(&vcpu->run->handoff,
+			  MINIVMM_HANDOFF(state, vcpu->handoff_seq));
+}
+
+/*
+ * Poll the page for the answer to the published exit, at most
+ * page_poll_ns, yielding the CPU when the scheduler asks (or, when the
+ * RUN caller @user waits for this CPU, to it).
+ * Return: true when userspace answered; false when a request came, the
+ * thread must stop, or the thread parked (->page_polling false).
+ */
+static bool vcpu_page_poll(struct vcpu *vcpu, struct task_struct *user)
+{
+	u32 *word = &vcpu->run->handoff, w;
+	u32 ut = MINIVMM_HANDOFF(MINIVMM_HANDOFF_USER, vcpu->handoff_seq);
+	u32 kt = MINIVMM_HANDOFF(MINIVMM_HANDOFF_KERNEL, vcpu->handoff_seq);
+	u32 parked = MINIVMM_HANDOFF(MINIVMM_HANDOFF_PARKED, vcpu->handoff_seq);
+	u64 start = rdtsc(), limit;
+
+	limit = mul_u64_u32_div(READ_ONCE(page_poll_ns), tsc_khz,
+				NSEC_PER_MSEC);
+	for (;;) {
+		/* Pairs with userspace's cmpxchg: the answer is visible. */
+		w = smp_load_acquire(word);
+		if (w == kt)
+			return true;
+		if (w != ut)
+			break;
+		if (vcpu_request_pending(vcpu) || kthread_should_stop())
+			return false;
+		/*
+		 * The window ends; or the one CPU is this one, and the task
+		 * that would answer is not there to take it.
+		 */
+		if (rdtsc() - start >= limit ||
+		    (user && task_cpu(user) == raw_smp_processor_id() &&
+		     yield_to(user, false) <= 0 && num_online_cpus() == 1)) {
+			/* Fails when the answer came just now. */
+			if (cmpxchg(word, ut, parked) == ut)
+				break;
+			continue;
+		}
+		if (need_resched())
+			cond_resched();
+		else
+			cpu_relax();
+	}
+	vcpu->page_polling = false;
+	return false;
+}
+
+/*
+ * Run the guest for the answer userspace wrote in the page, as RUN would.
+ * Return: false when an ioctl has the thread: the answer is left to RUN.
+ */
+static bool vcpu_page_run(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+	int ret, old;
+
+	if (!mutex_trylock(&vm->lock)) {
+		/*
+		 * A memory map change: leave the answer (the word says
+		 * KERNEL(seq)) to MINIVMM_RUN, which waits for it.
+		 */
+		vcpu->page_polling = false;
+		return true;
+	}
+	atomic_inc(&vm->running);
+	mutex_unlock(&vm->lock);
+	/* Only a RUN attached to this run kicks it; it comes later. */
+	WRITE_ONCE(vcpu->kick, false);
+	if (cmpxchg(&vcpu->own, OWN_IDLE, OWN_PAGE) != OWN_IDLE) {
+		/*
+		 * An ioctl has the thread: its request, if it made one yet,
+		 * comes next, and RUN completes the answer (the word says
+		 * KERNEL(seq)) rather than the thread waiting for the
+		 * ioctl's owner to give it back.
+		 */
+		atomic_dec(&vm->running);
+		vcpu->page_polling = false;
+		return false;
+	}
+	vcpu->immediate_exit = false;
+	vcpu->page_live = false;
+	ret = vcpu_run(vcpu);
+	atomic_dec(&vm->running);
+	/*
+	 * Give the thread back before the exit goes out: an ioctl made on
+	 * seeing it must not find the thread still taken.
+	 */
+	old = cmpxchg(&vcpu->own, OWN_PAGE, OWN_IDLE);
+	vcpu_page_publish(vcpu, ret);
+	vcpu->page_result = ret;
+	if (old != OWN_PAGE) {
+		/* OWN_PAGE_RUN: the RUN owns the thread now, and the result. */
+		vcpu->page_attached = true;
+		WRITE_ONCE(vcpu->own, OWN_RUN);
+	}
+	return true;
+}
+
+/*
+ * MINIVMM_RUN's request. With the page in use it may find the exit it
+ * must return already there: the one of the run it attached to, an error
+ * nobody waited for, or an exit published in the page that userspace has
+ * not answered (the word does not say KERNEL(seq)): a RUN issued while
+ * waiting for the next exit must return that exit, not complete it.
+ */
+static int vcpu_run_request(struct vcpu *vcpu)
+{
+	struct minivmm_run *run = vcpu->run;
+	u32 kt = MINIVMM_HANDOFF(MINIVMM_HANDOFF_KERNEL, vcpu->handoff_seq);
+	bool page;
+	int ret;
+	u32 w;
+
+	if (vcpu->page_attached || vcpu->page_result < 0) {
+		vcpu->page_attached = false;
+		ret = vcpu->page_result;
+		vcpu->page_result = 0;
+		return ret;
+	}
+	w = READ_ONCE(run->handoff);
+	page = MINIVMM_HANDOFF_STATE(w) != MINIVMM_HANDOFF_OFF;
+	if (page && vcpu->page_live && w != kt)
+		return 0;
+	vcpu->page_polling = false;
+	vcpu->page_live = false;
+	page = page && READ_ONCE(page_poll_ns);
+	if (page)
+		WRITE_ONCE(run->handoff, kt);
+	ret = vcpu_run(vcpu);
+	if (page)
+		vcpu_page_publish(vcpu, ret);
+	return ret;
+}
+
 static int vcpu_thread(void *data)
 {
 	struct vcpu *vcpu = data;
+	/* The task of the last RUN, held: the one to poll for. */
 	struct task_struct *caller = NULL;
+	bool after_run = false;
 	enum vcpu_request req;
 
 	for (;;) {
-		vcpu_wait_request(vcpu, caller);
-		if (caller) {
-			put_task_struct(caller);
-			caller = NULL;
+		if (vcpu->page_polling && vcpu_page_poll(vcpu, caller) &&
+		    vcpu_page_run(vcpu)) {
+			after_run = true;
+			continue;
 		}
+		vcpu_wait_request(vcpu, after_run ? caller : NULL);
 		if (kthread_should_stop())
 			break;
 		/* Pairs with the release in vcpu_request_start(). */
 		req = smp_load_acquire(&vcpu->request);
 		if (req == REQ_NONE)
 			continue;
-		vcpu->result = req == REQ_RUN ? vcpu_run(vcpu) : vcpu_call(vcpu);
-		/* Still inside RUN, so still there: hold it while polling. */
 		if (req == REQ_RUN) {
+			vcpu->result = vcpu_run_request(vcpu);
+			/* Still inside RUN, so still there: hold it. */
+			if (caller)
+				put_task_struct(caller);
 			caller = vcpu->run_caller;
 			get_task_struct(caller);
+		} else {
+			vcpu->result = vcpu_call(vcpu);
 		}
+		after_run = req == REQ_RUN;
 		/* The result must be visible before the request is done. */
 		smp_store_release(&vcpu->request, REQ_NONE);
 		/* Its full barrier orders the store before the waiter test. */
 		rcuwait_wake_up(&vcpu->done_wait);
 	}
+	if (caller)
+		put_task_struct(caller);
 	loaded_vmcs_clear(&vcpu->vmcs);
 	return 0;
 }
@@ -849,15 +1048,46 @@ static int vcpu_wait_run(struct vcpu *vcpu)
 	return vcpu->result;
 }
 
+/* Give the thread back: what its owner did is seen by the next owner. */
+static void vcpu_put_own(struct vcpu *vcpu)
+{
+	/* Pairs with the cmpxchg that takes it next. */
+	smp_store_release(&vcpu->own, OWN_IDLE);
+}
+
+/*
+ * Take the thread for RUN: free, or running for an answer written in the
+ * page, which the RUN then waits for. Return: the owner found.
+ */
+static int vcpu_claim_run(struct vcpu *vcpu)
+{
+	int old = READ_ONCE(vcpu->own), new;
+
+	do {
+		if (old == OWN_IDLE)
+			new = OWN_RUN;
+		else if (old == OWN_PAGE)
+			new = OWN_PAGE_RUN;
+		else
+			return old;
+	} while (!try_cmpxchg(&vcpu->own, &old, new));
+	return old;
+}
+
 /*
  * MINIVMM_RUN. With run->immediate_exit set it only completes the exit
  * userspace answered, also with a signal pending: a snapshot taken after
- * it has the whole instruction in the registers and memory.
+ * it has the whole instruction in the registers and memory. While the
+ * thread runs the guest for an answer written in the run page, RUN
+ * attaches to that run and returns its exit (immediate_exit then stops
+ * it like a signal).
  */
 static int vcpu_ioctl_run(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
+	bool attach;
 	u8 immediate;
+	u32 state;
 	int ret;
 
 	/* Shared with userspace: read once. */
@@ -866,36 +1096,49 @@ static int vcpu_ioctl_run(struct vcpu *vcpu)
 		return -EINVAL;
 	if (mutex_lock_killable(&vcpu->ioctl_lock))
 		return -EINTR;
-	/* Pairs with the release below, in the RUN before this one. */
-	if (smp_load_acquire(&vcpu->in_run)) {
+	/* Ordered after the RUN before this one: it gave the thread back. */
+	ret = vcpu_claim_run(vcpu);
+	if (ret != OWN_IDLE && ret != OWN_PAGE) {
 		mutex_unlock(&vcpu->ioctl_lock);
 		return -EBUSY;
 	}
-	if (signal_pending(current) && !immediate) {
-		vcpu->run->exit_reason = MINIVMM_EXIT_INTR;
+	attach = ret == OWN_PAGE;
+	if (!attach && signal_pending(current) && !immediate) {
+		/* An exit published in the page stays as it is. */
+		state = MINIVMM_HANDOFF_STATE(READ_ONCE(vcpu->run->handoff));
+		if (state == MINIVMM_HANDOFF_OFF)
+			vcpu->run->exit_reason = MINIVMM_EXIT_INTR;
+		vcpu_put_own(vcpu);
 		mutex_unlock(&vcpu->ioctl_lock);
 		return -EINTR;
 	}
-	/* Memory map changes see this under vm->lock and back off. */
-	if (mutex_lock_killable(&vm->lock)) {
-		mutex_unlock(&vcpu->ioctl_lock);
-		return -EINTR;
+	if (!attach) {
+		/* Memory map changes see this under vm->lock and back off. */
+		if (mutex_lock_killable(&vm->lock)) {
+			vcpu_put_own(vcpu);
+			mutex_unlock(&vcpu->ioctl_lock);
+			return -EINTR;
+		}
+		atomic_inc(&vm->running);
+		mutex_unlock(&vm->lock);
+		WRITE_ONCE(vcpu->kick, false);
+		vcpu->immediate_exit = immediate;
+	} else if (immediate) {
+		/* The thread cleared it before it took the run. */
+		WRITE_ONCE(vcpu->kick, true);
 	}
-	atomic_inc(&vm->running);
-	mutex_unlock(&vm->lock);
-
-	WRITE_ONCE(vcpu->in_run, true);
-	WRITE_ONCE(vcpu->kick, false);
-	vcpu->immediate_exit = immediate;
 	vcpu->run_caller = current;
 	vcpu_request_start(vcpu, REQ_RUN);
 	mutex_unlock(&vcpu->ioctl_lock);
+	if (attach && immediate)
+		vcpu_wake(vcpu);
 
 	ret = vcpu_wait_run(vcpu);
 
-	atomic_dec(&vm->running);
+	if (!attach)
+		atomic_dec(&vm->running);
 	/* The result is read: other ioctls may hand the thread work now. */
-	smp_store_release(&vcpu->in_run, false);
+	vcpu_put_own(vcpu);
 	return ret;
 }
 
@@ -1108,8 +1351,11 @@ static long vcpu_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 
 	if (mutex_lock_killable(&vcpu->ioctl_lock))
 		return -EINTR;
-	/* Pairs with the release at the end of RUN: its result was read. */
-	if (smp_load_acquire(&vcpu->in_run)) {
+	/*
+	 * Ordered after the release at the end of RUN (its result was read)
+	 * and against the thread taking itself for a run from the page.
+	 */
+	if (cmpxchg(&vcpu->own, OWN_IDLE, OWN_CALL) != OWN_IDLE) {
 		mutex_unlock(&vcpu->ioctl_lock);
 		return -EBUSY;
 	}
@@ -1163,6 +1409,7 @@ static long vcpu_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	default:
 		ret = vcpu_set_cpuid(vcpu, uarg);
 	}
+	vcpu_put_own(vcpu);
 	mutex_unlock(&vcpu->ioctl_lock);
 	return ret;
 }

@@ -27,8 +27,9 @@ struct bench_row {
 
 /* bench/exit_bench.c */
 static const struct bench_row exit_rows[] = {
-	{ "pio", "median" }, { "mmio", "median" }, { "cpuid", "median" },
-	{ "hlt", "median" }, { "timer", "median" }, { "ipi", "median" },
+	{ "pio", "median" }, { "mmio", "median" }, { "pio-page", "median" },
+	{ "mmio-page", "median" }, { "cpuid", "median" },
+	{ "hlt", "median" }, { "hlt-page", "median" }, { "timer", "median" }, { "ipi", "median" },
 	{ "irqfd", "median" }, { "lifecycle", "median" },
 	{ "compute", "median" }, { "scale", "vms" },
 };

@@ -308,6 +308,7 @@ const struct cap_name cap_names[] = {
 	{ MINIVMM_CAP_POSTED_IO, "posted_io" },
 	{ MINIVMM_CAP_DIRTY_LOG, "dirty_log" },
 	{ MINIVMM_CAP_IMMEDIATE_EXIT, "immediate_exit" },
+	{ MINIVMM_CAP_RUN_HANDOFF, "run_handoff" },
 	{ 0, NULL },
 };
 

@@ -148,6 +148,21 @@ bool live_counts_reach(const struct live_counts *want, struct live_counts *now,
 		       unsigned int ms);
 
 /*
+ * Exits completed through the run page (MINIVMM_CAP_RUN_HANDOFF). Turn it
+ * on for a vCPU before its first MINIVMM_RUN with handoff_enable(); then
+ * each call of handoff_next() hands back the exit just answered in @run
+ * (an IN's data, an MMIO read's value...) and returns with the next exit
+ * there: through the page when the vCPU thread is still polling, else
+ * through MINIVMM_RUN. It looks at the word @spins times at most,
+ * calling sched_yield() between looks when @yield (one CPU), before it
+ * waits in MINIVMM_RUN. 0, or MINIVMM_RUN's -errno; *@by_page (may be
+ * NULL) says whether no ioctl was made.
+ */
+void handoff_enable(struct minivmm_run *run);
+int handoff_next(int vcpu_fd, struct minivmm_run *run, unsigned long spins,
+		 bool yield, bool *by_page);
+
+/*
  * Skip the calling test unless the module can run VMs here. Use inside a
  * TEST()/TEST_F() body.
  */

@@ -361,3 +361,47 @@ bool host_tscs_agree(void)
 
 	return host_tsc_gap(&lo, &hi) && host_tsc_gap_agrees(lo, hi);
 }
+
+void handoff_enable(struct minivmm_run *run)
+{
+	__atomic_store_n(&run->handoff,
+			 MINIVMM_HANDOFF(MINIVMM_HANDOFF_PARKED, 0),
+			 __ATOMIC_RELEASE);
+}
+
+int handoff_next(int vcpu_fd, struct minivmm_run *run, unsigned long spins,
+		 bool yield, bool *by_page)
+{
+	/* The exit held now is the last one published, seq. */
+	uint32_t w = __atomic_load_n(&run->handoff, __ATOMIC_ACQUIRE);
+	uint32_t seq = MINIVMM_HANDOFF_SEQ(w);
+	uint32_t user = MINIVMM_HANDOFF(MINIVMM_HANDOFF_USER, seq);
+	uint32_t kern = MINIVMM_HANDOFF(MINIVMM_HANDOFF_KERNEL, seq);
+
+	if (by_page)
+		*by_page = false;
+	/* The answer, written before, goes out with the release. */
+	if (__atomic_compare_exchange_n(&run->handoff, &user, kern, false,
+					__ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
+		while (spins--) {
+			w = __atomic_load_n(&run->handoff, __ATOMIC_ACQUIRE);
+			if (w != kern) {
+				/* USER(seq + 1) or PARKED(seq + 1). */
+				if (MINIVMM_HANDOFF_SEQ(w) != seq + 1)
+					break;
+				if (by_page)
+					*by_page = true;
+				return 0;
+			}
+			if (yield)
+				sched_yield();
+			else
+				__builtin_ia32_pause();
+		}
+	} else if (MINIVMM_HANDOFF_STATE(w) != MINIVMM_HANDOFF_OFF) {
+		/* The thread parked: the answer goes with RUN. */
+		__atomic_store_n(&run->handoff, kern, __ATOMIC_RELEASE);
+	}
+	/* Completes the answer, or waits for the run that took it. */
+	return ioctl(vcpu_fd, MINIVMM_RUN, 0) ? -errno : 0;
+}

@@ -45,6 +45,13 @@
 #define MINIVMM_CAP_DIRTY_LOG		_BITULL(22)
 /* struct minivmm_run.immediate_exit */
 #define MINIVMM_CAP_IMMEDIATE_EXIT	_BITULL(23)
+/*
+ * struct minivmm_run.handoff: userspace may complete an exit by writing
+ * the run structure, with no ioctl, while the vCPU thread polls for the
+ * answer (Documentation/api.rst, "Completing exits through the run
+ * page"). Clear when the module parameter page_poll_ns is 0.
+ */
+#define MINIVMM_CAP_RUN_HANDOFF		_BITULL(24)
 
 /*
  * APIC virtualization assists of VMX (struct minivmm_caps.apic_assists
@@ -777,7 +784,12 @@ enum minivmm_internal_error {
  *			entering it; 0 runs the guest; other values -EINVAL
  * @pad:		zero
  * @hw_exit_reason:	the VMX basic exit reason behind this exit
- * @pad2:		zero
+ * @handoff:		0 (MINIVMM_HANDOFF_OFF): exits are completed by
+ *			MINIVMM_RUN only. Set by userspace to
+ *			MINIVMM_HANDOFF_PARKED to complete them through this
+ *			page too (MINIVMM_CAP_RUN_HANDOFF): a state in bits
+ *			1:0 and a sequence number in bits 31:2, changed by
+ *			both sides with atomic instructions only
  * @rip:		guest RIP when RUN returned: past the instruction for
  *			I/O, MMIO, HLT and hypercall exits
  * @io:			MINIVMM_EXIT_IO: an IN, OUT, INS or OUTS, with or
@@ -828,7 +840,7 @@ struct minivmm_run {
 	__u8 immediate_exit;
 	__u8 pad[2];
 	__u32 hw_exit_reason;
-	__u32 pad2;
+	__u32 handoff;			/* MINIVMM_HANDOFF() */
 	__u64 rip;
 	union {
 		/* MINIVMM_EXIT_IO */
@@ -876,6 +888,27 @@ struct minivmm_run {
 	__u64 exits;
 	__u64 entries;
 };
+
+/*
+ * struct minivmm_run.handoff: a state and a sequence number.
+ *   OFF     exits go through MINIVMM_RUN only; the module never writes it
+ *   PARKED  no exit is published and the thread does not poll: answer
+ *           with MINIVMM_RUN
+ *   USER    the exit numbered seq is in the run structure and the thread
+ *           polls: answer it, then cmpxchg USER(seq) to KERNEL(seq)
+ *   KERNEL  the answer to exit seq is being completed, the guest runs:
+ *           the next exit comes as USER(seq + 1), or PARKED
+ */
+#define MINIVMM_HANDOFF_OFF		0
+#define MINIVMM_HANDOFF_PARKED		1
+#define MINIVMM_HANDOFF_USER		2
+#define MINIVMM_HANDOFF_KERNEL		3
+#define MINIVMM_HANDOFF_STATE_MASK	3
+#define MINIVMM_HANDOFF_SEQ_SHIFT	2
+#define MINIVMM_HANDOFF(state, seq) \
+	((__u32)((__u32)(seq) << MINIVMM_HANDOFF_SEQ_SHIFT | (state)))
+#define MINIVMM_HANDOFF_STATE(word)	((word) & MINIVMM_HANDOFF_STATE_MASK)
+#define MINIVMM_HANDOFF_SEQ(word)	((__u32)(word) >> MINIVMM_HANDOFF_SEQ_SHIFT)
 
 /* ---- generic netlink family "minivmm" -------------------------------- */
 
