@@ -259,6 +259,8 @@ TEST_F(snap, live_migration_while_the_guest_writes)
 	struct ctx *ctx = &self->x;
 	const char *ref = expected(_metadata, variant->vcpus);
 	char *whole, *path = ctx->sock + 5;
+	unsigned long long dirty = 0;
+	const char *r1;
 	struct stat st;
 	int i;
 
@@ -268,9 +270,14 @@ TEST_F(snap, live_migration_while_the_guest_writes)
 	for (i = 0; i < 1000 && stat(path, &st); i++)
 		usleep(10000 * timeout_scale());
 	ASSERT_EQ(0, stat(path, &st));
-	run_and_signal(_metadata, ctx, "--migrate-to", ctx->sock, NULL, 3);
+	run_and_signal(_metadata, ctx, "--migrate-to", ctx->sock, NULL, 1);
+	/* Moved, not ended: the guest was still running at the stop. */
 	EXPECT_EQ(ST_MOVED, ctx->a.status);
-	EXPECT_NE(NULL, strstr(ctx->a.ebuf, "migration round 1:"));
+	/* Round 1 sends what the guest wrote while round 0 was sent. */
+	r1 = strstr(ctx->a.ebuf, "migration round 1:");
+	ASSERT_NE(NULL, r1);
+	EXPECT_EQ(1, sscanf(r1, "migration round 1: %llu pages", &dirty));
+	EXPECT_LT(0, dirty);
 	EXPECT_NE(NULL, strstr(ctx->a.ebuf, "downtime"));
 	TH_LOG("source: %s", ctx->a.ebuf);
 	EXPECT_EQ(ST_GUEST, child_finish(&ctx->b, WAIT_MS));
@@ -279,7 +286,14 @@ TEST_F(snap, live_migration_while_the_guest_writes)
 	ASSERT_NE(NULL, whole);
 	snprintf(whole, 2 * CHILD_BUF_MAX, "%s%s", ctx->a.obuf, ctx->b.obuf);
 	EXPECT_STREQ(ref, whole);
-	EXPECT_LT(0, lines(ctx->b.obuf));
+	/*
+	 * Where the output splits depends on how long the copy took next
+	 * to the guest's pace (the guest ran its last lines during it on
+	 * a slow machine): told, not checked. The destination's status
+	 * above says the guest ended there.
+	 */
+	TH_LOG("%u lines before the stop, %u after", lines(ctx->a.obuf),
+	       lines(ctx->b.obuf));
 	free(whole);
 }
 
