@@ -130,8 +130,12 @@ static void cpuid_default(struct vcpu *vcpu, u32 fn, u32 idx, u32 *r)
 		cpuid_tsc_leaves(fn, r);
 		return;
 	}
-	/* Past the host's basic leaves, up to ours: nothing there. */
-	if (fn < LEAF_FREQ && fn > cpuid_eax(0)) {
+	/*
+	 * Past the host's basic leaves, up to ours: nothing there. The
+	 * kernel read the host's last basic leaf at boot (after lifting any
+	 * BIOS limit on it); it does not change while the host runs.
+	 */
+	if (fn < LEAF_FREQ && fn > (u32)boot_cpu_data.cpuid_level) {
 		memset(r, 0, 4 * sizeof(*r));
 		return;
 	}

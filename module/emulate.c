@@ -143,7 +143,7 @@ static unsigned int guest_cpl(void)
 static int guest_translate(struct vcpu *vcpu, u64 gla, u32 pf, u64 *gpa,
 			   int *err, bool set_ad)
 {
-	u64 efer = vmcs_read64(GUEST_IA32_EFER), table, pte, ent[4];
+	u64 table, pte, ent[4];
 	bool wide = vcpu->cr4 & X86_CR4_PAE;
 	bool rw = true, user = true;
 	int level, bits, n = 0;
@@ -154,7 +154,7 @@ static int guest_translate(struct vcpu *vcpu, u64 gla, u32 pf, u64 *gpa,
 		return 0;
 	}
 	table = vmcs_readl(GUEST_CR3);
-	if (efer & EFER_LMA) {
+	if (vmcs_read64(GUEST_IA32_EFER) & EFER_LMA) {
 		level = 4;
 	} else if (wide) {
 		pte = vmcs_read64(GUEST_PDPTR0 + 2 * ((gla >> 30) & 3));
