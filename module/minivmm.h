@@ -662,6 +662,7 @@ int lapic_set_state(struct vcpu *vcpu, const struct minivmm_lapic_state *s);
 void vcpu_wake(struct vcpu *vcpu);
 
 /* cpuid.c */
+void cpuid_read_host(void);
 void cpuid_emulate(struct vcpu *vcpu);
 void cpuid_guest_leaf(struct vcpu *vcpu, u32 fn, u32 idx, u32 *r);
 
