@@ -805,8 +805,11 @@ static int handle_failed_entry(struct vcpu *vcpu, u32 reason)
 	return 0;
 }
 
-/* The exception a handler raised, and what the exit was about. */
-static void trace_exit_fault(struct vcpu *vcpu, u32 basic)
+/*
+ * The exception a handler raised, and what the exit was about. Out of
+ * line: its buffer would give every exit a stack canary to check.
+ */
+static noinline void trace_exit_fault(struct vcpu *vcpu, u32 basic)
 {
 	u32 info = vmcs_read32(VM_ENTRY_INTR_INFO_FIELD);
 	char err[24] = "";
