@@ -1154,8 +1154,9 @@ static int emulate_string(struct vcpu *vcpu, struct emul_insn *in,
  */
 int emulate_mmio(struct vcpu *vcpu, u64 gpa)
 {
-	struct emul_insn in;
-	u8 insn[MAX_INSN];
+	/* decode() fills it all in, and only the bytes read are used. */
+	struct emul_insn in __uninitialized;
+	u8 insn[MAX_INSN] __uninitialized;
 	int n = guest_fetch_insn(vcpu, insn, sizeof(insn));
 	struct emul_state *st = &in.st;
 	u64 val;
