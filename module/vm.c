@@ -203,6 +203,7 @@ static void vm_set_slots_end(struct vm *vm)
 
 	while (end && !vm_slot_locked(vm, end - 1))
 		end--;
+	/* Pairs with the acquire in vm_find_slot(). */
 	smp_store_release(&vm->slots_end, end);
 }
 

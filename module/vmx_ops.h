@@ -61,9 +61,9 @@ static __always_inline bool vmx_result(u8 res, const char *insn,
 
 /*
  * VMREAD and VMWRITE run on every exit: where the compiler allows, the
- * success path is the instruction and one jump not taken, failure and
- * fault branching out of line (asm goto) instead of a flag byte tested
- * after it.
+ * success path is the instruction, a jump not taken and one over the
+ * fault's way out, failure and fault branching out of line (asm goto)
+ * instead of a flag byte tested after it.
  */
 #ifdef CONFIG_CC_HAS_ASM_GOTO_OUTPUT
 static __always_inline unsigned long __vmcs_read(unsigned long field)
@@ -72,7 +72,10 @@ static __always_inline unsigned long __vmcs_read(unsigned long field)
 
 	asm_goto_output("1: vmread %[field], %[value]\n\t"
 			"jna %l[failed]\n\t"
-			_ASM_EXTABLE(1b, %l[faulted])
+			"jmp 3f\n"
+			"2:\tjmp %l[faulted]\n"
+			"3:\n\t"
+			_ASM_EXTABLE(1b, 2b)
 			: [value] "=r" (value)
 			: [field] "r" (field)
 			: "cc"
@@ -107,7 +110,10 @@ static __always_inline bool __vmcs_write(unsigned long field,
 {
 	asm goto("1: vmwrite %[value], %[field]\n\t"
 		 "jna %l[failed]\n\t"
-		 _ASM_EXTABLE(1b, %l[faulted])
+		 "jmp 3f\n"
+		 "2:\tjmp %l[faulted]\n"
+		 "3:\n\t"
+		 _ASM_EXTABLE(1b, 2b)
 		 : : [field] "r" (field), [value] "rm" (value)
 		 : "cc"
 		 : failed, faulted);
