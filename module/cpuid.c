@@ -113,6 +113,50 @@ static void cpuid_tsc_leaves(u32 fn, u32 *r)
 	}
 }
 
+/*
+ * The host's basic leaves 0-7 (leaf 7 subleaf 0 only) and extended leaves
+ * 0x80000000-0x80000008, the ones guests ask for, read once at module
+ * load: a CPUID per exit would cost more than the rest of the exit's
+ * handling, and under a hypervisor an exit of its own. What a guest sees
+ * of them is the same on every CPU and does not change while the host
+ * runs: leaf 1's per-CPU APIC ID and the host's OSXSAVE are not passed
+ * through. Leaves 4 and 6 read here are never shown.
+ */
+#define HOST_BASIC	8
+#define HOST_EXT	9
+static u32 host_basic[HOST_BASIC][4], host_ext[HOST_EXT][4];
+
+/**
+ * cpuid_read_host() - read the host leaves the default table caches
+ *
+ * Called once at module load.
+ */
+void cpuid_read_host(void)
+{
+	u32 *r;
+	int i;
+
+	for (i = 0; i < HOST_BASIC; i++) {
+		r = host_basic[i];
+		cpuid_count(i, 0, &r[0], &r[1], &r[2], &r[3]);
+	}
+	for (i = 0; i < HOST_EXT; i++) {
+		r = host_ext[i];
+		cpuid_count(0x80000000 + i, 0, &r[0], &r[1], &r[2], &r[3]);
+	}
+}
+
+/* The host's leaf @fn, subleaf @idx: from the cache when it holds it. */
+static void cpuid_host(u32 fn, u32 idx, u32 *r)
+{
+	if (fn < HOST_BASIC && (fn != 7 || !idx))
+		memcpy(r, host_basic[fn], 4 * sizeof(*r));
+	else if (fn - 0x80000000 < HOST_EXT)
+		memcpy(r, host_ext[fn - 0x80000000], 4 * sizeof(*r));
+	else
+		cpuid_count(fn, idx, &r[0], &r[1], &r[2], &r[3]);
+}
+
 static void cpuid_default(struct vcpu *vcpu, u32 fn, u32 idx, u32 *r)
 {
 	if (fn >= HV_LEAF && fn < 0x80000000) {
@@ -130,12 +174,16 @@ static void cpuid_default(struct vcpu *vcpu, u32 fn, u32 idx, u32 *r)
 		cpuid_tsc_leaves(fn, r);
 		return;
 	}
-	/* Past the host's basic leaves, up to ours: nothing there. */
-	if (fn < LEAF_FREQ && fn > cpuid_eax(0)) {
+	/*
+	 * Past the host's basic leaves, up to ours: nothing there. The
+	 * kernel read the host's last basic leaf at boot (after lifting any
+	 * BIOS limit on it); it does not change while the host runs.
+	 */
+	if (fn < LEAF_FREQ && fn > (u32)boot_cpu_data.cpuid_level) {
 		memset(r, 0, 4 * sizeof(*r));
 		return;
 	}
-	cpuid_count(fn, idx, &r[0], &r[1], &r[2], &r[3]);
+	cpuid_host(fn, idx, r);
 
 	switch (fn) {
 	case 0:

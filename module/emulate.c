@@ -143,7 +143,7 @@ static unsigned int guest_cpl(void)
 static int guest_translate(struct vcpu *vcpu, u64 gla, u32 pf, u64 *gpa,
 			   int *err, bool set_ad)
 {
-	u64 efer = vmcs_read64(GUEST_IA32_EFER), table, pte, ent[4];
+	u64 table, pte, ent[4];
 	bool wide = vcpu->cr4 & X86_CR4_PAE;
 	bool rw = true, user = true;
 	int level, bits, n = 0;
@@ -154,7 +154,7 @@ static int guest_translate(struct vcpu *vcpu, u64 gla, u32 pf, u64 *gpa,
 		return 0;
 	}
 	table = vmcs_readl(GUEST_CR3);
-	if (efer & EFER_LMA) {
+	if (vmcs_read64(GUEST_IA32_EFER) & EFER_LMA) {
 		level = 4;
 	} else if (wide) {
 		pte = vmcs_read64(GUEST_PDPTR0 + 2 * ((gla >> 30) & 3));
@@ -1154,8 +1154,9 @@ static int emulate_string(struct vcpu *vcpu, struct emul_insn *in,
  */
 int emulate_mmio(struct vcpu *vcpu, u64 gpa)
 {
-	struct emul_insn in;
-	u8 insn[MAX_INSN];
+	/* decode() fills it all in, and only the bytes read are used. */
+	struct emul_insn in __uninitialized;
+	u8 insn[MAX_INSN] __uninitialized;
 	int n = guest_fetch_insn(vcpu, insn, sizeof(insn));
 	struct emul_state *st = &in.st;
 	u64 val;

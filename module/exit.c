@@ -695,39 +695,38 @@ static int handle_xsetbv(struct vcpu *vcpu)
 }
 
 /*
- * A write to a page of writable RAM that dirty logging write-protected
- * (or did until logging stopped): give the write permission back, then
- * log the page, in this order (see slot_take_dirty()). True when the
- * guest may go on; an event being delivered goes in again.
+ * The one slot lookup of an EPT violation. A write to a page of writable
+ * RAM that dirty logging write-protected (or did until logging stopped)
+ * gets the write permission back, then the page is logged, in this order
+ * (see slot_take_dirty()): *@done, the guest may go on (an event being
+ * delivered goes in again). Return: whether @gpa is writable RAM.
  */
-static bool ept_write_fault(struct vcpu *vcpu, u64 gpa)
+static bool ept_lookup(struct vcpu *vcpu, u64 gpa, bool *done)
 {
 	struct mem_slot *slot;
-	bool done = false;
+	bool ram;
 
-	if (!(vcpu->exit_qual & EPT_VIOLATION_ACC_WRITE))
-		return false;
 	rcu_read_lock();
 	slot = vm_find_slot(vcpu->vm, gpa);
-	if (slot && !(slot->flags & MINIVMM_MEM_READONLY) &&
-	    ept_allow_write(&vcpu->vm->ept, gpa)) {
+	ram = slot && !(slot->flags & MINIVMM_MEM_READONLY);
+	*done = ram && (vcpu->exit_qual & EPT_VIOLATION_ACC_WRITE) &&
+		ept_allow_write(&vcpu->vm->ept, gpa);
+	if (*done)
 		slot_mark_dirty(slot, gpa);
-		done = true;
-	}
 	rcu_read_unlock();
-	return done;
+	return ram;
 }
 
 static int handle_ept_violation(struct vcpu *vcpu)
 {
 	u64 gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
-	struct mem_slot *slot;
-	bool ram;
+	bool ram, done;
 
 	/* The qualification's bit 12 is the same "NMI unblocking" bit. */
 	nmi_iret_reblock(vcpu, vcpu->exit_qual & INTR_INFO_UNBLOCK_NMI);
 
-	if (ept_write_fault(vcpu, gpa))
+	ram = ept_lookup(vcpu, gpa, &done);
+	if (done)
 		return 1;
 
 	/* The IDT, GDT or stack of an event being delivered is not RAM. */
@@ -737,10 +736,6 @@ static int handle_ept_violation(struct vcpu *vcpu)
 	if (vcpu->exit_qual & EPT_VIOLATION_ACC_INSTR)
 		return internal_error(vcpu, MINIVMM_INTERNAL_EMULATION, gpa,
 				      vcpu->exit_qual);
-	rcu_read_lock();
-	slot = vm_find_slot(vcpu->vm, gpa);
-	ram = slot && !(slot->flags & MINIVMM_MEM_READONLY);
-	rcu_read_unlock();
 	if (ram)
 		return internal_error(vcpu, MINIVMM_INTERNAL_UNHANDLED_EXIT,
 				      vcpu->exit_reason, gpa);
@@ -810,8 +805,11 @@ static int handle_failed_entry(struct vcpu *vcpu, u32 reason)
 	return 0;
 }
 
-/* The exception a handler raised, and what the exit was about. */
-static void trace_exit_fault(struct vcpu *vcpu, u32 basic)
+/*
+ * The exception a handler raised, and what the exit was about. Out of
+ * line: its buffer would give every exit a stack canary to check.
+ */
+static noinline void trace_exit_fault(struct vcpu *vcpu, u32 basic)
 {
 	u32 info = vmcs_read32(VM_ENTRY_INTR_INFO_FIELD);
 	char err[24] = "";

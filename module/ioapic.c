@@ -370,6 +370,40 @@ static u64 ioapic_mmio_read(struct ioapic *io, unsigned int off,
 	return len >= 8 ? val : val & GENMASK_ULL(len * 8 - 1, 0);
 }
 
+/*
+ * An access to the page, out of line: its interrupt array (zeroed on
+ * entry where the kernel zeroes locals) is for the I/O APIC's accesses,
+ * not for every MMIO access that asks whether it is one.
+ */
+static noinline void ioapic_access(struct vcpu *vcpu, unsigned int off,
+				   unsigned int len, bool write, u64 *val)
+{
+	struct vm *vm = vcpu->vm;
+	struct ioapic *io = vm->ioapic;
+	struct apic_irq irqs[NR_PINS];
+	unsigned long flags;
+	unsigned int pin = 0;
+	u32 send = 0;
+
+	spin_lock_irqsave(&io->lock, flags);
+	if (!write) {
+		*val = ioapic_mmio_read(io, off, len);
+	} else if (off == IOREGSEL) {
+		io->ioregsel = *val;
+	} else if (off == IOWIN && len >= 4) {
+		if (ioapic_write_reg(io, io->ioregsel, *val, &pin, &irqs[0]))
+			send = 1;
+	} else if (off == IOEOI && len >= 4) {
+		send = ioapic_eoi_locked(io, *val, irqs);
+	}
+	spin_unlock_irqrestore(&io->lock, flags);
+
+	if (off == IOWIN && send)
+		pin_send(vm, pin, &irqs[0]);
+	else if (send)
+		ioapic_send_pins(vm, send, irqs);
+}
+
 /**
  * ioapic_mmio() - a guest access to the I/O APIC's page
  * @vcpu: the vCPU that made it
@@ -389,33 +423,9 @@ static u64 ioapic_mmio_read(struct ioapic *io, unsigned int off,
 bool ioapic_mmio(struct vcpu *vcpu, u64 gpa, unsigned int len, bool write,
 		 u64 *val)
 {
-	struct vm *vm = vcpu->vm;
-	struct ioapic *io = vm->ioapic;
-	unsigned int off = gpa - MINIVMM_IOAPIC_ADDR, pin = 0;
-	struct apic_irq irqs[NR_PINS];
-	unsigned long flags;
-	u32 send = 0;
-
 	if (gpa < MINIVMM_IOAPIC_ADDR || gpa - MINIVMM_IOAPIC_ADDR >= PAGE_SIZE)
 		return false;
-
-	spin_lock_irqsave(&io->lock, flags);
-	if (!write) {
-		*val = ioapic_mmio_read(io, off, len);
-	} else if (off == IOREGSEL) {
-		io->ioregsel = *val;
-	} else if (off == IOWIN && len >= 4) {
-		if (ioapic_write_reg(io, io->ioregsel, *val, &pin, &irqs[0]))
-			send = 1;
-	} else if (off == IOEOI && len >= 4) {
-		send = ioapic_eoi_locked(io, *val, irqs);
-	}
-	spin_unlock_irqrestore(&io->lock, flags);
-
-	if (off == IOWIN && send)
-		pin_send(vm, pin, &irqs[0]);
-	else if (send)
-		ioapic_send_pins(vm, send, irqs);
+	ioapic_access(vcpu, gpa - MINIVMM_IOAPIC_ADDR, len, write, val);
 	return true;
 }
 

@@ -86,6 +86,28 @@ static bool ioeventfd_hit(const struct ioeventfd *e, bool pio, u64 addr,
 	       (!e->match || e->datamatch == val);
 }
 
+/* The search, out of line: most VMs have no ioeventfd to look through. */
+static noinline bool ioeventfd_find(struct vcpu *vcpu, bool pio, u64 addr,
+				    unsigned int len, u64 val)
+{
+	struct vm *vm = vcpu->vm;
+	struct ioeventfd *e;
+	bool hit = false;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(e, &vm->ioeventfds, node) {
+		if (ioeventfd_hit(e, pio, addr, len, val)) {
+			minivmm_eventfd_signal(e->ctx);
+			hit = true;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	if (hit)
+		vcpu->ioeventfd_signals++;
+	return hit;
+}
+
 /**
  * ioeventfd_write() - signal the eventfd a guest write is registered for
  * @vcpu: the vCPU that wrote, on its thread (it counts the signal)
@@ -102,25 +124,10 @@ static bool ioeventfd_hit(const struct ioeventfd *e, bool pio, u64 addr,
 bool ioeventfd_write(struct vcpu *vcpu, bool pio, u64 addr,
 		     unsigned int len, u64 val)
 {
-	struct vm *vm = vcpu->vm;
-	struct ioeventfd *e;
-	bool hit = false;
-
 	/* Most VMs have none: a port exit then costs one load more. */
-	if (list_empty(&vm->ioeventfds))
+	if (list_empty(&vcpu->vm->ioeventfds))
 		return false;
-	rcu_read_lock();
-	list_for_each_entry_rcu(e, &vm->ioeventfds, node) {
-		if (ioeventfd_hit(e, pio, addr, len, val)) {
-			minivmm_eventfd_signal(e->ctx);
-			hit = true;
-			break;
-		}
-	}
-	rcu_read_unlock();
-	if (hit)
-		vcpu->ioeventfd_signals++;
-	return hit;
+	return ioeventfd_find(vcpu, pio, addr, len, val);
 }
 
 /*

@@ -517,6 +517,34 @@ static bool lapic_write_reg(struct vcpu *vcpu, u32 off, u32 val)
 	return false;
 }
 
+/*
+ * An access to the page at offset @off, out of line: every MMIO access
+ * asks lapic_mmio() first, and most are for other devices.
+ */
+static noinline void lapic_mmio_access(struct vcpu *vcpu, u32 off,
+				       unsigned int len, bool write, u64 *val)
+{
+	bool send = false;
+	unsigned long flags;
+	u32 reg;
+
+	spin_lock_irqsave(&vcpu->lapic.lock, flags);
+	if (write) {
+		if (len == 4 && !(off & 0xf))
+			send = lapic_write_reg(vcpu, off, *val);
+	} else if (lapic_reg_readable(off & ~0xf)) {
+		reg = lapic_read_reg(vcpu, off & ~0xf);
+		*val = (off & 0xf) < 4 ? reg >> ((off & 3) * 8) : 0;
+	} else {
+		*val = 0;
+		lapic_error(vcpu, APIC_ESR_ILLREGA);
+	}
+	spin_unlock_irqrestore(&vcpu->lapic.lock, flags);
+	if (send)
+		lapic_send_ipi(vcpu, lapic_get(vcpu, APIC_ICR),
+			       GET_XAPIC_DEST_FIELD(lapic_get(vcpu, APIC_ICR2)));
+}
+
 /**
  * lapic_mmio() - an access to the xAPIC register page
  * @vcpu: the vCPU, on its thread, interrupts off
@@ -537,30 +565,12 @@ bool lapic_mmio(struct vcpu *vcpu, u64 gpa, unsigned int len, bool write,
 		u64 *val)
 {
 	u64 base = vcpu->lapic.base & MSR_IA32_APICBASE_BASE;
-	bool send = false;
-	unsigned long flags;
-	u32 off, reg;
 
 	/* In x2APIC mode the page is not decoded: only the MSRs reach it. */
 	if (!lapic_hw_enabled(vcpu) || lapic_x2apic(vcpu) ||
 	    gpa - base >= LAPIC_PAGE_SIZE)
 		return false;
-	off = gpa - base;
-	spin_lock_irqsave(&vcpu->lapic.lock, flags);
-	if (write) {
-		if (len == 4 && !(off & 0xf))
-			send = lapic_write_reg(vcpu, off, *val);
-	} else if (lapic_reg_readable(off & ~0xf)) {
-		reg = lapic_read_reg(vcpu, off & ~0xf);
-		*val = (off & 0xf) < 4 ? reg >> ((off & 3) * 8) : 0;
-	} else {
-		*val = 0;
-		lapic_error(vcpu, APIC_ESR_ILLREGA);
-	}
-	spin_unlock_irqrestore(&vcpu->lapic.lock, flags);
-	if (send)
-		lapic_send_ipi(vcpu, lapic_get(vcpu, APIC_ICR),
-			       GET_XAPIC_DEST_FIELD(lapic_get(vcpu, APIC_ICR2)));
+	lapic_mmio_access(vcpu, gpa - base, len, write, val);
 	return true;
 }
 

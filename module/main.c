@@ -102,8 +102,10 @@ static int __init minivmm_init(void)
 	int ret;
 
 	/* Without VMX the device still answers; VM creation says why not. */
-	if (!vmx_check_features())
+	if (!vmx_check_features()) {
 		vcpu_read_host_state();
+		cpuid_read_host();
+	}
 
 	ret = vmx_alloc_bitmaps();
 	if (ret)

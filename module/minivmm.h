@@ -170,6 +170,8 @@ struct ioapic;
  * @slots:	memory slots, NULL when unused; changed under vm->lock, read
  *		under rcu_read_lock() (a deleted slot's pages are unpinned
  *		only after a grace period)
+ * @slots_end:	one past the last slot in use, 0 with none: vm_find_slot()
+ *		looks no further; changed under vm->lock
  * @running:	vCPUs inside MINIVMM_RUN now; raised under vm->lock
  * @ept:	guest physical to host physical
  * @vcpus:	by id; changed under vm->lock, read under rcu_read_lock()
@@ -196,6 +198,7 @@ struct vm {
 	u64 mem_bytes;
 	struct mutex lock;		/* memory map and vCPU creation */
 	struct mem_slot __rcu *slots[MINIVMM_MAX_MEM_SLOTS];
+	unsigned int slots_end;
 	atomic_t running;
 	struct ept ept;
 	struct vcpu __rcu *vcpus[MINIVMM_MAX_VCPUS];
@@ -683,6 +686,7 @@ int lapic_set_state(struct vcpu *vcpu, const struct minivmm_lapic_state *s);
 void vcpu_wake(struct vcpu *vcpu);
 
 /* cpuid.c */
+void cpuid_read_host(void);
 void cpuid_emulate(struct vcpu *vcpu);
 void cpuid_guest_leaf(struct vcpu *vcpu, u32 fn, u32 idx, u32 *r);
 

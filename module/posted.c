@@ -97,28 +97,15 @@ static bool posted_in_range(struct vm *vm, bool pio, u64 addr,
 	return in;
 }
 
-/**
- * posted_write() - append a guest write to the vCPU's ring if it is posted
- * @vcpu: the vCPU that wrote, on its thread
- * @pio: an OUT (else an MMIO write)
- * @addr: the port or guest physical address
- * @len: bytes written
- * @val: the value, already cut to @len bytes
- *
- * Called from the exit handlers, interrupts off.
- *
- * Return: true when the write is in the ring (the guest goes on), false
- * when it needs an exit: not in a posted range, or the ring is full.
- */
-bool posted_write(struct vcpu *vcpu, bool pio, u64 addr, unsigned int len,
-		  u64 val)
+/* The range check and the append, out of line: most VMs post nothing. */
+static noinline bool posted_append(struct vcpu *vcpu, bool pio, u64 addr,
+				   unsigned int len, u64 val)
 {
 	struct minivmm_posted_ring *ring = vcpu->posted;
 	struct minivmm_posted_entry *e;
 	u32 tail = vcpu->posted_tail, next, head;
 
-	if (list_empty(&vcpu->vm->posted) ||
-	    !posted_in_range(vcpu->vm, pio, addr, len))
+	if (!posted_in_range(vcpu->vm, pio, addr, len))
 		return false;
 	next = tail + 1 == MINIVMM_POSTED_RING_ENTRIES ? 0 : tail + 1;
 	/* Userspace owns the head; one out of range reads as full. */
@@ -137,6 +124,27 @@ bool posted_write(struct vcpu *vcpu, bool pio, u64 addr, unsigned int len,
 	vcpu->posted_tail = next;
 	vcpu->posted_writes++;
 	return true;
+}
+
+/**
+ * posted_write() - append a guest write to the vCPU's ring if it is posted
+ * @vcpu: the vCPU that wrote, on its thread
+ * @pio: an OUT (else an MMIO write)
+ * @addr: the port or guest physical address
+ * @len: bytes written
+ * @val: the value, already cut to @len bytes
+ *
+ * Called from the exit handlers, interrupts off.
+ *
+ * Return: true when the write is in the ring (the guest goes on), false
+ * when it needs an exit: not in a posted range, or the ring is full.
+ */
+bool posted_write(struct vcpu *vcpu, bool pio, u64 addr, unsigned int len,
+		  u64 val)
+{
+	if (list_empty(&vcpu->vm->posted))
+		return false;
+	return posted_append(vcpu, pio, addr, len, val);
 }
 
 static int posted_check(const struct minivmm_posted_range *a)

@@ -68,6 +68,21 @@ void vcpu_read_host_state(void)
 		host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
 }
 
+/*
+ * The MSRs switched around entries, read and written inline rather than
+ * through the paravirt call: a Xen PV host, the one that needs that
+ * call, has no VMX to give minivmm.
+ */
+static __always_inline u64 host_rdmsr(u32 msr)
+{
+	return native_read_msr(msr);
+}
+
+static __always_inline void host_wrmsr(u32 msr, u64 val)
+{
+	native_write_msr(msr, (u32)val, val >> 32);
+}
+
 static void fpu_load(struct fxregs_state *fx)
 {
 	asm volatile("fxrstor64 %0" : : "m" (*fx));
@@ -124,14 +139,14 @@ static void vcpu_load_guest_state(struct vcpu *vcpu, u64 *host_kgs)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
 	/* SWAPGS never exits: a 64-bit guest always needs its own. */
 	if (vcpu_swaps_kgs(vcpu)) {
-		rdmsrl(MSR_KERNEL_GS_BASE, *host_kgs);
-		wrmsrl(MSR_KERNEL_GS_BASE, vcpu->kernel_gs_base);
+		*host_kgs = host_rdmsr(MSR_KERNEL_GS_BASE);
+		host_wrmsr(MSR_KERNEL_GS_BASE, vcpu->kernel_gs_base);
 	}
 	if (vcpu->syscall_msrs) {
-		wrmsrl(MSR_STAR, vcpu->star);
-		wrmsrl(MSR_LSTAR, vcpu->lstar);
-		wrmsrl(MSR_CSTAR, vcpu->cstar);
-		wrmsrl(MSR_SYSCALL_MASK, vcpu->sfmask);
+		host_wrmsr(MSR_STAR, vcpu->star);
+		host_wrmsr(MSR_LSTAR, vcpu->lstar);
+		host_wrmsr(MSR_CSTAR, vcpu->cstar);
+		host_wrmsr(MSR_SYSCALL_MASK, vcpu->sfmask);
 	}
 	if (native_read_cr2() != vcpu->cr2)
 		native_write_cr2(vcpu->cr2);
@@ -140,7 +155,7 @@ static void vcpu_load_guest_state(struct vcpu *vcpu, u64 *host_kgs)
 		vcpu_update_rdtscp(vcpu);
 	if (vcpu->cpu_based2 & SECONDARY_EXEC_ENABLE_RDTSCP) {
 		if (vcpu->host_tsc_aux != vcpu->tsc_aux)
-			wrmsrl(MSR_TSC_AUX, vcpu->tsc_aux);
+			host_wrmsr(MSR_TSC_AUX, vcpu->tsc_aux);
 	}
 	/*
 	 * Entry loads DR7 from the VMCS; DR0-DR3 matter only while it
@@ -169,18 +184,18 @@ static void vcpu_put_guest_state(struct vcpu *vcpu, u64 host_kgs)
 		hw_breakpoint_restore();
 	if ((vcpu->cpu_based2 & SECONDARY_EXEC_ENABLE_RDTSCP) &&
 	    vcpu->host_tsc_aux != vcpu->tsc_aux)
-		wrmsrl(MSR_TSC_AUX, vcpu->host_tsc_aux);
+		host_wrmsr(MSR_TSC_AUX, vcpu->host_tsc_aux);
 	vcpu->cr2 = native_read_cr2();
 	if (vcpu->syscall_msrs) {
-		wrmsrl(MSR_STAR, host_star);
-		wrmsrl(MSR_LSTAR, host_lstar);
-		wrmsrl(MSR_CSTAR, host_cstar);
-		wrmsrl(MSR_SYSCALL_MASK, host_sfmask);
+		host_wrmsr(MSR_STAR, host_star);
+		host_wrmsr(MSR_LSTAR, host_lstar);
+		host_wrmsr(MSR_CSTAR, host_cstar);
+		host_wrmsr(MSR_SYSCALL_MASK, host_sfmask);
 	}
 	if (vcpu_swaps_kgs(vcpu)) {
 		/* The guest's SWAPGS changed it without an exit. */
-		rdmsrl(MSR_KERNEL_GS_BASE, vcpu->kernel_gs_base);
-		wrmsrl(MSR_KERNEL_GS_BASE, host_kgs);
+		vcpu->kernel_gs_base = host_rdmsr(MSR_KERNEL_GS_BASE);
+		host_wrmsr(MSR_KERNEL_GS_BASE, host_kgs);
 	}
 	if ((vcpu->cr4 & X86_CR4_OSXSAVE) && vcpu->xcr0 != host_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
@@ -357,6 +372,33 @@ static bool vcpu_must_leave_batch(struct vcpu *vcpu)
 }
 
 /*
+ * Guest RIP and whether the guest could take an interrupt now, for the
+ * run structure; the VMCS loaded, preemption off.
+ */
+static void __vcpu_fill_run_state(struct vcpu *vcpu)
+{
+	struct minivmm_run *run = vcpu->run;
+
+	run->rip = vmcs_readl(GUEST_RIP);
+	run->ready_for_interrupt =
+		(vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_IF) &&
+		!(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
+		  (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) &&
+		!(vcpu->reinject_info & VECTORING_INFO_VALID_MASK) &&
+		vcpu->mp_state == MP_RUNNABLE;
+}
+
+/* The same, from the thread with nothing loaded. */
+static void vcpu_fill_run_state(struct vcpu *vcpu)
+{
+	preempt_disable();
+	if (loaded_vmcs_load(&vcpu->vmcs))
+		vmcs_refresh_host_percpu(vcpu);
+	__vcpu_fill_run_state(vcpu);
+	preempt_enable();
+}
+
+/*
  * Entries in one batch at most: the loop in vcpu_run() then gets its turn
  * (cond_resched()) even with no other task asking for the CPU.
  */
@@ -368,6 +410,8 @@ static bool vcpu_must_leave_batch(struct vcpu *vcpu)
  * batch, inside kernel_fpu_begin() (interrupt handlers meanwhile see the
  * FPU as unusable, as during any kernel FPU section). Interrupts are taken
  * between entries, and the batch ends when this CPU is wanted elsewhere.
+ * An exit for userspace fills in the run structure's state here, with
+ * the VMCS still loaded.
  * Return: >0 to enter again, 0 to return to userspace, <0 an error.
  */
 static int vcpu_enter_exit(struct vcpu *vcpu)
@@ -391,7 +435,7 @@ static int vcpu_enter_exit(struct vcpu *vcpu)
 	 * the first entry.
 	 */
 	if (vmx_config.cpu_based2 & SECONDARY_EXEC_ENABLE_RDTSCP)
-		rdmsrl(MSR_TSC_AUX, vcpu->host_tsc_aux);
+		vcpu->host_tsc_aux = host_rdmsr(MSR_TSC_AUX);
 	kernel_fpu_begin_mask(0);
 	fpu_load(vcpu->fpu);
 
@@ -425,6 +469,8 @@ static int vcpu_enter_exit(struct vcpu *vcpu)
 		}
 		local_irq_enable();
 	} while (ret > 0 && --budget);
+	if (ret <= 0)
+		__vcpu_fill_run_state(vcpu);
 
 	/*
 	 * VM exit leaves LDTR null, the GDTR limit at 0xffff and the TR limit
@@ -446,27 +492,6 @@ static int vcpu_enter_exit(struct vcpu *vcpu)
 		vcpu->guest_ns += mul_u64_u32_div(guest_tsc, NSEC_PER_MSEC,
 						  tsc_khz);
 	return ret;
-}
-
-/*
- * Guest RIP and whether the guest could take an interrupt now, for the
- * run structure, with the VMCS loaded for the reads.
- */
-static void vcpu_fill_run_state(struct vcpu *vcpu)
-{
-	struct minivmm_run *run = vcpu->run;
-
-	preempt_disable();
-	if (loaded_vmcs_load(&vcpu->vmcs))
-		vmcs_refresh_host_percpu(vcpu);
-	run->rip = vmcs_readl(GUEST_RIP);
-	run->ready_for_interrupt =
-		(vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_IF) &&
-		!(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
-		  (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) &&
-		!(vcpu->reinject_info & VECTORING_INFO_VALID_MASK) &&
-		vcpu->mp_state == MP_RUNNABLE;
-	preempt_enable();
 }
 
 /**
@@ -567,9 +592,10 @@ static void vcpu_block(struct vcpu *vcpu)
 
 static int vcpu_run(struct vcpu *vcpu)
 {
+	bool filled = false;
 	int ret;
 
-	vcpu->host_debugctl = get_debugctlmsr();
+	vcpu->host_debugctl = host_rdmsr(MSR_IA32_DEBUGCTLMSR);
 	/* An instruction that needs the device again exits right away. */
 	ret = vcpu_complete_userspace(vcpu);
 	if (ret > 0 && vcpu->immediate_exit) {
@@ -591,12 +617,15 @@ static int vcpu_run(struct vcpu *vcpu)
 		}
 		cond_resched();
 		ret = vcpu_enter_exit(vcpu);
+		/* On its way out to userspace it filled in the state. */
+		filled = true;
 	}
 	if (!ret)
 		vcpu->user_exits++;
 	vcpu->run->exits = vcpu->nr_exits;
 	vcpu->run->entries = vcpu->nr_entries;
-	vcpu_fill_run_state(vcpu);
+	if (!filled)
+		vcpu_fill_run_state(vcpu);
 	if (vcpu->run->exit_reason == MINIVMM_EXIT_SHUTDOWN)
 		minivmm_event(MINIVMM_EVENT_VCPU_SHUTDOWN, vcpu->vm, vcpu->id,
 			      0);

@@ -154,9 +154,10 @@ struct vm *vm_get_next(unsigned int after_id)
  */
 struct mem_slot *vm_find_slot(struct vm *vm, u64 gpa)
 {
-	int i;
+	/* Pairs with vm_set_slots_end(): no slot is published past it. */
+	unsigned int i, end = smp_load_acquire(&vm->slots_end);
 
-	for (i = 0; i < MINIVMM_MAX_MEM_SLOTS; i++) {
+	for (i = 0; i < end; i++) {
 		struct mem_slot *s;
 
 		s = rcu_dereference_check(vm->slots[i],
@@ -187,6 +188,23 @@ static struct mem_slot *vm_slot_locked(struct vm *vm, unsigned int i)
 {
 	return rcu_dereference_protected(vm->slots[i],
 					 lockdep_is_held(&vm->lock));
+}
+
+/*
+ * After a slot came or went, vm->lock held: vm_find_slot() looks no
+ * further than the last slot in use. A new slot is published before the
+ * end that covers it (the release), so a lookup that sees the new end
+ * sees the slot; one that still sees the old end misses a slot it could
+ * as well have missed a moment earlier.
+ */
+static void vm_set_slots_end(struct vm *vm)
+{
+	unsigned int end = MINIVMM_MAX_MEM_SLOTS;
+
+	while (end && !vm_slot_locked(vm, end - 1))
+		end--;
+	/* Pairs with the acquire in vm_find_slot(). */
+	smp_store_release(&vm->slots_end, end);
 }
 
 /* Why @r cannot be added now, or 0; vm->lock held. */
@@ -224,6 +242,7 @@ static struct mem_slot *vm_unpublish_slot(struct vm *vm, unsigned int i)
 	ept_flush_all_cpus(&vm->ept);
 	WRITE_ONCE(vm->mem_bytes, vm->mem_bytes - slot->size);
 	RCU_INIT_POINTER(vm->slots[i], NULL);
+	vm_set_slots_end(vm);
 	return slot;
 }
 
@@ -309,6 +328,7 @@ static int vm_install_slot(struct vm *vm, struct mem_slot *slot,
 	}
 	WRITE_ONCE(vm->mem_bytes, vm->mem_bytes + slot->size);
 	rcu_assign_pointer(vm->slots[r->slot], slot);
+	vm_set_slots_end(vm);
 	return 0;
 }
 

@@ -272,6 +272,14 @@ bool loaded_vmcs_load(struct loaded_vmcs *v)
 	unsigned long flags;
 	bool moved = old != cpu;
 
+	/*
+	 * Current here already, the case of nearly every call: nothing to
+	 * change. Only this thread makes @v current on a CPU or moves it;
+	 * the VMCLEAR of a CPU leaving VMX operation (the one other writer)
+	 * may come at any moment after this test as after the one below.
+	 */
+	if (likely(!moved && vc->current_vmcs == v))
+		return false;
 	if (moved && old >= 0)
 		loaded_vmcs_clear(v);
 

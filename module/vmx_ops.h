@@ -59,6 +59,36 @@ static __always_inline bool vmx_result(u8 res, const char *insn,
 	return false;
 }
 
+/*
+ * VMREAD and VMWRITE run on every exit: where the compiler allows, the
+ * success path is the instruction, a jump not taken and one over the
+ * fault's way out, failure and fault branching out of line (asm goto)
+ * instead of a flag byte tested after it.
+ */
+#ifdef CONFIG_CC_HAS_ASM_GOTO_OUTPUT
+static __always_inline unsigned long __vmcs_read(unsigned long field)
+{
+	unsigned long value;
+
+	asm_goto_output("1: vmread %[field], %[value]\n\t"
+			"jna %l[failed]\n\t"
+			"jmp 3f\n"
+			"2:\tjmp %l[faulted]\n"
+			"3:\n\t"
+			_ASM_EXTABLE(1b, 2b)
+			: [value] "=r" (value)
+			: [field] "r" (field)
+			: "cc"
+			: failed, faulted);
+	return value;
+failed:
+	vmx_insn_failed("vmread", field, 0, _RET_IP_);
+	return 0;
+faulted:
+	vmx_insn_faulted("vmread", field, _RET_IP_);
+	return 0;
+}
+#else
 static __always_inline unsigned long __vmcs_read(unsigned long field)
 {
 	unsigned long value = 0;
@@ -73,20 +103,27 @@ static __always_inline unsigned long __vmcs_read(unsigned long field)
 		     : "cc");
 	return vmx_result(res, "vmread", field, 0) ? value : 0;
 }
+#endif
 
 static __always_inline bool __vmcs_write(unsigned long field,
 					 unsigned long value)
 {
-	u8 res = VMX_FAULT;
-
-	asm volatile("1: vmwrite %[value], %[field]\n\t"
-		     "setna %[res]\n\t"
-		     "2:\n\t"
-		     _ASM_EXTABLE(1b, 2b)
-		     : [res] "+qm" (res)
-		     : [field] "r" (field), [value] "rm" (value)
-		     : "cc");
-	return vmx_result(res, "vmwrite", field, value);
+	asm goto("1: vmwrite %[value], %[field]\n\t"
+		 "jna %l[failed]\n\t"
+		 "jmp 3f\n"
+		 "2:\tjmp %l[faulted]\n"
+		 "3:\n\t"
+		 _ASM_EXTABLE(1b, 2b)
+		 : : [field] "r" (field), [value] "rm" (value)
+		 : "cc"
+		 : failed, faulted);
+	return true;
+failed:
+	vmx_insn_failed("vmwrite", field, value, _RET_IP_);
+	return false;
+faulted:
+	vmx_insn_faulted("vmwrite", field, _RET_IP_);
+	return false;
 }
 
 static __always_inline u16 vmcs_read16(unsigned long field)

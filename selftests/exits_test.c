@@ -205,6 +205,41 @@ TEST_F(exits, cpuid_default_leaf1_apic_id_is_vcpu_id)
 	test_vcpu_destroy(other);
 }
 
+/*
+ * The host leaves the module reads once at load are the host's, each at
+ * its own place: the vendor, the extended leaves, and a subleaf of leaf
+ * 7 other than the one cached.
+ */
+TEST_F(exits, cpuid_default_cached_host_leaves)
+{
+	unsigned int a, b, c, d;
+	uint32_t r[4];
+
+	REQUIRE_VMX();
+	SETUP_GUEST(MODE_LONG, guest_cpuid);
+	query_cpuid(self->vcpu, 0, 0, r);
+	__cpuid(0, a, b, c, d);
+	EXPECT_EQ(a > 0x16 ? a : 0x16, r[0]);
+	EXPECT_EQ(b, r[1]);
+	EXPECT_EQ(c, r[2]);
+	EXPECT_EQ(d, r[3]);
+	if (a >= 7) {
+		__cpuid_count(7, 1, a, b, c, d);
+		query_cpuid(self->vcpu, 7, 1, r);
+		EXPECT_EQ(a, r[0]);
+		EXPECT_EQ(0, r[1]);
+	}
+	__cpuid(0x80000000, a, b, c, d);
+	query_cpuid(self->vcpu, 0x80000000, 0, r);
+	EXPECT_EQ(a, r[0]);
+	if (a >= 0x80000008) {
+		__cpuid(0x80000008, a, b, c, d);
+		query_cpuid(self->vcpu, 0x80000008, 0, r);
+		EXPECT_EQ(a, r[0]);
+		EXPECT_EQ(0, r[1]);
+	}
+}
+
 TEST_F(exits, cpuid_default_leaf_d_x87_sse_only)
 {
 	uint32_t r[4];

@@ -424,4 +424,61 @@ TEST_F(mem, deleted_slot_accesses_are_mmio)
 	munmap(extra, self->slot1_size);
 }
 
+/*
+ * The lookup of a slot stops at the last slot in use: a slot with the
+ * highest number is found, also after a slot below it went, and once it
+ * goes too its addresses are device memory.
+ */
+TEST_F(mem, last_slot_number_is_found_until_deleted)
+{
+	const uint64_t pattern = 0x8877665544332211ULL;
+	struct minivmm_caps caps;
+	struct minivmm_run *run;
+	struct test_vcpu *vcpu;
+	struct test_vm *vm;
+	struct ucall uc;
+	uint64_t *extra, *low;
+	uint32_t last;
+
+	REQUIRE_VMX();
+	ASSERT_EQ(0, minivmm_caps(&caps));
+	ASSERT_LT(2, caps.max_mem_slots);
+	last = caps.max_mem_slots - 1;
+	vm = vm_on(RAM(false), self->ram_size);
+	extra = RAM(true);
+	low = RAM(true);
+	extra[4] = pattern;		/* SLOT1_GPA + 0x20 */
+	ASSERT_EQ(0, set_region(vm, 1, SLOT1_GPA + self->slot1_size,
+				self->slot1_size, low));
+	ASSERT_EQ(0, set_region(vm, last, SLOT1_GPA, self->slot1_size,
+				extra));
+	ASSERT_EQ(0, set_region(vm, 1, 0, 0, NULL));
+	vcpu = test_vcpu_add(vm, 0);
+	test_vcpu_load(vcpu, MODE_LONG, guest_old_slot,
+		       GUEST_CODE_SIZE(guest_old_slot));
+
+	/* RAM: no exit before the report. */
+	ASSERT_EQ(UCALL_SYNC, test_run_ucall(vcpu, &uc));
+	EXPECT_EQ(pattern, uc.args[0]);
+
+	/* The last slot gone: no slot is left above slot 0. */
+	ASSERT_EQ(0, set_region(vm, last, 0, 0, NULL));
+	run = test_run_expect(vcpu, MINIVMM_EXIT_MMIO);
+	EXPECT_EQ(SLOT1_GPA + 0x20, run->mmio.phys_addr);
+	EXPECT_EQ(0, run->mmio.is_write);
+	run->mmio.data = 0x1234;
+	ASSERT_EQ(UCALL_SYNC, test_run_ucall(vcpu, &uc));
+	EXPECT_EQ(0x1234, uc.args[0]);
+
+	/* Back in the last slot: RAM again, the guest's write lands there. */
+	ASSERT_EQ(0, set_region(vm, last, SLOT1_GPA, self->slot1_size,
+				extra));
+	ASSERT_EQ(UCALL_DONE, test_run_ucall(vcpu, &uc));
+	EXPECT_EQ(0x77, extra[5]);
+	test_vcpu_destroy(vcpu);
+	test_vm_destroy(vm);
+	munmap(extra, self->slot1_size);
+	munmap(low, self->slot1_size);
+}
+
 TEST_HARNESS_MAIN
