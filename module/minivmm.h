@@ -172,7 +172,8 @@ struct ioapic;
  *		only after a grace period)
  * @slots_end:	one past the last slot in use, 0 with none: vm_find_slot()
  *		looks no further; changed under vm->lock
- * @running:	vCPUs inside MINIVMM_RUN now; raised under vm->lock
+ * @running:	vCPUs inside MINIVMM_RUN now (vm_run_begin())
+ * @map_changing: a memory map change is in progress, under vm->lock
  * @ept:	guest physical to host physical
  * @vcpus:	by id; changed under vm->lock, read under rcu_read_lock()
  * @nr_vcpus:	vCPUs that exist now; vm->lock
@@ -200,6 +201,7 @@ struct vm {
 	struct mem_slot __rcu *slots[MINIVMM_MAX_MEM_SLOTS];
 	unsigned int slots_end;
 	atomic_t running;
+	bool map_changing;
 	struct ept ept;
 	struct vcpu __rcu *vcpus[MINIVMM_MAX_VCPUS];
 	unsigned int nr_vcpus;
@@ -354,8 +356,9 @@ struct vcpu_poll {
  * struct vcpu - a virtual CPU and the kernel thread that runs it
  * @vm:			the VM
  * @id:			vCPU id
- * @ioctl_lock:		one ioctl at a time; held briefly, never across a
- *			guest run
+ * @ioctl_lock:		one state ioctl at a time (MINIVMM_RUN takes it
+ *			only to wait for one); held briefly, never across
+ *			a guest run
  * @own:		enum vcpu_owner: who has the thread now; another
  *			thread-bound ioctl is -EBUSY unless OWN_IDLE
  * @thread:		the kernel thread
@@ -466,7 +469,7 @@ struct vcpu_poll {
 struct vcpu {
 	struct vm *vm;
 	unsigned int id;
-	struct mutex ioctl_lock;	/* one ioctl at a time */
+	struct mutex ioctl_lock;	/* one state ioctl at a time */
 	int own;
 
 	struct task_struct *thread;
@@ -576,6 +579,9 @@ void vm_put(struct vm *vm);
 struct vm *vm_get_by_id(unsigned int id);
 struct vm *vm_get_next(unsigned int after_id);
 struct mem_slot *vm_find_slot(struct vm *vm, u64 gpa);
+bool vm_run_try_begin(struct vm *vm);
+int vm_run_begin(struct vm *vm);
+void vm_run_end(struct vm *vm);
 void slot_mark_dirty(struct mem_slot *slot, u64 gpa);
 
 /* limits.c */

@@ -784,9 +784,9 @@ static void vcpu_wait_request(struct vcpu *vcpu, struct task_struct *caller)
  *
  * A run the thread begins from the page is a RUN without a caller: it
  * takes the thread as OWN_PAGE by cmpxchg (an ioctl that has it already
- * wins, and the answer is left to RUN) and counts in vm->running, raised
- * under vm->lock as RUN does, but with a trylock: a memory map change in
- * progress parks the thread and leaves the answer to MINIVMM_RUN. A RUN
+ * wins, and the answer is left to RUN) and counts itself in vm->running
+ * as RUN does, but never waits: a memory map change in progress parks
+ * the thread and leaves the answer to MINIVMM_RUN. A RUN
  * issued during it attaches (OWN_PAGE_RUN) and returns its exit.
  */
 static unsigned int page_poll_ns = 200000;
@@ -874,14 +874,16 @@ static bool vcpu_page_poll(struct vcpu *vcpu, struct task_struct *user)
 
 /*
  * Run the guest for the answer userspace wrote in the page, as RUN would.
- * Return: false when an ioctl has the thread: the answer is left to RUN.
+ * Return: false when an ioctl has the thread, true otherwise, also when
+ * a memory map change left the answer to RUN (the thread parks: it polls
+ * no more).
  */
 static bool vcpu_page_run(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
 	int ret, old;
 
-	if (!mutex_trylock(&vm->lock)) {
+	if (!vm_run_try_begin(vm)) {
 		/*
 		 * A memory map change: leave the answer (the word says
 		 * KERNEL(seq)) to MINIVMM_RUN, which waits for it.
@@ -889,8 +891,6 @@ static bool vcpu_page_run(struct vcpu *vcpu)
 		vcpu->page_polling = false;
 		return true;
 	}
-	atomic_inc(&vm->running);
-	mutex_unlock(&vm->lock);
 	/* Only a RUN attached to this run kicks it; it comes later. */
 	WRITE_ONCE(vcpu->kick, false);
 	if (cmpxchg(&vcpu->own, OWN_IDLE, OWN_PAGE) != OWN_IDLE) {
@@ -900,14 +900,14 @@ static bool vcpu_page_run(struct vcpu *vcpu)
 		 * KERNEL(seq)) rather than the thread waiting for the
 		 * ioctl's owner to give it back.
 		 */
-		atomic_dec(&vm->running);
+		vm_run_end(vm);
 		vcpu->page_polling = false;
 		return false;
 	}
 	vcpu->immediate_exit = false;
 	vcpu->page_live = false;
 	ret = vcpu_run(vcpu);
-	atomic_dec(&vm->running);
+	vm_run_end(vm);
 	/*
 	 * Give the thread back before the exit goes out: an ioctl made on
 	 * seeing it must not find the thread still taken.
@@ -1123,14 +1123,20 @@ static int vcpu_ioctl_run(struct vcpu *vcpu)
 	immediate = READ_ONCE(vcpu->run->immediate_exit);
 	if (immediate > 1)
 		return -EINVAL;
-	if (mutex_lock_killable(&vcpu->ioctl_lock))
-		return -EINTR;
 	/* Ordered after the RUN before this one: it gave the thread back. */
 	ret = vcpu_claim_run(vcpu);
-	if (ret != OWN_IDLE && ret != OWN_PAGE) {
+	if (ret == OWN_CALL) {
+		/*
+		 * Another ioctl has the thread, under ioctl_lock: wait for it
+		 * as that ioctl's peers do. RUN itself takes no lock.
+		 */
+		if (mutex_lock_killable(&vcpu->ioctl_lock))
+			return -EINTR;
+		ret = vcpu_claim_run(vcpu);
 		mutex_unlock(&vcpu->ioctl_lock);
-		return -EBUSY;
 	}
+	if (ret != OWN_IDLE && ret != OWN_PAGE)
+		return -EBUSY;
 	attach = ret == OWN_PAGE;
 	if (!attach && signal_pending(current) && !immediate) {
 		/* An exit published in the page stays as it is. */
@@ -1138,18 +1144,13 @@ static int vcpu_ioctl_run(struct vcpu *vcpu)
 		if (state == MINIVMM_HANDOFF_OFF)
 			vcpu->run->exit_reason = MINIVMM_EXIT_INTR;
 		vcpu_put_own(vcpu);
-		mutex_unlock(&vcpu->ioctl_lock);
 		return -EINTR;
 	}
 	if (!attach) {
-		/* Memory map changes see this under vm->lock and back off. */
-		if (mutex_lock_killable(&vm->lock)) {
+		if (vm_run_begin(vm)) {
 			vcpu_put_own(vcpu);
-			mutex_unlock(&vcpu->ioctl_lock);
 			return -EINTR;
 		}
-		atomic_inc(&vm->running);
-		mutex_unlock(&vm->lock);
 		WRITE_ONCE(vcpu->kick, false);
 		vcpu->immediate_exit = immediate;
 	} else if (immediate) {
@@ -1158,14 +1159,13 @@ static int vcpu_ioctl_run(struct vcpu *vcpu)
 	}
 	vcpu->run_caller = current;
 	vcpu_request_start(vcpu, REQ_RUN);
-	mutex_unlock(&vcpu->ioctl_lock);
 	if (attach && immediate)
 		vcpu_wake(vcpu);
 
 	ret = vcpu_wait_run(vcpu);
 
 	if (!attach)
-		atomic_dec(&vm->running);
+		vm_run_end(vm);
 	/* The result is read: other ioctls may hand the thread work now. */
 	vcpu_put_own(vcpu);
 	return ret;

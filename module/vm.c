@@ -207,6 +207,78 @@ static void vm_set_slots_end(struct vm *vm)
 	smp_store_release(&vm->slots_end, end);
 }
 
+/*
+ * Begin a change of the memory map, vm->lock held: -EBUSY while a vCPU is
+ * in RUN. RUN counts itself in vm->running without the lock, then looks
+ * at vm->map_changing (vm_run_begin()); with a full barrier on both sides
+ * at least one of the two sees the other, so no vCPU runs on a map that
+ * is changing.
+ */
+static int vm_map_change_begin(struct vm *vm)
+{
+	WRITE_ONCE(vm->map_changing, true);
+	/* Pairs with the barrier in vm_run_begin(). */
+	smp_mb();
+	if (atomic_read(&vm->running)) {
+		WRITE_ONCE(vm->map_changing, false);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static void vm_map_change_end(struct vm *vm)
+{
+	/* Pairs with the acquire in vm_run_try_begin(): all of it is seen. */
+	smp_store_release(&vm->map_changing, false);
+}
+
+/**
+ * vm_run_try_begin() - count a vCPU into RUN, with no lock
+ * @vm: the vCPU's VM
+ *
+ * Return: false while a memory map change is in progress: not counted.
+ */
+bool vm_run_try_begin(struct vm *vm)
+{
+	atomic_inc(&vm->running);
+	/* Pairs with the barrier in vm_map_change_begin(). */
+	smp_mb__after_atomic();
+	/* Acquire: what the change before this one made is seen. */
+	if (likely(!smp_load_acquire(&vm->map_changing)))
+		return true;
+	atomic_dec(&vm->running);
+	return false;
+}
+
+/**
+ * vm_run_begin() - count a vCPU into RUN
+ * @vm: the vCPU's VM
+ *
+ * With no lock, unless a memory map change is in progress: then it waits
+ * for vm->lock, under which no change is half made.
+ *
+ * Return: 0, or -EINTR when a fatal signal came while waiting.
+ */
+int vm_run_begin(struct vm *vm)
+{
+	if (likely(vm_run_try_begin(vm)))
+		return 0;
+	if (mutex_lock_killable(&vm->lock))
+		return -EINTR;
+	atomic_inc(&vm->running);
+	mutex_unlock(&vm->lock);
+	return 0;
+}
+
+/**
+ * vm_run_end() - count a vCPU out of RUN
+ * @vm: the vCPU's VM
+ */
+void vm_run_end(struct vm *vm)
+{
+	atomic_dec(&vm->running);
+}
+
 /* Why @r cannot be added now, or 0; vm->lock held. */
 static int vm_check_add(struct vm *vm, const struct minivmm_memory_region *r)
 {
@@ -233,17 +305,19 @@ static int vm_check_add(struct vm *vm, const struct minivmm_memory_region *r)
 static struct mem_slot *vm_unpublish_slot(struct vm *vm, unsigned int i)
 {
 	struct mem_slot *slot = vm_slot_locked(vm, i);
+	int ret = vm_map_change_begin(vm);
 
-	if (atomic_read(&vm->running))
-		return ERR_PTR(-EBUSY);
-	if (!slot)
-		return ERR_PTR(-ENOENT);
-	ept_unmap_range(&vm->ept, slot->gpa, slot->size);
-	ept_flush_all_cpus(&vm->ept);
-	WRITE_ONCE(vm->mem_bytes, vm->mem_bytes - slot->size);
-	RCU_INIT_POINTER(vm->slots[i], NULL);
-	vm_set_slots_end(vm);
-	return slot;
+	if (ret)
+		return ERR_PTR(ret);
+	if (slot) {
+		ept_unmap_range(&vm->ept, slot->gpa, slot->size);
+		ept_flush_all_cpus(&vm->ept);
+		WRITE_ONCE(vm->mem_bytes, vm->mem_bytes - slot->size);
+		RCU_INIT_POINTER(vm->slots[i], NULL);
+		vm_set_slots_end(vm);
+	}
+	vm_map_change_end(vm);
+	return slot ?: ERR_PTR(-ENOENT);
 }
 
 static unsigned long *dirty_bitmap_alloc(unsigned long npages)
@@ -318,18 +392,21 @@ static int vm_install_slot(struct vm *vm, struct mem_slot *slot,
 {
 	int ret = vm_check_add(vm, r);
 
+	if (!ret)
+		ret = vm_map_change_begin(vm);
 	if (ret)
 		return ret;
 	ret = ept_map_slot(&vm->ept, slot);
 	if (ret) {
 		ept_unmap_range(&vm->ept, slot->gpa, slot->size);
 		ept_flush_all_cpus(&vm->ept);
-		return ret;
+	} else {
+		WRITE_ONCE(vm->mem_bytes, vm->mem_bytes + slot->size);
+		rcu_assign_pointer(vm->slots[r->slot], slot);
+		vm_set_slots_end(vm);
 	}
-	WRITE_ONCE(vm->mem_bytes, vm->mem_bytes + slot->size);
-	rcu_assign_pointer(vm->slots[r->slot], slot);
-	vm_set_slots_end(vm);
-	return 0;
+	vm_map_change_end(vm);
+	return ret;
 }
 
 static int vm_add_slot(struct vm *vm, const struct minivmm_memory_region *r)

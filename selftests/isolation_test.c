@@ -88,6 +88,20 @@ GUEST_CODE(guest_flag_spin, ".code64",
 	   "1: jmp 1b\n\t");
 
 /*
+ * Long mode, forever: read SLOT1_GPA + 0x10, spin a while, read
+ * SLOT1_GPA + 0x18, report. Both reads are in one RUN unless the first
+ * one leaves for userspace.
+ */
+GUEST_CODE(guest_read_twice, ".code64",
+	   "1: mov 0x200010, %rbx\n\t"
+	   "mov $200, %ecx\n\t"
+	   "2: dec %ecx\n\t"
+	   "jnz 2b\n\t"
+	   "mov 0x200018, %rdx\n\t"
+	   UCALL_ASM(1)
+	   "jmp 1b\n\t");
+
+/*
  * Long mode: read SLOT1_GPA + 0x10 and report it (RBX), twice; then
  * write 0x5a5a5a5a5a5a5a5a to SLOT1_GPA + 0x18 and finish.
  */
@@ -340,6 +354,101 @@ TEST_F(mem, memory_map_change_while_running_is_ebusy)
 	EXPECT_EQ(0, set_region(vm, 0, 0, 0, NULL));
 	test_vcpu_destroy(vcpu);
 	test_vm_destroy(vm);
+}
+
+struct mapper {
+	struct test_vm *vm;
+	void *mem;
+	size_t size;
+	volatile bool stop;
+	unsigned int added, deleted, busy, other;
+};
+
+/* Add and delete slot 1 over and over, counting what each call gave. */
+static void *map_thread(void *arg)
+{
+	struct mapper *m = arg;
+	bool mapped = false;
+	int ret;
+
+	while (!m->stop) {
+		ret = mapped ? set_region(m->vm, 1, 0, 0, NULL) :
+			       set_region(m->vm, 1, SLOT1_GPA, m->size, m->mem);
+		if (!ret) {
+			mapped = !mapped;
+			if (mapped)
+				m->added++;
+			else
+				m->deleted++;
+		} else if (ret == -EBUSY) {
+			m->busy++;
+		} else {
+			m->other++;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * RUN counts itself in without a lock: a slot added or deleted by another
+ * thread must still never change the map in the middle of a RUN. The
+ * guest reads the slot twice in one RUN; a second read that finds the
+ * slot gone after the first found it there is such a change.
+ */
+TEST_F(mem, memory_map_changes_racing_runs_never_land_inside_one)
+{
+	unsigned int i, rounds = stress_rounds(3000), mid_run = 0, ios = 0;
+	struct minivmm_run *run;
+	struct test_vcpu *vcpu;
+	struct mapper m = { 0 };
+	bool first_left = false;
+	pthread_t thread;
+
+	REQUIRE_VMX();
+	m.vm = vm_on(RAM(false), self->ram_size);
+	m.mem = RAM(true);
+	m.size = self->slot1_size;
+	vcpu = test_vcpu_add(m.vm, 0);
+	run = vcpu->run;
+	test_vcpu_load(vcpu, MODE_LONG, guest_read_twice,
+		       GUEST_CODE_SIZE(guest_read_twice));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, map_thread, &m));
+
+	for (i = 0; i < rounds; i++) {
+		ASSERT_EQ(0, test_vcpu_run(vcpu));
+		if (run->exit_reason == MINIVMM_EXIT_IO) {
+			ASSERT_EQ(UCALL_PORT, run->io.port);
+			first_left = false;
+			ios++;
+		} else {
+			ASSERT_EQ(MINIVMM_EXIT_MMIO, run->exit_reason);
+			ASSERT_EQ(0, run->mmio.is_write);
+			run->mmio.data = 0;
+			if (run->mmio.phys_addr == SLOT1_GPA + 0x10) {
+				first_left = true;
+			} else {
+				ASSERT_EQ(SLOT1_GPA + 0x18,
+					  run->mmio.phys_addr);
+				mid_run += !first_left;
+				first_left = false;
+			}
+		}
+		/* Room for the other thread between RUNs, on one CPU too. */
+		if (i % 4 == 3)
+			usleep(100);
+	}
+	m.stop = true;
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	TH_LOG("%u RUNs, %u reports; slot added %u, deleted %u times, %u refused",
+	       rounds, ios, m.added, m.deleted, m.busy);
+	EXPECT_EQ(0, mid_run);
+	EXPECT_EQ(0, m.other);
+	/* The race was run: changes landed between RUNs and were refused. */
+	EXPECT_LT(0, m.deleted);
+	EXPECT_LT(0, m.busy);
+	test_vcpu_destroy(vcpu);
+	test_vm_destroy(m.vm);
+	munmap(m.mem, m.size);
 }
 
 TEST_F(mem, slot_added_after_first_run_is_used)
