@@ -9,6 +9,7 @@
  * test_install_exc_handlers(), so an exception the module injects is seen
  * by the test as a ucall naming the vector and the faulting RIP.
  */
+#include <asm/processor-flags.h>
 #include <cpuid.h>
 #include <fcntl.h>
 #include <string.h>
@@ -18,15 +19,6 @@
 #include "kselftest_harness.h"
 #include "guest.h"
 #include "minivmm_test.h"
-
-#define X86_CR0_MP	(1ULL << 1)
-#define X86_CR0_EM	(1ULL << 2)
-#define X86_CR0_TS	(1ULL << 3)
-#define X86_CR0_NE	(1ULL << 5)
-#define X86_CR0_WP	(1ULL << 16)
-#define X86_CR0_AM	(1ULL << 18)
-#define X86_CR0_PG	(1ULL << 31)
-#define X86_CR4_VMXE	(1ULL << 13)
 
 #define GP_VECTOR	13
 #define UD_VECTOR	6

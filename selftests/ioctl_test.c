@@ -4,6 +4,7 @@
  * with its exact errno, and the valid cases next to them that prove the
  * checks are not wider than documented.
  */
+#include <asm/processor-flags.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -18,12 +19,6 @@
 /* An address in the kernel half: never user memory. */
 #define KERNEL_PTR	((void *)0xffff888000000000UL)
 
-#define CR0_PE		(1ULL << 0)
-#define CR0_ET		(1ULL << 4)
-#define CR0_NW		(1ULL << 29)
-#define CR0_CD		(1ULL << 30)
-#define CR0_PG		(1ULL << 31)
-#define CR4_PAE		(1ULL << 5)
 #define EFER_LME	(1ULL << 8)
 #define EFER_LMA	(1ULL << 10)
 
@@ -846,21 +841,21 @@ TEST(set_sregs_invalid_cr0_is_einval)
 	test_get_sregs(vcpu, &good);
 
 	s = good;
-	s.cr0 = CR0_ET | CR0_PG;		/* paging without protection */
+	s.cr0 = X86_CR0_ET | X86_CR0_PG;		/* paging without protection */
 	EXPECT_ERRNO(EINVAL, set_sregs(vcpu, &s));
-	s.cr0 = CR0_ET | CR0_NW;		/* no write-through, caching on */
+	s.cr0 = X86_CR0_ET | X86_CR0_NW;		/* no write-through, caching on */
 	EXPECT_ERRNO(EINVAL, set_sregs(vcpu, &s));
-	s.cr0 = CR0_ET | CR0_PE | CR0_NW;
+	s.cr0 = X86_CR0_ET | X86_CR0_PE | X86_CR0_NW;
 	EXPECT_ERRNO(EINVAL, set_sregs(vcpu, &s));
-	s.cr0 = CR0_ET | (1ULL << 32);
+	s.cr0 = X86_CR0_ET | (1ULL << 32);
 	EXPECT_ERRNO(EINVAL, set_sregs(vcpu, &s));
-	s.cr0 = CR0_ET | (1ULL << 63);
+	s.cr0 = X86_CR0_ET | (1ULL << 63);
 	EXPECT_ERRNO(EINVAL, set_sregs(vcpu, &s));
 
 	/* Caching off, and NW with CD, are valid. */
-	s.cr0 = CR0_ET | CR0_CD;
+	s.cr0 = X86_CR0_ET | X86_CR0_CD;
 	EXPECT_OK(set_sregs(vcpu, &s));
-	s.cr0 = CR0_ET | CR0_CD | CR0_NW;
+	s.cr0 = X86_CR0_ET | X86_CR0_CD | X86_CR0_NW;
 	EXPECT_OK(set_sregs(vcpu, &s));
 	test_vcpu_destroy(vcpu);
 	test_vm_destroy(vm);
@@ -948,13 +943,13 @@ TEST(set_sregs_inconsistent_long_mode_is_einval)
 	s.efer &= ~EFER_LME;
 	EXPECT_ERRNO(EINVAL, set_sregs(vcpu, &s));
 	s = good;				/* LMA without paging */
-	s.cr0 &= ~CR0_PG;
+	s.cr0 &= ~X86_CR0_PG;
 	EXPECT_ERRNO(EINVAL, set_sregs(vcpu, &s));
 	s = good;				/* long mode without PAE */
-	s.cr4 &= ~CR4_PAE;
+	s.cr4 &= ~X86_CR4_PAE;
 	EXPECT_ERRNO(EINVAL, set_sregs(vcpu, &s));
 	s = good;				/* LMA in real mode */
-	s.cr0 = CR0_ET;
+	s.cr0 = X86_CR0_ET;
 	s.efer = EFER_LMA;
 	EXPECT_ERRNO(EINVAL, set_sregs(vcpu, &s));
 	test_vcpu_destroy(vcpu);
@@ -978,8 +973,8 @@ TEST(set_sregs_bad_pae_pdpt_is_einval)
 	pdpt = (uint64_t *)(vm->mem + 0x6000);
 	memset(pdpt, 0, 32);
 	s = good;
-	s.cr0 |= CR0_PG;
-	s.cr4 |= CR4_PAE;
+	s.cr0 |= X86_CR0_PG;
+	s.cr4 |= X86_CR4_PAE;
 	s.cr3 = 0x6000;
 	EXPECT_OK(set_sregs(vcpu, &s));
 	ASSERT_EQ(0, set_sregs(vcpu, &good));
@@ -1024,8 +1019,8 @@ TEST(rejected_set_sregs_changes_nothing)
 	EXPECT_ERRNO(EINVAL, set_sregs(vcpu, &s));
 	/* PAE paging whose table is outside RAM. */
 	s.efer = 0;
-	s.cr0 |= CR0_PG;
-	s.cr4 |= CR4_PAE;
+	s.cr0 |= X86_CR0_PG;
+	s.cr4 |= X86_CR4_PAE;
 	s.cr3 = MMIO_BASE;
 	EXPECT_ERRNO(EINVAL, set_sregs(vcpu, &s));
 

@@ -2,14 +2,15 @@
 /*
  * Guests for the minivmm selftests: see include/guest.h.
  */
+#include <asm/processor-flags.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -19,13 +20,6 @@
 #include "guest.h"
 #include "minivmm_test.h"
 
-#define CR0_PE		(1ULL << 0)
-#define CR0_ET		(1ULL << 4)
-#define CR0_NE		(1ULL << 5)
-#define CR0_PG		(1ULL << 31)
-#define CR4_PAE		(1ULL << 5)
-#define CR4_OSFXSR	(1ULL << 9)
-#define CR4_OSXMMEXCPT	(1ULL << 10)
 #define EFER_LME	(1ULL << 8)
 #define EFER_LMA	(1ULL << 10)
 
@@ -225,17 +219,17 @@ void test_vcpu_setup(struct test_vcpu *vcpu, enum guest_mode mode,
 	s.tr.limit = 0x67;
 	s.ldt = seg(0, AR_UNUSABLE);
 	s.ldt.limit = 0;
-	s.cr0 = CR0_PE | CR0_ET | CR0_NE;
-	s.cr4 = CR4_OSFXSR | CR4_OSXMMEXCPT;
+	s.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE;
+	s.cr4 = X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
 	s.efer = 0;
 	if (mode == MODE_PROTECTED) {
 		s.cs = seg(GDT_CODE32, AR_CODE32);
 	} else {
 		write_page_tables(vcpu->vm);
 		s.cs = seg(GDT_CODE64, AR_CODE64);
-		s.cr0 |= CR0_PG;
+		s.cr0 |= X86_CR0_PG;
 		s.cr3 = GUEST_PML4;
-		s.cr4 |= CR4_PAE;
+		s.cr4 |= X86_CR4_PAE;
 		s.efer = EFER_LME | EFER_LMA;
 	}
 	test_set_sregs(vcpu, &s);

@@ -3,17 +3,11 @@
  * libminivmm: put a vCPU in 32-bit protected mode or in long mode, with a
  * GDT and (for long mode) identity-mapped page tables in guest memory.
  */
+#include <asm/processor-flags.h>
 #include <string.h>
 
 #include "internal.h"
 
-#define CR0_PE		(1ULL << 0)
-#define CR0_ET		(1ULL << 4)
-#define CR0_NE		(1ULL << 5)
-#define CR0_PG		(1ULL << 31)
-#define CR4_PAE		(1ULL << 5)
-#define CR4_OSFXSR	(1ULL << 9)
-#define CR4_OSXMMEXCPT	(1ULL << 10)
 #define EFER_LME	(1ULL << 8)
 #define EFER_LMA	(1ULL << 10)
 
@@ -117,7 +111,7 @@ int mvm_setup_cpu(struct mvm *vm, struct mvm_vcpu *vcpu,
 	s.tr.limit = 0x67;
 	s.ldt = flat_seg(0, AR_UNUSABLE);
 	s.ldt.limit = 0;
-	s.cr0 = CR0_PE | CR0_ET;
+	s.cr0 = X86_CR0_PE | X86_CR0_ET;
 	s.cr2 = 0;
 	s.cr3 = 0;
 	s.cr4 = 0;
@@ -127,10 +121,10 @@ int mvm_setup_cpu(struct mvm *vm, struct mvm_vcpu *vcpu,
 	} else {
 		write_page_tables(vm, host + PAGE_SIZE, data + PAGE_SIZE);
 		s.cs = flat_seg(MVM_SEL_CODE64, AR_CODE64);
-		s.cr0 |= CR0_NE | CR0_PG;
+		s.cr0 |= X86_CR0_NE | X86_CR0_PG;
 		s.cr3 = data + PAGE_SIZE;
 		/* x86-64 code may use SSE: let it. */
-		s.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+		s.cr4 = X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
 		s.efer = EFER_LME | EFER_LMA;
 	}
 	ret = mvm_set_sregs(vcpu, &s);
