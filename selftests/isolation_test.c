@@ -384,9 +384,8 @@ static void *map_thread(void *arg)
 			}
 			m->added++;
 			/*
-			 * Deletions are tried once RUNs go on on the new
-			 * map: while one is in flight, also on one CPU,
-			 * where this thread's wake-up preempts it.
+			 * Delete it only once RUNs ran on the new map: the
+			 * deletion then meets RUNs in flight.
 			 */
 			seen = m->runs;
 			while (!m->stop && m->runs - seen < 2)
