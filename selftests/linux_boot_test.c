@@ -1147,7 +1147,7 @@ TEST_F_TIMEOUT(guest, run_vmlinux_two_vcpus_boot_to_init_and_power_off,
  * 64-bit entry, the kernel decompresses itself first, which costs
  * minutes of the emulated machine's time, so the image carries the
  * bzImage only with scripts/testvm --guest-bzimage (make check: the
- * 2-CPU machine of Debian's 6.1 only).
+ * 1-CPU machine of Debian's 6.1 only).
  */
 TEST_F_TIMEOUT(guest, run_bzimage_boots_to_init_and_powers_off,
 	       BZIMAGE_TEST_TIMEOUT)
