@@ -579,10 +579,49 @@ void vm_put(struct vm *vm);
 struct vm *vm_get_by_id(unsigned int id);
 struct vm *vm_get_next(unsigned int after_id);
 struct mem_slot *vm_find_slot(struct vm *vm, u64 gpa);
-bool vm_run_try_begin(struct vm *vm);
-int vm_run_begin(struct vm *vm);
-void vm_run_end(struct vm *vm);
+int vm_run_wait_begin(struct vm *vm);
 void slot_mark_dirty(struct mem_slot *slot, u64 gpa);
+
+/**
+ * vm_run_try_begin() - count a vCPU into RUN, with no lock
+ * @vm: the vCPU's VM
+ *
+ * Return: false while a memory map change is in progress: not counted.
+ */
+static inline bool vm_run_try_begin(struct vm *vm)
+{
+	atomic_inc(&vm->running);
+	/* Pairs with the barrier in vm_map_change_begin(). */
+	smp_mb__after_atomic();
+	/* Acquire: what the change before this one made is seen. */
+	if (likely(!smp_load_acquire(&vm->map_changing)))
+		return true;
+	atomic_dec(&vm->running);
+	return false;
+}
+
+/**
+ * vm_run_begin() - count a vCPU into RUN
+ * @vm: the vCPU's VM
+ *
+ * With no lock, unless a memory map change is in progress: then it waits
+ * for vm->lock (vm_run_wait_begin()).
+ *
+ * Return: 0, or -EINTR when a fatal signal came while waiting.
+ */
+static inline int vm_run_begin(struct vm *vm)
+{
+	return likely(vm_run_try_begin(vm)) ? 0 : vm_run_wait_begin(vm);
+}
+
+/**
+ * vm_run_end() - count a vCPU out of RUN
+ * @vm: the vCPU's VM
+ */
+static inline void vm_run_end(struct vm *vm)
+{
+	atomic_dec(&vm->running);
+}
 
 /* limits.c */
 int limits_vm_charge(struct vm *vm);

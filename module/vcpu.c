@@ -494,6 +494,21 @@ static int vcpu_enter_exit(struct vcpu *vcpu)
 	return ret;
 }
 
+/*
+ * Wake the task waiting on @w, if there is one, after a store it tests.
+ * Most hand-offs find the other side polling, not waiting: then this is
+ * the barrier and one load. The barrier orders the store before the
+ * test, as the one in rcuwait_wake_up() would; the waiter's
+ * set_current_state() orders its registration before its test.
+ */
+static __always_inline void vcpu_wake_waiter(struct rcuwait *w)
+{
+	/* Pairs with the waiter's set_current_state(). */
+	smp_mb();
+	if (rcuwait_active(w))
+		rcuwait_wake_up(w);
+}
+
 /**
  * vcpu_wake() - an event became due for a vCPU
  * @vcpu: the vCPU
@@ -982,19 +997,25 @@ static int vcpu_thread(void *data)
 			continue;
 		if (req == REQ_RUN) {
 			vcpu->result = vcpu_run_request(vcpu);
-			/* Still inside RUN, so still there: hold it. */
-			if (caller)
-				put_task_struct(caller);
-			caller = vcpu->run_caller;
-			get_task_struct(caller);
+			/*
+			 * Still inside RUN, so still there: hold it. The
+			 * one held already cannot have been freed and its
+			 * address reused, so the same address is the same
+			 * task.
+			 */
+			if (caller != vcpu->run_caller) {
+				if (caller)
+					put_task_struct(caller);
+				caller = vcpu->run_caller;
+				get_task_struct(caller);
+			}
 		} else {
 			vcpu->result = vcpu_call(vcpu);
 		}
 		after_run = req == REQ_RUN;
 		/* The result must be visible before the request is done. */
 		smp_store_release(&vcpu->request, REQ_NONE);
-		/* Its full barrier orders the store before the waiter test. */
-		rcuwait_wake_up(&vcpu->done_wait);
+		vcpu_wake_waiter(&vcpu->done_wait);
 	}
 	if (caller)
 		put_task_struct(caller);
@@ -1006,7 +1027,7 @@ static void vcpu_request_start(struct vcpu *vcpu, enum vcpu_request req)
 {
 	/* What the request reads (call_fn, kick, ...) is visible first. */
 	smp_store_release(&vcpu->request, req);
-	rcuwait_wake_up(&vcpu->req_wait);
+	vcpu_wake_waiter(&vcpu->req_wait);
 }
 
 /**

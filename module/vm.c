@@ -210,14 +210,14 @@ static void vm_set_slots_end(struct vm *vm)
 /*
  * Begin a change of the memory map, vm->lock held: -EBUSY while a vCPU is
  * in RUN. RUN counts itself in vm->running without the lock, then looks
- * at vm->map_changing (vm_run_begin()); with a full barrier on both sides
+ * at vm->map_changing (vm_run_try_begin()); with a full barrier on both sides
  * at least one of the two sees the other, so no vCPU runs on a map that
  * is changing.
  */
 static int vm_map_change_begin(struct vm *vm)
 {
 	WRITE_ONCE(vm->map_changing, true);
-	/* Pairs with the barrier in vm_run_begin(). */
+	/* Pairs with the barrier in vm_run_try_begin(). */
 	smp_mb();
 	if (atomic_read(&vm->running)) {
 		WRITE_ONCE(vm->map_changing, false);
@@ -233,50 +233,21 @@ static void vm_map_change_end(struct vm *vm)
 }
 
 /**
- * vm_run_try_begin() - count a vCPU into RUN, with no lock
+ * vm_run_wait_begin() - count a vCPU into RUN once no map change is made
  * @vm: the vCPU's VM
  *
- * Return: false while a memory map change is in progress: not counted.
- */
-bool vm_run_try_begin(struct vm *vm)
-{
-	atomic_inc(&vm->running);
-	/* Pairs with the barrier in vm_map_change_begin(). */
-	smp_mb__after_atomic();
-	/* Acquire: what the change before this one made is seen. */
-	if (likely(!smp_load_acquire(&vm->map_changing)))
-		return true;
-	atomic_dec(&vm->running);
-	return false;
-}
-
-/**
- * vm_run_begin() - count a vCPU into RUN
- * @vm: the vCPU's VM
- *
- * With no lock, unless a memory map change is in progress: then it waits
- * for vm->lock, under which no change is half made.
+ * vm_run_begin()'s way when a change is in progress: under vm->lock no
+ * change is half made.
  *
  * Return: 0, or -EINTR when a fatal signal came while waiting.
  */
-int vm_run_begin(struct vm *vm)
+int vm_run_wait_begin(struct vm *vm)
 {
-	if (likely(vm_run_try_begin(vm)))
-		return 0;
 	if (mutex_lock_killable(&vm->lock))
 		return -EINTR;
 	atomic_inc(&vm->running);
 	mutex_unlock(&vm->lock);
 	return 0;
-}
-
-/**
- * vm_run_end() - count a vCPU out of RUN
- * @vm: the vCPU's VM
- */
-void vm_run_end(struct vm *vm)
-{
-	atomic_dec(&vm->running);
 }
 
 /* Why @r cannot be added now, or 0; vm->lock held. */
