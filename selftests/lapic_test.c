@@ -7,9 +7,9 @@
  * ready_for_interrupt, IPIs between four vCPUs, NMI, lowest-priority,
  * all-including-self, cluster-model and x2APIC IPIs, the TMR of a
  * level-triggered I/O APIC pin, an AP started by INIT and SIPI, and the
- * APIC's and the run
- * state's ioctls (MINIVMM_GET/SET_LAPIC, MINIVMM_GET/SET_MP_STATE): round
- * trips, bad arguments, timers and halts restored into a new vCPU.
+ * APIC's and the run state's ioctls (MINIVMM_GET/SET_LAPIC,
+ * MINIVMM_GET/SET_MP_STATE): round trips, bad arguments, timers and
+ * halts restored into a new vCPU.
  *
  * Most tests drive a "poke" guest: a long-mode loop that reports with a
  * ucall (RBX = POKE_READY), then does what the test put in its
