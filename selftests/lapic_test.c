@@ -1380,8 +1380,9 @@ TEST_F(lapic, nmi_ipi_runs_the_targets_nmi_handler)
 }
 
 /*
- * x2APIC: the ICR's destination is 32 bits (0x101 is not APIC 1), and a
- * logical one is cluster (31:16) and bit (15:0) of the derived LDR.
+ * x2APIC: the ICR's destination is 32 bits (0x101 is not APIC 1), a
+ * logical one is cluster (31:16) and bit (15:0) of the derived LDR, and
+ * 0xffffffff is a broadcast in both modes.
  */
 TEST_F(lapic, x2apic_ipi_to_another_vcpu)
 {
@@ -1418,6 +1419,18 @@ TEST_F(lapic, x2apic_ipi_to_another_vcpu)
 	x2_window_irq(v1, 0x50);
 	EXPECT_EQ(0, x2_wr(v1, X2APIC(APIC_EOI), 0));
 	expect_ready(v1, op(v1, OP_RETURN, 0, 0));
+
+	/* All ones is a broadcast, logical as well, to the sender too. */
+	ASSERT_EQ(0, x2_wr(self->vcpu, X2APIC(APIC_ICR),
+			   (0xffffffffULL << 32) | DEST_LOGICAL | 0x60));
+	EXPECT_EQ(1, x2_rd(v1, X2APIC(APIC_IRR + 3 * 16)));
+	EXPECT_EQ(1, x2_rd(self->vcpu, X2APIC(APIC_IRR + 3 * 16)));
+	x2_window_irq(v1, 0x60);
+	EXPECT_EQ(0, x2_wr(v1, X2APIC(APIC_EOI), 0));
+	expect_ready(v1, op(v1, OP_RETURN, 0, 0));
+	x2_window_irq(self->vcpu, 0x60);
+	EXPECT_EQ(0, x2_wr(self->vcpu, X2APIC(APIC_EOI), 0));
+	expect_ready(self->vcpu, op(self->vcpu, OP_RETURN, 0, 0));
 	expect_ready(v1, op(v1, OP_WINDOW, 0, 0));
 	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
 	test_vcpu_destroy(v1);
