@@ -871,10 +871,16 @@ static bool lapic_match_dest(struct vcpu *vcpu, const struct apic_irq *irq)
 	u32 ldr, dfr, id = vcpu->id;
 	u8 dest = irq->dest;
 
-	/* x2APIC: 32-bit IDs; logical is cluster[31:16], 16 bits[15:0]. */
+	/*
+	 * x2APIC: 32-bit IDs; logical is cluster[31:16], 16 bits[15:0]. All
+	 * ones is a broadcast in either mode (SDM, ICR operation in x2APIC
+	 * mode).
+	 */
 	if (lapic_x2apic(vcpu)) {
+		if (irq->dest == ~0u)
+			return true;
 		if (!irq->logical)
-			return irq->dest == ~0u || irq->dest == id;
+			return irq->dest == id;
 		ldr = x2apic_ldr(vcpu);
 		return (irq->dest >> 16) == (ldr >> 16) &&
 		       (irq->dest & ldr & 0xffff);

@@ -2,11 +2,14 @@
 /*
  * The local APIC in the module: its registers in xAPIC mode, CR8 as the
  * TPR, interrupt priority (TPR, PPR, ISR), EOI, the error status
- * register, self-IPIs, the timer in its three modes waking a halted
- * guest, HLT with interrupts off, ready_for_interrupt, IPIs between four
- * vCPUs, an AP started by INIT and SIPI, and the APIC's and the run
- * state's ioctls (MINIVMM_GET/SET_LAPIC, MINIVMM_GET/SET_MP_STATE): round
- * trips, bad arguments, timers and halts restored into a new vCPU.
+ * register and the error LVT, self-IPIs, the timer in its three modes
+ * waking a halted guest, the x2APIC MSRs, HLT with interrupts off,
+ * ready_for_interrupt, IPIs between four vCPUs, NMI, lowest-priority,
+ * all-including-self, cluster-model and x2APIC IPIs, the TMR of a
+ * level-triggered I/O APIC pin, an AP started by INIT and SIPI, and the
+ * APIC's and the run state's ioctls (MINIVMM_GET/SET_LAPIC,
+ * MINIVMM_GET/SET_MP_STATE): round trips, bad arguments, timers and
+ * halts restored into a new vCPU.
  *
  * Most tests drive a "poke" guest: a long-mode loop that reports with a
  * ucall (RBX = POKE_READY), then does what the test put in its
@@ -60,11 +63,14 @@
 #define MASKED		(1u << 16)
 #define PERIODIC	(1u << 17)
 #define TSC_DEADLINE	(2u << 17)
+#define DM_LOWEST	0x100
+#define DM_NMI		0x400
 #define DM_INIT		0x500
 #define DM_STARTUP	0x600
 #define DEST_LOGICAL	0x800
 #define INT_ASSERT	0x4000
 #define DEST_SELF	0x40000
+#define DEST_ALLINC	0x80000
 #define DEST_ALLBUT	0xc0000
 #define ESR_SENDILL	0x20
 #define TDCR_DIV_1	0xb
@@ -159,12 +165,14 @@ GUEST_CODE(guest_poke, ".code64",
 	   "jmp 8b\n\t"
 	   "19: sti\n\tmov %rdx, %cr8\n\tnop\n\tnop\n\tcli\n\t"
 	   "jmp 8b\n\t"
+	   POKE_HANDLER(2)
 	   POKE_HANDLER(0x30)
 	   POKE_HANDLER(0x45)
 	   POKE_HANDLER(0x50)
 	   POKE_HANDLER(0x60));
 extern const unsigned char guest_poke_irq_0x30[], guest_poke_irq_0x45[],
-	guest_poke_irq_0x50[], guest_poke_irq_0x60[], guest_poke_ready[];
+	guest_poke_irq_0x50[], guest_poke_irq_0x60[], guest_poke_ready[],
+	guest_poke_irq_2[];
 
 static struct test_vcpu *poke_vcpu(struct test_vm *vm, int id)
 {
@@ -409,6 +417,31 @@ TEST_F(lapic, esr_shows_errors_after_a_write)
 	EXPECT_EQ(ESR_SENDILL, rd(self->vcpu, APIC_ESR));
 	wr(self->vcpu, APIC_ESR, 0);
 	EXPECT_EQ(0, rd(self->vcpu, APIC_ESR));
+}
+
+/* An error raises the error LVT's vector, unless the entry is masked. */
+TEST_F(lapic, error_lvt_interrupt_for_illegal_vector)
+{
+	REQUIRE_VMX();
+	POKE_SETUP();
+	enable(self->vcpu);
+	wr(self->vcpu, APIC_LVTERR, MASKED | 0x30);
+	self_ipi(self->vcpu, 5);
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+	wr(self->vcpu, APIC_ESR, 0);
+	EXPECT_EQ(ESR_SENDILL, rd(self->vcpu, APIC_ESR));
+	wr(self->vcpu, APIC_LVTERR, 0x30);
+	self_ipi(self->vcpu, 5);
+	/* Not the illegal vector: the error's. */
+	EXPECT_EQ(0, rd(self->vcpu, APIC_IRR));
+	EXPECT_EQ(1u << 16, rd(self->vcpu, APIC_IRR + 16));
+	EXPECT_EQ(1u << 16, expect_irq(self->vcpu,
+				       op(self->vcpu, OP_WINDOW, 0, 0), 0x30));
+	wr(self->vcpu, APIC_ESR, 0);
+	EXPECT_EQ(ESR_SENDILL, rd(self->vcpu, APIC_ESR));
+	wr(self->vcpu, APIC_EOI, 0);
+	expect_ready(self->vcpu, op(self->vcpu, OP_RETURN, 0, 0));
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
 }
 
 TEST_F(lapic, cr8_and_tpr_are_one_register)
@@ -955,6 +988,63 @@ TEST_F(lapic, x2apic_illegal_mode_transitions_gp)
 	EXPECT_EQ(0x50014, rd(self->vcpu, APIC_LVR));
 }
 
+static const struct {
+	uint32_t off, val;
+} x2_lvts[] = {
+	{ APIC_LVTT, PERIODIC | MASKED | 0x31 },
+	{ APIC_LVTTHMR, MASKED | 0x433 },
+	{ APIC_LVTPC, MASKED | 0x434 },
+	{ APIC_LVT1, MASKED | 0x400 },
+	{ APIC_LVT1, 0xa035 },
+	{ APIC_LVTERR, 0x36 },
+	{ APIC_LVTERR, MASKED | 0x37 },
+	{ APIC_LVTT, MASKED | 0x32 },
+};
+
+TEST_F(lapic, x2apic_lvt_timer_and_tmr_registers_through_msrs)
+{
+	uint64_t a, b;
+	unsigned int i;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	ASSERT_EQ(0, x2_wr(self->vcpu, MSR_APIC_BASE, BASE_X2));
+	ASSERT_EQ(0, x2_wr(self->vcpu, X2APIC(APIC_SPIV), 0x1ff));
+	for (i = 0; i < ARRAY_SIZE(x2_lvts); i++) {
+		EXPECT_EQ(0, x2_wr(self->vcpu, X2APIC(x2_lvts[i].off),
+				   x2_lvts[i].val));
+		EXPECT_EQ(x2_lvts[i].val,
+			  x2_rd(self->vcpu, X2APIC(x2_lvts[i].off))) {
+			TH_LOG("MSR %#x written %#x", X2APIC(x2_lvts[i].off),
+			       x2_lvts[i].val);
+		}
+	}
+	/* A masked one-shot, divide by 16: it counts, it does not fire. */
+	EXPECT_EQ(0, x2_wr(self->vcpu, X2APIC(APIC_TDCR), 0x3));
+	EXPECT_EQ(0, x2_wr(self->vcpu, X2APIC(APIC_TMICT), 0xffffffff));
+	EXPECT_EQ(0xffffffff, x2_rd(self->vcpu, X2APIC(APIC_TMICT)));
+	usleep(50000);
+	a = x2_rd(self->vcpu, X2APIC(APIC_TMCCT));
+	usleep(50000);
+	b = x2_rd(self->vcpu, X2APIC(APIC_TMCCT));
+	EXPECT_GT(0xffffffffULL, a);
+	EXPECT_LT(0ULL, b);
+	EXPECT_GT(a, b);
+	/* The current count is read-only. */
+	EXPECT_EQ(-1, x2_wr(self->vcpu, X2APIC(APIC_TMCCT), 0));
+	EXPECT_EQ(-1, x2_wr(self->vcpu, X2APIC(APIC_TMCCT), 0x1234));
+	EXPECT_EQ(0xffffffff, x2_rd(self->vcpu, X2APIC(APIC_TMICT)));
+	EXPECT_EQ(0, x2_wr(self->vcpu, X2APIC(APIC_TMICT), 0));
+	EXPECT_EQ(0, x2_rd(self->vcpu, X2APIC(APIC_TMCCT)));
+	/* The TMR: eight read-only words, nothing level-triggered yet. */
+	for (i = 0; i < 8; i++) {
+		EXPECT_EQ(0, x2_rd(self->vcpu, X2APIC(APIC_TMR + i * 16)));
+		EXPECT_EQ(-1, x2_wr(self->vcpu, X2APIC(APIC_TMR + i * 16), 0))
+			TH_LOG("WRMSR %#x", X2APIC(APIC_TMR + i * 16));
+	}
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+}
+
 /* ---- HLT and ready_for_interrupt ----------------------------------- */
 
 TEST_F(lapic, hlt_with_interrupts_off_exits)
@@ -1115,6 +1205,288 @@ TEST_F(lapic, ipis_among_four_vcpus)
 		}
 		test_vcpu_destroy(w[i].vcpu);
 	}
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+}
+
+/* Another poke vCPU at its first report, its APIC software-enabled. */
+static struct test_vcpu *peer(struct test_vm *vm, int id)
+{
+	struct test_vcpu *vcpu = poke_vcpu(vm, id);
+
+	expect_ready(vcpu, next(vcpu));
+	enable(vcpu);
+	return vcpu;
+}
+
+/* Is @vec in the IRR of @vcpu? */
+static bool irr_has(struct test_vcpu *vcpu, int vec)
+{
+	return rd(vcpu, APIC_IRR + vec / 32 * 16) & (1u << (vec % 32));
+}
+
+/* Take the pending @vec: its handler runs, EOI, back in the loop. */
+static void take(struct test_vcpu *vcpu, int vec)
+{
+	expect_irq(vcpu, op(vcpu, OP_WINDOW, 0, 0), vec);
+	wr(vcpu, APIC_EOI, 0);
+	expect_ready(vcpu, op(vcpu, OP_RETURN, 0, 0));
+}
+
+static void send_ipi(struct test_vcpu *vcpu, uint8_t dest, uint32_t icr)
+{
+	wr(vcpu, APIC_ICR2, (uint32_t)dest << 24);
+	wr(vcpu, APIC_ICR, icr);
+}
+
+/*
+ * The IPIs below go to vCPUs outside RUN: the message waits in the IRR
+ * (or as a pending NMI) until the destination runs.
+ */
+TEST_F(lapic, ipi_all_including_self_reaches_every_vcpu)
+{
+	struct test_vcpu *v1;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	enable(self->vcpu);
+	v1 = peer(self->vm, 1);
+	/* The shorthand ignores the destination field. */
+	send_ipi(self->vcpu, 5, DEST_ALLINC | 0x45);
+	EXPECT_TRUE(irr_has(self->vcpu, 0x45));
+	EXPECT_TRUE(irr_has(v1, 0x45));
+	take(self->vcpu, 0x45);
+	take(v1, 0x45);
+	/* Once each. */
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+	expect_ready(v1, op(v1, OP_WINDOW, 0, 0));
+	test_vcpu_destroy(v1);
+}
+
+/*
+ * Lowest priority goes to one APIC of the destination; which one is the
+ * APIC's choice (the first that matches, api.rst says), not asserted.
+ */
+TEST_F(lapic, ipi_lowest_priority_reaches_one_destination)
+{
+	struct test_vcpu *v[3];
+	bool got[3];
+	int i, n = 0;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	enable(self->vcpu);
+	for (i = 1; i < 3; i++) {
+		v[i] = peer(self->vm, i);
+		wr(v[i], APIC_LDR, (1u << i) << 24);
+	}
+	send_ipi(self->vcpu, 0x06, DM_LOWEST | DEST_LOGICAL | 0x45);
+	EXPECT_FALSE(irr_has(self->vcpu, 0x45));
+	for (i = 1; i < 3; i++) {
+		got[i] = irr_has(v[i], 0x45);
+		n += got[i];
+	}
+	EXPECT_EQ(1, n) TH_LOG("vCPU 1 %d, vCPU 2 %d", got[1], got[2]);
+	for (i = 1; i < 3; i++) {
+		if (got[i])
+			take(v[i], 0x45);
+		expect_ready(v[i], op(v[i], OP_WINDOW, 0, 0));
+		test_vcpu_destroy(v[i]);
+	}
+}
+
+/*
+ * The cluster model: the destination's high nibble names the cluster,
+ * the low one APICs in it. vCPU 1 is cluster 1 bit 0, vCPU 2 cluster 2
+ * bit 0: in the flat model 0x11 would reach both.
+ */
+TEST_F(lapic, ipi_cluster_logical_destination)
+{
+	static const struct {
+		uint8_t dest;
+		bool to1, to2;
+	} sends[] = {
+		{ 0x11, true, false }, { 0x21, false, true },
+		{ 0x12, false, false }, { 0x31, false, false },
+		{ 0x01, false, false }, { 0xff, true, true },
+	};
+	struct test_vcpu *v1, *v2;
+	unsigned int i;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	enable(self->vcpu);
+	v1 = peer(self->vm, 1);
+	v2 = peer(self->vm, 2);
+	wr(v1, APIC_DFR, 0x0fffffff);
+	wr(v2, APIC_DFR, 0x0fffffff);
+	wr(v1, APIC_LDR, 0x11u << 24);
+	wr(v2, APIC_LDR, 0x21u << 24);
+	for (i = 0; i < ARRAY_SIZE(sends); i++) {
+		send_ipi(self->vcpu, sends[i].dest, DEST_LOGICAL | 0x45);
+		EXPECT_EQ(sends[i].to1, irr_has(v1, 0x45))
+			TH_LOG("destination %#x", sends[i].dest);
+		EXPECT_EQ(sends[i].to2, irr_has(v2, 0x45))
+			TH_LOG("destination %#x", sends[i].dest);
+		if (sends[i].to1)
+			take(v1, 0x45);
+		if (sends[i].to2)
+			take(v2, 0x45);
+	}
+	EXPECT_FALSE(irr_has(self->vcpu, 0x45));
+	expect_ready(v1, op(v1, OP_WINDOW, 0, 0));
+	expect_ready(v2, op(v2, OP_WINDOW, 0, 0));
+	test_vcpu_destroy(v1);
+	test_vcpu_destroy(v2);
+}
+
+static bool have_cap(uint64_t cap)
+{
+	struct minivmm_caps caps;
+
+	return !minivmm_caps(&caps) && (caps.features & cap);
+}
+
+/*
+ * An NMI IPI runs the destination's NMI handler (vector 2) even with
+ * IF = 0, bypassing the IRR and ISR; its IRET lets the next one in.
+ */
+TEST_F(lapic, nmi_ipi_runs_the_targets_nmi_handler)
+{
+	struct test_vcpu *v1;
+	struct ucall uc;
+	int i;
+
+	REQUIRE_VMX();
+	if (!have_cap(MINIVMM_CAP_VIRTUAL_NMI))
+		SKIP(return, "no virtual NMIs: APIC NMIs are dropped");
+	POKE_SETUP();
+	enable(self->vcpu);
+	v1 = peer(self->vm, 1);
+	test_set_idt(self->vm, MODE_LONG, 2, GUEST_CODE_ADDR +
+		     GUEST_LABEL_OFFSET(guest_poke, guest_poke_irq_2));
+	for (i = 0; i < 2; i++) {
+		/* The vector field means nothing for an NMI. */
+		send_ipi(self->vcpu, 1, DM_NMI | 0x45);
+		/* Taken before the read; the handler sees ISR word 0 clear. */
+		uc = op(v1, OP_READ, APIC_IRR + 2 * 16, 0);
+		EXPECT_EQ(0, expect_irq(v1, uc, 2));
+		uc = op(v1, OP_RETURN, 0, 0);
+		expect_ready(v1, uc);
+		EXPECT_EQ(0, uc.args[1]);
+	}
+	expect_ready(v1, op(v1, OP_WINDOW, 0, 0));
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+	test_vcpu_destroy(v1);
+}
+
+/*
+ * x2APIC: the ICR's destination is 32 bits (0x101 is not APIC 1), a
+ * logical one is cluster (31:16) and bit (15:0) of the derived LDR, and
+ * 0xffffffff is a broadcast in both modes.
+ */
+TEST_F(lapic, x2apic_ipi_to_another_vcpu)
+{
+	struct test_vcpu *v1;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	v1 = poke_vcpu(self->vm, 1);
+	expect_ready(v1, next(v1));
+	ASSERT_EQ(0, x2_wr(self->vcpu, MSR_APIC_BASE, BASE_X2));
+	ASSERT_EQ(0, x2_wr(v1, MSR_APIC_BASE, APIC_TB | 0xc00));
+	ASSERT_EQ(0, x2_wr(self->vcpu, X2APIC(APIC_SPIV), 0x1ff));
+	ASSERT_EQ(0, x2_wr(v1, X2APIC(APIC_SPIV), 0x1ff));
+	EXPECT_EQ(2, x2_rd(v1, X2APIC(APIC_LDR)));
+
+	ASSERT_EQ(0, x2_wr(self->vcpu, X2APIC(APIC_ICR),
+			   (0x101ULL << 32) | 0x45));
+	EXPECT_EQ(0, x2_rd(v1, X2APIC(APIC_IRR + 2 * 16)));
+	ASSERT_EQ(0, x2_wr(self->vcpu, X2APIC(APIC_ICR), (1ULL << 32) | 0x45));
+	EXPECT_EQ(1u << 5, x2_rd(v1, X2APIC(APIC_IRR + 2 * 16)));
+	EXPECT_EQ(0, x2_rd(self->vcpu, X2APIC(APIC_IRR + 2 * 16)));
+	x2_window_irq(v1, 0x45);
+	EXPECT_EQ(0, x2_wr(v1, X2APIC(APIC_EOI), 0));
+	expect_ready(v1, op(v1, OP_RETURN, 0, 0));
+
+	/* Logical: cluster 1 bit 1 is nobody, cluster 0 bit 1 is vCPU 1. */
+	ASSERT_EQ(0, x2_wr(self->vcpu, X2APIC(APIC_ICR),
+			   (0x10002ULL << 32) | DEST_LOGICAL | 0x50));
+	EXPECT_EQ(0, x2_rd(v1, X2APIC(APIC_IRR + 2 * 16)));
+	ASSERT_EQ(0, x2_wr(self->vcpu, X2APIC(APIC_ICR),
+			   (0x2ULL << 32) | DEST_LOGICAL | 0x50));
+	EXPECT_EQ(1u << 16, x2_rd(v1, X2APIC(APIC_IRR + 2 * 16)));
+	EXPECT_EQ(0, x2_rd(self->vcpu, X2APIC(APIC_IRR + 2 * 16)));
+	x2_window_irq(v1, 0x50);
+	EXPECT_EQ(0, x2_wr(v1, X2APIC(APIC_EOI), 0));
+	expect_ready(v1, op(v1, OP_RETURN, 0, 0));
+
+	/* All ones is a broadcast, logical as well, to the sender too. */
+	ASSERT_EQ(0, x2_wr(self->vcpu, X2APIC(APIC_ICR),
+			   (0xffffffffULL << 32) | DEST_LOGICAL | 0x60));
+	EXPECT_EQ(1, x2_rd(v1, X2APIC(APIC_IRR + 3 * 16)));
+	EXPECT_EQ(1, x2_rd(self->vcpu, X2APIC(APIC_IRR + 3 * 16)));
+	x2_window_irq(v1, 0x60);
+	EXPECT_EQ(0, x2_wr(v1, X2APIC(APIC_EOI), 0));
+	expect_ready(v1, op(v1, OP_RETURN, 0, 0));
+	x2_window_irq(self->vcpu, 0x60);
+	EXPECT_EQ(0, x2_wr(self->vcpu, X2APIC(APIC_EOI), 0));
+	expect_ready(self->vcpu, op(self->vcpu, OP_RETURN, 0, 0));
+	expect_ready(v1, op(v1, OP_WINDOW, 0, 0));
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+	test_vcpu_destroy(v1);
+}
+
+#define RTE_REMOTE_IRR	(1ULL << 14)
+#define RTE_LEVEL	(1ULL << 15)
+
+static void ioapic_state(struct test_vm *vm, unsigned long cmd,
+			 struct minivmm_ioapic_state *s)
+{
+	TEST_REQUIRE(!ioctl(vm->fd, cmd, s), "I/O APIC state: %m");
+}
+
+static void irq_line(struct test_vm *vm, uint32_t pin, uint32_t level)
+{
+	struct minivmm_irq_line l = { .pin = pin, .level = level };
+
+	TEST_REQUIRE(!ioctl(vm->fd, MINIVMM_IRQ_LINE, &l),
+		     "MINIVMM_IRQ_LINE: %m");
+}
+
+/*
+ * A level-triggered interrupt from an I/O APIC pin sets its TMR bit; the
+ * EOI goes to the I/O APIC (remote IRR clears). As the SDM has it, the
+ * TMR bit changes when a vector is accepted, not at its EOI: the next
+ * edge-triggered 0x45 clears it.
+ */
+TEST_F(lapic, level_triggered_pin_sets_tmr_and_eoi_reaches_ioapic)
+{
+	struct minivmm_ioapic_state io;
+
+	REQUIRE_VMX();
+	if (!have_cap(MINIVMM_CAP_IOAPIC))
+		SKIP(return, "no in-kernel I/O APIC");
+	POKE_SETUP();
+	enable(self->vcpu);
+	ioapic_state(self->vm, MINIVMM_GET_IOAPIC, &io);
+	io.redir[5] = RTE_LEVEL | 0x45;			/* to APIC 0 */
+	ioapic_state(self->vm, MINIVMM_SET_IOAPIC, &io);
+	irq_line(self->vm, 5, 1);
+	EXPECT_EQ(1u << 5, rd(self->vcpu, APIC_TMR + 2 * 16));
+	EXPECT_TRUE(irr_has(self->vcpu, 0x45));
+	expect_irq(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0), 0x45);
+	irq_line(self->vm, 5, 0);
+	ioapic_state(self->vm, MINIVMM_GET_IOAPIC, &io);
+	EXPECT_TRUE(io.redir[5] & RTE_REMOTE_IRR);
+	wr(self->vcpu, APIC_EOI, 0);
+	ioapic_state(self->vm, MINIVMM_GET_IOAPIC, &io);
+	EXPECT_FALSE(io.redir[5] & RTE_REMOTE_IRR);
+	EXPECT_EQ(0, rd(self->vcpu, APIC_ISR + 2 * 16));
+	EXPECT_EQ(1u << 5, rd(self->vcpu, APIC_TMR + 2 * 16));
+	expect_ready(self->vcpu, op(self->vcpu, OP_RETURN, 0, 0));
+	self_ipi(self->vcpu, 0x45);
+	EXPECT_EQ(0, rd(self->vcpu, APIC_TMR + 2 * 16));
+	take(self->vcpu, 0x45);
 	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
 }
 
