@@ -362,8 +362,23 @@ struct mapper {
 	size_t size;
 	volatile bool stop;
 	volatile unsigned int runs;	/* RUNs returned so far */
-	unsigned int added, deleted, busy, other;
+	volatile unsigned int added, deleted;
+	unsigned int busy, other;
 };
+
+/*
+ * Between RUNs, wait (bounded) for the other thread to change the map:
+ * on a slow or single CPU it might otherwise never find a moment with
+ * no RUN in flight.
+ */
+static void wait_for_change(struct mapper *m)
+{
+	unsigned int seen = m->added + m->deleted;
+	int ms = 5000 * timeout_scale();
+
+	while (m->added + m->deleted == seen && ms-- > 0)
+		usleep(1000);
+}
 
 /* Add and delete slot 1 over and over, counting what each call gave. */
 static void *map_thread(void *arg)
@@ -447,9 +462,8 @@ TEST_F(mem, memory_map_changes_racing_runs_never_land_inside_one)
 				first_left = false;
 			}
 		}
-		/* Room for the other thread between RUNs, on one CPU too. */
 		if (i % 4 == 3)
-			usleep(100);
+			wait_for_change(&m);
 	}
 	m.stop = true;
 	ASSERT_EQ(0, pthread_join(thread, NULL));
