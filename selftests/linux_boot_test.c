@@ -1424,12 +1424,15 @@ TEST_F_TIMEOUT(guest, snapshot_at_shell_prompt_restores_and_answers,
 		TH_LOG("stdout: %.3000s\nstderr: %s", r.obuf, r.ebuf);
 	EXPECT_NE(NULL, strstr(r.ebuf, "snapshot written to"))
 		TH_LOG("stderr: %s", r.ebuf);
+	/* The guest's /init prints its uptime before the prompt. */
 	at1 = strstr(r.obuf, "guest: uptime: ");
-	before = at1 ? strtod(at1 + strlen("guest: uptime: "), NULL) : -1;
-	if (r.status != ST_MOVED) {
+	EXPECT_NE(NULL, at1)
+		TH_LOG("stdout: %.3000s", r.obuf);
+	if (r.status != ST_MOVED || !at1) {
 		unlink(file);
 		return;
 	}
+	before = strtod(at1 + strlen("guest: uptime: "), NULL);
 
 	ASSERT_EQ(0, run_tool(&r, &restored,
 			      (const char *const []){

@@ -345,17 +345,113 @@ static void refused(struct __test_metadata *_metadata, struct child *c,
 	TH_LOG("%s", c->ebuf);
 }
 
-/* Offsets in the file: the prefix, then the header section's. */
+/*
+ * Offsets in the file (Documentation/snapshot.rst): the prefix, the
+ * header section (struct snap_header, 192 bytes), then the config
+ * section (struct snap_config).
+ */
 #define OFF_VERSION	8
 #define OFF_HEADER	16
 #define OFF_HEADER_DATA	(OFF_HEADER + 16)
+#define HEADER_LEN	192
+#define OFF_API_VERSION	(OFF_HEADER_DATA + 0)
+#define OFF_TSC_KHZ	(OFF_HEADER_DATA + 4)
+#define OFF_FEATURES	(OFF_HEADER_DATA + 8)
+#define OFF_MXCSR_MASK	(OFF_HEADER_DATA + 16)
+#define OFF_FPU_SIZE	(OFF_HEADER_DATA + 20)
 #define OFF_CPUID7_EBX	(OFF_HEADER_DATA + 24 + 2 * 24 + 12)
+#define OFF_CONFIG	(OFF_HEADER_DATA + HEADER_LEN)
+#define OFF_CONFIG_DATA	(OFF_CONFIG + 16)
+#define OFF_NR_VCPUS	(OFF_CONFIG_DATA + 8)
+
+/* The CRC of the section at @sec, for its payload as it now is. */
+static void fix_crc(uint8_t *buf, size_t sec)
+{
+	uint32_t len, crc;
+
+	memcpy(&len, buf + sec + 4, 4);
+	crc = crc32(crc32(0, buf + sec, 8), buf + sec + 16, len);
+	memcpy(buf + sec + 8, &crc, 4);
+}
+
+/*
+ * Write @bad: @buf with the 4-byte field at @off of the section at @sec
+ * XORed with @bits (@set: replaced by it), the checksum fixed.
+ */
+static void write_patched(const char *bad, const uint8_t *buf, size_t n,
+			  size_t sec, size_t off, uint32_t bits, bool set)
+{
+	uint8_t *copy = malloc(n);
+	uint32_t v;
+
+	if (!copy)
+		return;
+	memcpy(copy, buf, n);
+	memcpy(&v, copy + off, 4);
+	v = set ? bits : v ^ bits;
+	memcpy(copy + off, &v, 4);
+	fix_crc(copy, sec);
+	write_file(bad, copy, n);
+	free(copy);
+}
+
+/* A header field of another host, and what restore says of it. */
+static const struct {
+	size_t off;
+	uint32_t bits;
+	const char *reason;
+} other_hosts[] = {
+	{ OFF_API_VERSION, 1, "made with module API version" },
+	{ OFF_FEATURES, 1, "made on another host: module features" },
+	{ OFF_TSC_KHZ, 1, "made on another host: TSC at" },
+	{ OFF_MXCSR_MASK, 1, "made on another host: another FPU state layout" },
+	{ OFF_FPU_SIZE, 16, "made on another host: another FPU state layout" },
+};
+
+/*
+ * Each field of the header changed, with a checksum that fits: restore
+ * refuses with the reason; snapshot-info reads the file and gives the
+ * same reason instead of "this one matches". A machine with more vCPUs
+ * than this host allows: both refuse.
+ */
+static void other_host_refused(struct __test_metadata *_metadata,
+			       struct ctx *ctx, const uint8_t *buf, size_t n,
+			       const char *bad)
+{
+	struct minivmm_caps caps;
+	char line[128];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(other_hosts); i++) {
+		write_patched(bad, buf, n, OFF_HEADER, other_hosts[i].off,
+			      other_hosts[i].bits, false);
+		run(&ctx->b, ARGS("restore", bad));
+		refused(_metadata, &ctx->b, other_hosts[i].reason);
+		EXPECT_EQ(0, run(&ctx->b, ARGS("snapshot-info", bad)));
+		snprintf(line, sizeof(line), "host: %s", other_hosts[i].reason);
+		EXPECT_NE(NULL, strstr(ctx->b.obuf, line))
+			TH_LOG("%s", ctx->b.obuf);
+		EXPECT_EQ(NULL, strstr(ctx->b.obuf, "this one matches"));
+		EXPECT_NE(NULL, strstr(ctx->b.obuf, "complete: "));
+	}
+
+	ASSERT_EQ(0, minivmm_caps(&caps));
+	write_patched(bad, buf, n, OFF_CONFIG, OFF_NR_VCPUS,
+		      caps.max_vcpus + 1, true);
+	snprintf(line, sizeof(line), "the machine has %u vCPUs, this host allows",
+		 caps.max_vcpus + 1);
+	run(&ctx->b, ARGS("restore", bad));
+	refused(_metadata, &ctx->b, line);
+	EXPECT_EQ(1, run(&ctx->b, ARGS("snapshot-info", bad)));
+	EXPECT_EQ(1, lines(ctx->b.ebuf));
+	EXPECT_NE(NULL, strstr(ctx->b.ebuf, line));
+}
 
 TEST_F(files, bad_files_refused_with_one_line)
 {
 	struct ctx *ctx = &self->x;
+	uint32_t type, len;
 	char bad[160];
-	uint32_t len, crc;
 	uint8_t *buf;
 	size_t n;
 
@@ -363,8 +459,22 @@ TEST_F(files, bad_files_refused_with_one_line)
 		       "--snapshot-stop", 2);
 	ASSERT_EQ(ST_MOVED, ctx->a.status);
 	buf = read_file(ctx->file, &n);
-	ASSERT_LT(OFF_CPUID7_EBX + 4, n);
+	ASSERT_LT(OFF_CONFIG_DATA + 16, n);
 	snprintf(bad, sizeof(bad), "%s.bad", ctx->file);
+	/* The offsets above are those of this file. */
+	memcpy(&type, buf + OFF_HEADER, 4);
+	memcpy(&len, buf + OFF_HEADER + 4, 4);
+	ASSERT_EQ(1, type);
+	ASSERT_EQ(HEADER_LEN, len);
+	memcpy(&type, buf + OFF_CONFIG, 4);
+	ASSERT_EQ(2, type);
+
+	/*
+	 * Zero pages are left out: 1 MiB of the guest's 4 MiB is written,
+	 * the rest is its code and stack, and the zeros.
+	 */
+	TH_LOG("%zu bytes for %d bytes of RAM", n, 4 << 20);
+	EXPECT_GT(2 << 20, n);
 
 	/* snapshot-info of the good one. */
 	ASSERT_EQ(0, run(&ctx->b, ARGS("snapshot-info", ctx->file)));
@@ -403,13 +513,10 @@ TEST_F(files, bad_files_refused_with_one_line)
 	refused(_metadata, &ctx->b, "version 2");
 
 	/* Another host CPU: a CPUID bit, with a checksum that fits. */
-	buf[OFF_CPUID7_EBX] ^= 1;
-	memcpy(&len, buf + OFF_HEADER + 4, 4);
-	crc = crc32(crc32(0, buf + OFF_HEADER, 8), buf + OFF_HEADER_DATA, len);
-	memcpy(buf + OFF_HEADER + 8, &crc, 4);
-	write_file(bad, buf, n);
+	write_patched(bad, buf, n, OFF_HEADER, OFF_CPUID7_EBX, 1, false);
 	run(&ctx->b, ARGS("restore", bad));
 	refused(_metadata, &ctx->b, "another host CPU");
+	other_host_refused(_metadata, ctx, buf, n, bad);
 
 	/* Not a snapshot at all. */
 	write_file(bad, (const uint8_t *)"hello\n", 6);

@@ -553,9 +553,13 @@ static int take(const struct snap_section *s, const void *buf,
 	return 0;
 }
 
-/* The prefix, header and configuration, which come first. */
+/*
+ * The prefix, header and configuration, which come first; a header of
+ * another host is an error when @host is true (snapshot-info names it
+ * instead).
+ */
 static int read_start(struct snap_reader *r, struct snap_state *st,
-		      struct snap_section *s, void *buf)
+		      struct snap_section *s, void *buf, bool host)
 {
 	struct snap_prefix pre;
 	int ret = read_all(r, &pre, sizeof(pre));
@@ -572,7 +576,7 @@ static int read_start(struct snap_reader *r, struct snap_state *st,
 	if (s->type != SNAP_HEADER || s->len != sizeof(st->header))
 		return fail("corrupt: no header section");
 	memcpy(&st->header, buf, sizeof(st->header));
-	if (!r->print && check_host(&st->header))
+	if (host && check_host(&st->header))
 		return -1;
 	if (next_section(r, s, buf))
 		return -1;
@@ -622,7 +626,7 @@ int snap_read(struct snap_reader *r, struct snap_state *st, struct mvm **vm)
 		return fail("out of memory");
 	/* The first two sections are listed once they are known good. */
 	r->print = false;
-	if (read_start(r, st, &s, buf))
+	if (read_start(r, st, &s, buf, !print))
 		goto out;
 	r->print = print;
 	if (print)

@@ -197,10 +197,11 @@ struct snap_state {
 
 /*
  * Read a whole stream into @st, checking every section: a wrong magic,
- * version, host, checksum, size or value, or a stream that ends before
- * SNAP_END, is an error. With @vm non-NULL the VM is created when the
- * configuration arrives (*@vm) and memory sections are copied into it;
- * otherwise the stream is only checked. Nothing is applied to vCPUs.
+ * version, host (unless @r->print: the description names it), checksum,
+ * size or value, or a stream that ends before SNAP_END, is an error.
+ * With @vm non-NULL the VM is created when the configuration arrives
+ * (*@vm) and memory sections are copied into it; otherwise the stream is
+ * only checked. Nothing is applied to vCPUs.
  */
 int snap_read(struct snap_reader *r, struct snap_state *st, struct mvm **vm);
 
