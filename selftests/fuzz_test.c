@@ -542,11 +542,14 @@ static unsigned long vm_device_ioctl(struct rng *r, uint8_t *p, int *efd)
 		struct minivmm_ioeventfd ioev;
 		struct minivmm_posted_range posted;
 	} u;
+	unsigned int op = below(r, 7);
 	unsigned long cmd;
 
 	memset(&u, 0, sizeof(u));
-	*efd = eventfd(one_in(r, 4), EFD_CLOEXEC | EFD_NONBLOCK);
-	switch (below(r, 7)) {
+	/* Only the irqfd and ioeventfd calls take an eventfd. */
+	if (op == 2 || op == 5)
+		*efd = eventfd(one_in(r, 4), EFD_CLOEXEC | EFD_NONBLOCK);
+	switch (op) {
 	case 0:
 		cmd = MINIVMM_IRQ_LINE;
 		u.line.pin = one_in(r, 8) ? next(r) : below(r, 26);
