@@ -23,7 +23,9 @@
  *
  *   boot_bench [-n RUNS] [KERNEL INITRD]
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

@@ -6,6 +6,7 @@
  * never a timed assertion.
  */
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@
 #include "minivmm_test.h"
 
 #define JSON	"/tmp/bench_test.json"
+/* boot_bench's default guest, which scripts/testvm puts in the image. */
+#define GUEST_VMLINUX	"/usr/share/minivmm/vmlinux"
 
 /*
  * The rows of a bench program and what minivmm's column must start
@@ -142,6 +145,43 @@ TEST_F_TIMEOUT(bench, snapshot_bench_runs_every_row, 300)
 {
 	run_bench(_metadata, "snapshot_bench", snapshot_rows,
 		  ARRAY_SIZE(snapshot_rows));
+}
+
+/*
+ * One Linux boot under minivmm (and under QEMU+KVM where the machine has
+ * QEMU, which only 'make bench' carries in): the row must hold numbers.
+ * About a minute of the 1-CPU machine's time.
+ */
+TEST_F_TIMEOUT(bench, boot_bench_boots_linux, 400)
+{
+	char path[PATH_MAX], cmd[PATH_MAX + 64], line[512];
+	unsigned long long init = 0, done = 0, end = 0, exits = 0;
+	bool row = false;
+	FILE *p;
+	int st;
+
+	if (access(GUEST_VMLINUX, R_OK))
+		SKIP(return, "no guest kernel %s in this image", GUEST_VMLINUX);
+	beside_me("boot_bench", path);
+	ASSERT_EQ(0, access(path, X_OK)) TH_LOG("%s: not installed", path);
+	snprintf(cmd, sizeof(cmd), "%s -n 1 2>&1", path);
+	p = popen(cmd, "r");
+	ASSERT_NE(NULL, p);
+	while (fgets(line, sizeof(line), p)) {
+		fprintf(stderr, "# boot_bench: %s", line);
+		if (sscanf(line, "minivmm %llu %llu %llu %llu", &init, &done,
+			   &end, &exits) == 4)
+			row = true;
+	}
+	st = pclose(p);
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st));
+	ASSERT_TRUE(row) TH_LOG("no minivmm row with numbers");
+	/* The boot's stages in order, and a boot exits. */
+	EXPECT_LT(0, init);
+	EXPECT_LT(init, done);
+	EXPECT_LE(done, end);
+	EXPECT_LT(0, exits);
 }
 
 TEST_HARNESS_MAIN
