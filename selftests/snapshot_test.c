@@ -276,8 +276,9 @@ static bool listening(const char *path)
  * @dest (listening at ctx->sock): together they print what an
  * uninterrupted run does, and the destination ends it.
  */
-static void migrate(struct __test_metadata *_metadata, struct ctx *ctx,
-		    const char *ref, const char *const *dest)
+static void live_migration(struct __test_metadata *_metadata,
+			   struct ctx *ctx, const char *ref,
+			   const char *const *dest)
 {
 	char *whole;
 	unsigned long long dirty = 0;
@@ -318,8 +319,8 @@ TEST_F(snap, live_migration_while_the_guest_writes)
 {
 	struct ctx *ctx = &self->x;
 
-	migrate(_metadata, ctx, expected(_metadata, variant->vcpus),
-		ARGS("run", "--incoming", ctx->sock));
+	live_migration(_metadata, ctx, expected(_metadata, variant->vcpus),
+		       ARGS("run", "--incoming", ctx->sock));
 }
 
 /* The same destination through 'restore --incoming'. */
@@ -327,8 +328,8 @@ TEST_F(snap, live_migration_to_restore_incoming)
 {
 	struct ctx *ctx = &self->x;
 
-	migrate(_metadata, ctx, expected(_metadata, variant->vcpus),
-		ARGS("restore", "--incoming", ctx->sock));
+	live_migration(_metadata, ctx, expected(_metadata, variant->vcpus),
+		       ARGS("restore", "--incoming", ctx->sock));
 }
 
 /*

@@ -22,7 +22,8 @@
  * completes its last exit in the kernel with immediate_exit first) and
  * writes the machine to a file or sends it to another minivmm
  * (snapshot.c, migrate.c); 'minivmm restore' (and 'minivmm run
- * --incoming') builds a machine from that and runs it here, the same way. SIGUSR2 kicks a vCPU thread out of RUN.
+ * --incoming') builds a machine from that and runs it here, the same
+ * way. SIGUSR2 kicks a vCPU thread out of RUN.
  * A PC's fixed ports: writing bit 0 of port 0x92 (system control port
  * A) or command 0xfe to the keyboard controller's port 0x64 resets the
  * machine, which ends the run with status 4; port 0x80 (POST codes)
