@@ -962,10 +962,10 @@ TEST_F(cli, man_page_documents_every_option)
 		}
 	}
 	/*
-	 * run's sixteen, restore's eight, --json of four commands,
+	 * run's seventeen, restore's eight, --json of four commands,
 	 * --watch, --help of each.
 	 */
-	EXPECT_EQ(16 + 8 + 4 + 1 + 7, options);
+	EXPECT_EQ(17 + 8 + 4 + 1 + 7, options);
 	free(man);
 }
 
@@ -1040,6 +1040,18 @@ TEST_F(cli, snapshot_and_migration_usage_errors_are_one_line)
 			 "--virtio-console does not go with --snapshot");
 	CLI(self->c, NULL, "restore", "--incoming", "unix:");
 	EXPECT_ONE_ERROR(self->c, ST_TOOL, "bad --incoming 'unix:'");
+	/* run --incoming boots nothing: the machine comes from the source. */
+	CLI(self->c, NULL, "run", "--incoming", "tcp:1.2.3.4");
+	EXPECT_ONE_ERROR(self->c, ST_TOOL, "bad --incoming 'tcp:1.2.3.4'");
+	CLI(self->c, NULL, "run", "--incoming", "unix:/tmp/s", "image");
+	EXPECT_ONE_ERROR(self->c, ST_TOOL,
+			 "minivmm run: unexpected argument 'image' with --incoming");
+	CLI(self->c, NULL, "run", "--kernel", "k", "--incoming", "unix:/tmp/s");
+	EXPECT_ONE_ERROR(self->c, ST_TOOL,
+			 "minivmm run: --kernel does not go with --incoming (the machine comes from the source)");
+	CLI(self->c, NULL, "run", "--incoming", "unix:/tmp/s", "--mem", "4M");
+	EXPECT_ONE_ERROR(self->c, ST_TOOL,
+			 "minivmm run: --mem does not go with --incoming");
 	CLI(self->c, NULL, "restore", "--incoming", "unix:/tmp/s", "file");
 	EXPECT_ONE_ERROR(self->c, ST_TOOL,
 			 "unexpected argument 'file' with --incoming");

@@ -5,10 +5,14 @@
  * after each round) snapshotted at several points of its run, each
  * restore in a new process printing exactly the rest of what an
  * uninterrupted run prints; the same guest migrated between two
- * processes while it runs; 'minivmm snapshot-info'; and corrupt,
- * truncated, wrong-version and other-host files, each refused with one
- * line. Each test runs with 1 and with 2 vCPUs (the second waiting for
- * a start-up IPI that never comes, so every pause must stop it too).
+ * processes while it runs, to 'run --incoming' and to 'restore
+ * --incoming'; 'minivmm snapshot-info'; and corrupt, truncated,
+ * wrong-version and other-host files, each refused with one line. The
+ * snapshot and migration tests run with 1 and with 2 vCPUs (the second
+ * waiting for a start-up IPI that never comes, so every pause must stop
+ * it too). The migration errors: a source with nobody listening fails
+ * each try with one line and its guest goes on; a destination fed
+ * garbage or a cut stream exits with one line before a guest runs.
  *
  * The tool is $MINIVMM, else minivmm next to this test, else the one in
  * the source tree, else minivmm in PATH; churn.elf is installed next to
@@ -21,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -254,22 +260,33 @@ TEST_F(snap, snapshot_and_go_on)
 	EXPECT_LE(seen + strlen("round 4:") - ref, lr - lb);
 }
 
-TEST_F(snap, live_migration_while_the_guest_writes)
+/* Wait for the destination to listen at @path: true once it does. */
+static bool listening(const char *path)
 {
-	struct ctx *ctx = &self->x;
-	const char *ref = expected(_metadata, variant->vcpus);
-	char *whole, *path = ctx->sock + 5;
-	unsigned long long dirty = 0;
-	const char *r1;
 	struct stat st;
 	int i;
 
-	/* The destination listens first. */
-	ASSERT_EQ(0, child_start(&ctx->b, tool, false,
-				 ARGS("restore", "--incoming", ctx->sock)));
 	for (i = 0; i < 1000 && stat(path, &st); i++)
 		usleep(10000 * timeout_scale());
-	ASSERT_EQ(0, stat(path, &st));
+	return !stat(path, &st);
+}
+
+/*
+ * The guest migrated after round 1 to the destination started with
+ * @dest (listening at ctx->sock): together they print what an
+ * uninterrupted run does, and the destination ends it.
+ */
+static void live_migration(struct __test_metadata *_metadata,
+			   struct ctx *ctx, const char *ref,
+			   const char *const *dest)
+{
+	char *whole;
+	unsigned long long dirty = 0;
+	const char *r1;
+
+	/* The destination listens first. */
+	ASSERT_EQ(0, child_start(&ctx->b, tool, false, dest));
+	ASSERT_TRUE(listening(ctx->sock + 5));
 	run_and_signal(_metadata, ctx, "--migrate-to", ctx->sock, NULL, 1);
 	/* Moved, not ended: the guest was still running at the stop. */
 	EXPECT_EQ(ST_MOVED, ctx->a.status);
@@ -295,6 +312,66 @@ TEST_F(snap, live_migration_while_the_guest_writes)
 	TH_LOG("%u lines before the stop, %u after", lines(ctx->a.obuf),
 	       lines(ctx->b.obuf));
 	free(whole);
+}
+
+/* The destination as documented: 'run --incoming'. */
+TEST_F(snap, live_migration_while_the_guest_writes)
+{
+	struct ctx *ctx = &self->x;
+
+	live_migration(_metadata, ctx, expected(_metadata, variant->vcpus),
+		       ARGS("run", "--incoming", ctx->sock));
+}
+
+/* The same destination through 'restore --incoming'. */
+TEST_F(snap, live_migration_to_restore_incoming)
+{
+	struct ctx *ctx = &self->x;
+
+	live_migration(_metadata, ctx, expected(_metadata, variant->vcpus),
+		       ARGS("restore", "--incoming", ctx->sock));
+}
+
+/*
+ * A source with nobody at its --migrate-to: no socket there, then one
+ * nobody listens on. Each SIGUSR1 fails with one line, and the guest
+ * goes on to its end, printing all that an uninterrupted run does.
+ */
+TEST_F(files, migration_to_nobody_goes_on)
+{
+	struct ctx *ctx = &self->x;
+	const char *ref = expected(_metadata, 1);
+	char enoent[256], conn_refused[256], both[512];
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int s;
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", ctx->sock + 5);
+	snprintf(enoent, sizeof(enoent),
+		 "minivmm: migration to %s failed: No such file or directory; the guest goes on here\n",
+		 ctx->sock);
+	snprintf(conn_refused, sizeof(conn_refused),
+		 "minivmm: migration to %s failed: Connection refused; the guest goes on here\n",
+		 ctx->sock);
+	ASSERT_EQ(0, child_start(&ctx->a, tool, false,
+				 ARGS("run", "--mem", MEM, "--vcpus",
+				      ctx->vcpus, "--migrate-to", ctx->sock,
+				      guest)));
+	ASSERT_TRUE(child_wait_line(&ctx->a, "round 1:", WAIT_MS));
+	kill(ctx->a.pid, SIGUSR1);
+	ASSERT_TRUE(child_wait_for(&ctx->a, true, enoent, WAIT_MS))
+		TH_LOG("stderr: %s", ctx->a.ebuf);
+	/* A socket bound, never listened on: connect() is refused. */
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, s);
+	ASSERT_EQ(0, bind(s, (struct sockaddr *)&a, sizeof(a)));
+	kill(ctx->a.pid, SIGUSR1);
+	EXPECT_TRUE(child_wait_for(&ctx->a, true, conn_refused, WAIT_MS))
+		TH_LOG("stderr: %s", ctx->a.ebuf);
+	EXPECT_EQ(ST_GUEST, child_finish(&ctx->a, WAIT_MS));
+	close(s);
+	snprintf(both, sizeof(both), "%s%s", enoent, conn_refused);
+	EXPECT_STREQ(both, ctx->a.ebuf);
+	EXPECT_STREQ(ref, ctx->a.obuf);
 }
 
 /* ---- bad files ------------------------------------------------------ */
@@ -526,6 +603,69 @@ TEST_F(files, bad_files_refused_with_one_line)
 	/* The good one still restores. */
 	EXPECT_EQ(ST_GUEST, run(&ctx->b, ARGS("restore", ctx->file)));
 	free(buf);
+}
+
+/* ---- bad migration streams ------------------------------------------ */
+
+/*
+ * Be the source of the destination started with @dest: connect to it
+ * once it listens, send @len bytes of @buf, hang up. Its status.
+ */
+static int send_stream(struct __test_metadata *_metadata, struct ctx *ctx,
+		       const char *const *dest, const void *buf, size_t len)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int s;
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", ctx->sock + 5);
+	EXPECT_EQ(0, child_start(&ctx->b, tool, false, dest));
+	EXPECT_TRUE(listening(a.sun_path));
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	EXPECT_LE(0, s);
+	EXPECT_EQ(0, connect(s, (struct sockaddr *)&a, sizeof(a)));
+	if (len)
+		EXPECT_EQ((ssize_t)len, write(s, buf, len));
+	close(s);
+	return child_finish(&ctx->b, WAIT_MS);
+}
+
+/*
+ * A destination fed garbage, or a stream cut short in its header
+ * section, says so in one line and exits with 125 before a guest ran
+ * (it printed nothing); the socket is gone.
+ */
+TEST_F(files, bad_incoming_stream_refused_with_one_line)
+{
+	struct ctx *ctx = &self->x;
+	/* The prefix (magic, version 1), then 6 of the header's 16 bytes. */
+	static const uint8_t cut[] = {
+		'M', 'V', 'M', 'S', 'N', 'A', 'P', 0, 1, 0, 0, 0, 0, 0, 0, 0,
+		1, 0, 0, 0, HEADER_LEN, 0,
+	};
+	char want[256];
+	struct stat st;
+
+	send_stream(_metadata, ctx, ARGS("run", "--incoming", ctx->sock),
+		    "hello, this is no snapshot\n", 27);
+	refused(_metadata, &ctx->b, "");
+	snprintf(want, sizeof(want),
+		 "minivmm: incoming migration on %s failed: not a minivmm snapshot\n",
+		 ctx->sock);
+	EXPECT_STREQ(want, ctx->b.ebuf);
+	EXPECT_NE(0, stat(ctx->sock + 5, &st));
+
+	send_stream(_metadata, ctx, ARGS("restore", "--incoming", ctx->sock),
+		    cut, sizeof(cut));
+	refused(_metadata, &ctx->b, "");
+	snprintf(want, sizeof(want),
+		 "minivmm: incoming migration on %s failed: truncated: the stream ends at byte %zu, before its end section\n",
+		 ctx->sock, sizeof(cut));
+	EXPECT_STREQ(want, ctx->b.ebuf);
+
+	/* A source that hangs up at once: nothing came. */
+	send_stream(_metadata, ctx, ARGS("run", "--incoming", ctx->sock),
+		    NULL, 0);
+	refused(_metadata, &ctx->b, "not a minivmm snapshot");
 }
 
 TEST_HARNESS_MAIN

@@ -21,8 +21,9 @@
  * With --snapshot or --migrate-to, SIGUSR1 stops every vCPU (each
  * completes its last exit in the kernel with immediate_exit first) and
  * writes the machine to a file or sends it to another minivmm
- * (snapshot.c, migrate.c); 'minivmm restore' builds a machine from that
- * and runs it here, the same way. SIGUSR2 kicks a vCPU thread out of RUN.
+ * (snapshot.c, migrate.c); 'minivmm restore' (and 'minivmm run
+ * --incoming') builds a machine from that and runs it here, the same
+ * way. SIGUSR2 kicks a vCPU thread out of RUN.
  * A PC's fixed ports: writing bit 0 of port 0x92 (system control port
  * A) or command 0xfe to the keyboard controller's port 0x64 resets the
  * machine, which ends the run with status 4; port 0x80 (POST codes)
@@ -102,7 +103,7 @@ static const struct cli_option vmm_options[] = {
 	{ "snapshot-stop", NULL, OPT_SNAPSHOT_STOP,
 	  "--snapshot: stop after writing it (exit status 138)" },
 	{ "migrate-to", "unix:PATH", OPT_MIGRATE_TO,
-	  "on SIGUSR1, migrate the running guest to 'restore --incoming'" },
+	  "on SIGUSR1, migrate the running guest to 'run --incoming'" },
 	{ }
 };
 
@@ -125,6 +126,8 @@ static const struct cli_option run_options[] = {
 	  "--kernel: its initrd (initramfs)" },
 	{ "virtio-console", NULL, OPT_VIRTIO_CONSOLE,
 	  "--kernel: the guest's /dev/hvc0 on stdin and stdout (virtio-mmio, in ACPI)" },
+	{ "incoming", "unix:PATH", OPT_INCOMING,
+	  "boot nothing: take the guest 'run --migrate-to unix:PATH' sends" },
 	{ }
 };
 
@@ -148,7 +151,8 @@ struct run_opts {
 	const char *snapshot;	/* --snapshot */
 	bool snapshot_stop;
 	const char *migrate_to;
-	const char *incoming;	/* restore --incoming */
+	const char *incoming;	/* --incoming of run or restore */
+	const char *machine_opt; /* run: the first option that makes a machine */
 };
 
 /* One per vCPU, each run by a thread of its own (vCPU 0's: the main one). */
@@ -1039,6 +1043,27 @@ static void parse_common(const struct command *cmd, int c, const char *arg,
 	}
 }
 
+/* --incoming of run or restore. */
+static void parse_incoming(const struct command *cmd, const char *arg,
+			   struct run_opts *o)
+{
+	if (migrate_parse(arg))
+		die_usage(cmd, "bad --incoming '%s' (unix:PATH)", arg);
+	o->incoming = arg;
+}
+
+/* Remember the first of run_options[] but --incoming given: its name. */
+static void note_machine_option(struct run_opts *o, int c)
+{
+	const struct cli_option *opt;
+
+	if (c == OPT_INCOMING || o->machine_opt)
+		return;
+	for (opt = run_options; opt->name; opt++)
+		if (opt->key == c)
+			o->machine_opt = opt->name;
+}
+
 static void check_common(const struct command *cmd, struct run_opts *o)
 {
 	if (o->snapshot_stop && !o->snapshot)
@@ -1057,7 +1082,11 @@ static void parse_options(int argc, char **argv, struct run_opts *o)
 	int c;
 
 	while ((c = cli_getopt(&cmd_run, argc, argv, &arg)) != -1) {
+		note_machine_option(o, c);
 		switch (c) {
+		case OPT_INCOMING:
+			parse_incoming(&cmd_run, arg, o);
+			break;
 		case OPT_MEM:
 			if (parse_size(arg, &o->mem) || !o->mem ||
 			    o->mem % 4096)
@@ -1104,6 +1133,18 @@ static void parse_options(int argc, char **argv, struct run_opts *o)
 		}
 	}
 	check_common(&cmd_run, o);
+	if (o->incoming) {
+		/* The machine comes with the guest: nothing to boot. */
+		if (o->machine_opt)
+			die_usage(&cmd_run,
+				  "--%s does not go with --incoming (the machine comes from the source)",
+				  o->machine_opt);
+		if (optind < argc)
+			die_usage(&cmd_run,
+				  "unexpected argument '%s' with --incoming",
+				  argv[optind]);
+		return;
+	}
 	if (o->lk.kernel) {
 		parse_linux_options(argc, argv, o);
 		return;
@@ -1315,6 +1356,61 @@ static int run_vmm(struct vmm *v)
 	return ret;
 }
 
+/*
+ * Build the machine that @file holds ('minivmm restore FILE'), or that
+ * the source sends to @o->incoming when @file is NULL, and run it. A
+ * stream that fails on the way ends the process before any vCPU runs.
+ */
+static int resume(struct run_opts *o, const char *file)
+{
+	struct vmm v = { .o = o };
+	struct snap_reader r = { .fd = -1 };
+	struct mvm_vcpu *vcpus[MINIVMM_MAX_CPUS];
+	struct snap_state st;
+	char name[4200];
+	unsigned int i;
+
+	if (o->incoming) {
+		r.fd = migrate_accept(o->incoming);
+		snprintf(name, sizeof(name), "incoming migration on %s failed",
+			 o->incoming);
+	} else {
+		snprintf(name, sizeof(name), "%s", file);
+		r.fd = open(file, O_RDONLY | O_CLOEXEC);
+		if (r.fd < 0)
+			die_perror("%s", file);
+		/* All of it is checked before a VM exists. */
+		if (snap_read(&r, &st, NULL))
+			die("%s: %s", name, snap_strerror());
+		snap_state_free(&st);
+		if (lseek(r.fd, 0, SEEK_SET))
+			die_perror("%s", file);
+		r.offset = 0;
+	}
+	if (snap_read(&r, &st, &v.vm))
+		die("%s: %s", name, snap_strerror());
+	v.cfg = st.cfg;
+	make_vcpus(&v, st.cfg.nr_vcpus, st.cfg.flags & SNAP_CFG_LINUX, o->trace);
+	for (i = 0; i < v.n; i++)
+		vcpus[i] = v.cpus[i].vcpu;
+	if (snap_apply(&st, v.vm, vcpus))
+		die("%s: %s", name, snap_strerror());
+	for (i = 0; i < v.n; i++) {
+		v.cpus[i].sysctl_a = st.dev.sysctl_a;
+		if (st.vcpus[i]->flags & SNAP_VCPU_DONE)
+			atomic_store(&v.cpus[i].done, true);
+	}
+	uart_restore(&uart, &st.dev);
+	run_linux_set_cmos_index(st.dev.cmos_index);
+	snap_state_free(&st);
+	if (o->incoming)
+		migrate_ack(r.fd);
+	else
+		close(r.fd);
+	uart_start_reader(&uart, STDIN_FILENO);
+	return run_vmm(&v);
+}
+
 static int run_main(int argc, char **argv)
 {
 	struct run_opts o = { .mem = DEFAULT_MEM, .vcpus = 1 };
@@ -1326,6 +1422,8 @@ static int run_main(int argc, char **argv)
 	/* Small statuses belong to the guest: ours is 125, as timeout(1)'s. */
 	die_status = 125;
 	parse_options(argc, argv, &o);
+	if (o.incoming)
+		return resume(&o, NULL);
 
 	if (o.lk.kernel)
 		run_linux_open(&o.lk);
@@ -1359,7 +1457,7 @@ static int run_main(int argc, char **argv)
 
 const struct command cmd_run = {
 	.name = "run",
-	.synopsis = "[OPTIONS] IMAGE | [OPTIONS] --kernel FILE",
+	.synopsis = "[OPTIONS] IMAGE | [OPTIONS] --kernel FILE | [OPTIONS] --incoming unix:PATH",
 	.summary = "boot an image in a new VM",
 	.description =
 	"Boot IMAGE in a new VM: a flat binary (started in real mode), an ELF32\n"
@@ -1375,9 +1473,16 @@ const struct command cmd_run = {
 	"something minivmm cannot emulate), 124 on --timeout, 128 + N on\n"
 	"signal N (130 for Ctrl-C), 125 when minivmm itself fails.\n\n"
 	"With --snapshot, SIGUSR1 writes the whole machine to FILE (see\n"
-	"'minivmm restore'); with --migrate-to it moves the running guest to\n"
-	"'minivmm restore --incoming'. After --snapshot-stop or a migration\n"
-	"the exit status is 138 (128 + SIGUSR1).",
+	"'minivmm restore'); with --migrate-to unix:PATH it moves the running\n"
+	"guest to 'minivmm run --incoming unix:PATH' (or 'minivmm restore\n"
+	"--incoming'), which listens at PATH, builds the machine the source\n"
+	"sends (no IMAGE, --kernel, --mem or other machine options) and runs\n"
+	"it. After --snapshot-stop or a migration the exit status is 138\n"
+	"(128 + SIGUSR1). A migration that fails (nobody listening at PATH,\n"
+	"the destination gone) says so in one line and the guest goes on\n"
+	"here; the next SIGUSR1 tries again. A destination whose stream is\n"
+	"corrupt or cut short says so in one line and exits with 125 before\n"
+	"the guest runs.",
 	.options = run_options,
 	.more_options = vmm_options,
 	.run = run_main,
@@ -1392,24 +1497,15 @@ static const struct cli_option restore_options[] = {
 static int restore_main(int argc, char **argv)
 {
 	struct run_opts o = { 0 };
-	struct vmm v = { .o = &o };
-	struct snap_reader r = { .fd = -1 };
-	struct mvm_vcpu *vcpus[MINIVMM_MAX_CPUS];
-	struct snap_state st;
-	const char *arg, *name;
-	unsigned int i;
+	const char *arg;
 	int c;
 
 	die_status = 125;
 	while ((c = cli_getopt(&cmd_restore, argc, argv, &arg)) != -1) {
-		if (c != OPT_INCOMING) {
+		if (c == OPT_INCOMING)
+			parse_incoming(&cmd_restore, arg, &o);
+		else
 			parse_common(&cmd_restore, c, arg, &o);
-			continue;
-		}
-		if (migrate_parse(arg))
-			die_usage(&cmd_restore, "bad --incoming '%s' (unix:PATH)",
-				  arg);
-		o.incoming = arg;
 	}
 	check_common(&cmd_restore, &o);
 	if (o.incoming && optind < argc)
@@ -1417,45 +1513,7 @@ static int restore_main(int argc, char **argv)
 			  argv[optind]);
 	if (!o.incoming && optind != argc - 1)
 		die_usage(&cmd_restore, "give one FILE");
-
-	if (o.incoming) {
-		name = o.incoming;
-		r.fd = migrate_accept(name);
-	} else {
-		name = argv[optind];
-		r.fd = open(name, O_RDONLY | O_CLOEXEC);
-		if (r.fd < 0)
-			die_perror("%s", name);
-		/* All of it is checked before a VM exists. */
-		if (snap_read(&r, &st, NULL))
-			die("%s: %s", name, snap_strerror());
-		snap_state_free(&st);
-		if (lseek(r.fd, 0, SEEK_SET))
-			die_perror("%s", name);
-		r.offset = 0;
-	}
-	if (snap_read(&r, &st, &v.vm))
-		die("%s: %s", name, snap_strerror());
-	v.cfg = st.cfg;
-	make_vcpus(&v, st.cfg.nr_vcpus, st.cfg.flags & SNAP_CFG_LINUX, o.trace);
-	for (i = 0; i < v.n; i++)
-		vcpus[i] = v.cpus[i].vcpu;
-	if (snap_apply(&st, v.vm, vcpus))
-		die("%s: %s", name, snap_strerror());
-	for (i = 0; i < v.n; i++) {
-		v.cpus[i].sysctl_a = st.dev.sysctl_a;
-		if (st.vcpus[i]->flags & SNAP_VCPU_DONE)
-			atomic_store(&v.cpus[i].done, true);
-	}
-	uart_restore(&uart, &st.dev);
-	run_linux_set_cmos_index(st.dev.cmos_index);
-	snap_state_free(&st);
-	if (o.incoming)
-		migrate_ack(r.fd);
-	else
-		close(r.fd);
-	uart_start_reader(&uart, STDIN_FILENO);
-	return run_vmm(&v);
+	return resume(&o, o.incoming ? NULL : argv[optind]);
 }
 
 const struct command cmd_restore = {
@@ -1464,11 +1522,12 @@ const struct command cmd_restore = {
 	.summary = "resume a snapshot or a migrating guest",
 	.description =
 	"Resume the VM that 'minivmm run --snapshot' wrote to FILE, or that\n"
-	"'minivmm run --migrate-to unix:PATH' sends, in a new VM, with the same\n"
-	"console and exit statuses as 'minivmm run'. FILE is checked whole\n"
-	"before the VM is made: a file of another format version, made on a\n"
-	"host with another CPU or module, corrupt or truncated, is refused\n"
-	"with one line and exit status 125.",
+	"'minivmm run --migrate-to unix:PATH' sends (as 'minivmm run\n"
+	"--incoming unix:PATH' does), in a new VM, with the same console and\n"
+	"exit statuses as 'minivmm run'. FILE is checked whole before the VM\n"
+	"is made: a file of another format version, made on a host with\n"
+	"another CPU or module, corrupt or truncated, is refused with one line\n"
+	"and exit status 125.",
 	.options = restore_options,
 	.more_options = vmm_options,
 	.run = restore_main,

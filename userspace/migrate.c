@@ -182,11 +182,13 @@ bool migrate_send(const struct migrate_source *src, const char *spec)
 	char ack = 0;
 
 	w.fd = unix_socket(spec, &a);
+	/* Nobody listening: ENOENT or ECONNREFUSED, said as such. */
 	if (!bitmap || w.fd < 0 ||
 	    connect(w.fd, (struct sockaddr *)&a, sizeof(a))) {
+		why = strerror(errno);
 		fflush(stdout);
 		fprintf(stderr, "%s: migration to %s failed: %s; the guest goes on here\n",
-			prog, spec, strerror(errno));
+			prog, spec, why);
 		goto out;
 	}
 	if (precopy(src, &w, bitmap, words, &round, &why))

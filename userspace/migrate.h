@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Live migration of 'minivmm run --migrate-to unix:PATH' to 'minivmm
- * restore --incoming unix:PATH': the snapshot stream over a socket,
- * memory first while the guest runs (iterative pre-copy with the dirty
- * log), then the pages dirtied last and the state with the vCPUs
- * stopped. See migrate.c and Documentation/snapshot.rst.
+ * run --incoming unix:PATH' (or 'minivmm restore --incoming
+ * unix:PATH'): the snapshot stream over a socket, memory first while
+ * the guest runs (iterative pre-copy with the dirty log), then the
+ * pages dirtied last and the state with the vCPUs stopped. See
+ * migrate.c and Documentation/snapshot.rst.
  */
 #ifndef MINIVMM_MIGRATE_H
 #define MINIVMM_MIGRATE_H

@@ -417,8 +417,11 @@ static int read_all(struct snap_reader *r, void *buf, size_t len)
 			return fail("reading at byte %llu: %s",
 				    (unsigned long long)r->offset + done,
 				    strerror(errno));
-		if (!n)
+		if (!n) {
+			/* Where it ended, for the message. */
+			r->offset += done;
 			return done ? -2 : 0;
+		}
 		done += n;
 	}
 	r->offset += len;
