@@ -12,7 +12,7 @@
  *   restore    'minivmm restore FILE': cycles from starting the tool to
  *              the guest's first line (the file is checked whole, then
  *              read into a new VM)
- *   downtime   'minivmm run --migrate-to' to 'minivmm restore
+ *   downtime   'minivmm run --migrate-to' to 'minivmm run
  *              --incoming' over a Unix socket, SIGUSR1 once the guest
  *              has filled its RAM: the downtime the source prints (from
  *              the stop of its vCPUs to the destination's
@@ -149,7 +149,7 @@ static double migrate(unsigned int *rounds, uint64_t *bytes)
 	int ret, i;
 
 	ret = child_start(&b, tool, false,
-			  ARGS("restore", "--incoming", sock));
+			  ARGS("run", "--incoming", sock));
 	if (ret)
 		return ret;
 	for (i = 0; i < 1000 && stat(sock + 5, &st); i++)
