@@ -1229,8 +1229,9 @@ TEST_F_TIMEOUT(guest, run_bzimage_boots_to_init_and_powers_off,
 /*
  * Typed input reaches the guest's shell: the UART's receive interrupt,
  * IRQ 4 through the I/O APIC, wakes the guest's serial driver. Then the
- * typed 'reboot -f' resets the machine (the FADT's reset register): the
- * kernel says it restarts, and the run ends with the reset's status.
+ * typed 'reboot -f' resets the machine (through the reset vector, where
+ * the loader put a reset through the keyboard controller): the kernel
+ * says it restarts, and the run ends with the reset's status.
  */
 TEST_F_TIMEOUT(guest, run_vmlinux_shell_answers_typed_command_and_reboots,
 	       INIT_TEST_TIMEOUT)
