@@ -6,9 +6,12 @@
  * (zeros for a leaf it lacks). Without one it sees the host's CPUID cut
  * down to what minivmm virtualises: no VMX, no AVX or
  * other XSAVE state beyond x87 and SSE, no performance monitoring (leaf
- * 0xA is zero) or topology, no speculation controls (leaf 7 EDX is zero,
+ * 0xA is zero), no speculation controls (leaf 7 EDX is zero,
  * so IA32_ARCH_CAPABILITIES, SPEC_CTRL, PRED_CMD and FLUSH_CMD do not
  * exist), and the hypervisor bit set with a "minivmm" signature leaf.
+ * The topology is the VM's own: one package whose cores, of one thread
+ * each, are the vCPUs, x2APIC ID = vCPU id (leaf 1 EBX, leaves 0xB and
+ * 0x1F, the core counts of leaf 4, whose caches are the host's).
  * The local APIC shows (leaf 1 EDX.APIC) while IA32_APIC_BASE enables it,
  * with x2APIC mode and its TSC-deadline timer (leaf 1 ECX); leaf 0x40000010, as VMware
  * defined it, gives the frequencies a guest needs for its timers: EAX
@@ -23,6 +26,7 @@
  * (MCE, MCA), IA32_TSC_ADJUST (emulated, so shown whatever the host has)
  * and IA32_TSC_AUX with RDTSCP.
  */
+#include <linux/bitfield.h>
 #include <linux/bits.h>
 #include <linux/math.h>
 #include <linux/math64.h>
@@ -40,6 +44,9 @@
 #define F(x)		BIT(X86_FEATURE_##x & 31)
 #define HV_LEAF		0x40000000
 #define HV_LEAF_FREQ	0x40000010
+#define LEAF_CACHE	4
+#define LEAF_TOPO	0xb
+#define LEAF_TOPO_V2	0x1f
 #define LEAF_TSC	0x15
 #define LEAF_FREQ	0x16
 /*
@@ -98,6 +105,86 @@ static void ratio_approx(u64 a, u64 b, u64 max_num, u32 *num, u32 *den)
 	*den = q1;
 }
 
+/*
+ * The level types of leaves 0xB and 0x1F (ECX[15:8]), as the SDM numbers
+ * them: no kernel header shares them.
+ */
+#define TOPO_TYPE_INVALID	0
+#define TOPO_TYPE_SMT		1
+#define TOPO_TYPE_CORE		2
+
+/*
+ * How many x2APIC IDs the VM's package spans: a vCPU's APIC ID is its id,
+ * so up to the highest id of the vCPUs that exist (N for the tool's vCPUs
+ * 0..N-1). vCPUs are created before a guest starts its other CPUs: by
+ * then the count no longer changes.
+ */
+static unsigned int vm_apic_ids(const struct vm *vm)
+{
+	unsigned int n = MINIVMM_MAX_VCPUS;
+
+	while (n > 1 && !rcu_access_pointer(vm->vcpus[n - 1]))
+		n--;
+	return n;
+}
+
+/* The width of the core ID in an x2APIC ID: the package ID is above it. */
+static unsigned int vm_core_bits(const struct vm *vm)
+{
+	return order_base_2(vm_apic_ids(vm));
+}
+
+/*
+ * Leaves 0xB and 0x1F: subleaf 0 the SMT level (one thread, no bits of
+ * the APIC ID), subleaf 1 the core level (vm_apic_ids() cores, the core
+ * ID in the bits below vm_core_bits()), and past them the invalid level
+ * (type 0, EAX = EBX = 0); ECX[7:0] is the subleaf and EDX the vCPU's
+ * x2APIC ID at every subleaf. Leaf 0x1F has no levels (module, die...)
+ * that leaf 0xB lacks.
+ */
+static void cpuid_topology(struct vcpu *vcpu, u32 idx, u32 *r)
+{
+	memset(r, 0, 4 * sizeof(*r));
+	r[2] = idx & 0xff;
+	if (idx == 0) {
+		r[1] = 1;
+		r[2] |= TOPO_TYPE_SMT << 8;
+	} else if (idx == 1) {
+		r[0] = vm_core_bits(vcpu->vm);
+		r[1] = vm_apic_ids(vcpu->vm);
+		r[2] |= TOPO_TYPE_CORE << 8;
+	} else {
+		r[2] |= TOPO_TYPE_INVALID << 8;
+	}
+	r[3] = vcpu->id;
+}
+
+/*
+ * Leaf 4: the host's caches as the VM's package would have them. Every
+ * vCPU is a core of its own: caches of level 1 and 2 belong to one
+ * (shared by 1 thread), those of level 3 and up to the package, and the
+ * package has room for 2^vm_core_bits() cores (EAX[31:26], in every
+ * subleaf of a cache, as leaf 1 EBX[23:16] and leaf 0xB say).
+ */
+#define CACHE_TYPE_MASK		GENMASK(4, 0)
+#define CACHE_LEVEL_MASK	GENMASK(7, 5)
+#define CACHE_SHARING_MASK	GENMASK(25, 14)
+#define CACHE_CORES_MASK	GENMASK(31, 26)
+
+static void cpuid_cache(struct vcpu *vcpu, u32 *r)
+{
+	u32 ids = BIT(vm_core_bits(vcpu->vm));
+
+	if (!(r[0] & CACHE_TYPE_MASK)) {
+		memset(r, 0, 4 * sizeof(*r));
+		return;
+	}
+	r[0] &= ~(CACHE_SHARING_MASK | CACHE_CORES_MASK);
+	if (FIELD_GET(CACHE_LEVEL_MASK, r[0]) >= 3)
+		r[0] |= FIELD_PREP(CACHE_SHARING_MASK, ids - 1);
+	r[0] |= FIELD_PREP(CACHE_CORES_MASK, ids - 1);
+}
+
 /* Leaves 0x15 and 0x16: the TSC and APIC-timer clocks as Intel gives them. */
 static void cpuid_tsc_leaves(u32 fn, u32 *r)
 {
@@ -120,11 +207,15 @@ static void cpuid_tsc_leaves(u32 fn, u32 *r)
  * handling, and under a hypervisor an exit of its own. What a guest sees
  * of them is the same on every CPU and does not change while the host
  * runs: leaf 1's per-CPU APIC ID and the host's OSXSAVE are not passed
- * through. Leaves 4 and 6 read here are never shown.
+ * through. Leaf 6 read here is never shown. Leaf 4's subleaves (the
+ * caches, subleaf 0 in host_basic too) are cached up to the first of
+ * type 0 (no more caches), at most HOST_CACHES of them.
  */
 #define HOST_BASIC	8
 #define HOST_EXT	9
+#define HOST_CACHES	8
 static u32 host_basic[HOST_BASIC][4], host_ext[HOST_EXT][4];
+static u32 host_cache[HOST_CACHES][4];
 
 /**
  * cpuid_read_host() - read the host leaves the default table caches
@@ -144,12 +235,23 @@ void cpuid_read_host(void)
 		r = host_ext[i];
 		cpuid_count(0x80000000 + i, 0, &r[0], &r[1], &r[2], &r[3]);
 	}
+	for (i = 0; i < HOST_CACHES && boot_cpu_data.cpuid_level >= LEAF_CACHE;
+	     i++) {
+		r = host_cache[i];
+		cpuid_count(LEAF_CACHE, i, &r[0], &r[1], &r[2], &r[3]);
+		if (!(r[0] & CACHE_TYPE_MASK))
+			break;
+	}
 }
 
 /* The host's leaf @fn, subleaf @idx: from the cache when it holds it. */
 static void cpuid_host(u32 fn, u32 idx, u32 *r)
 {
-	if (fn < HOST_BASIC && (fn != 7 || !idx))
+	if (fn == LEAF_CACHE && idx >= HOST_CACHES)
+		memset(r, 0, 4 * sizeof(*r));
+	else if (fn == LEAF_CACHE)
+		memcpy(r, host_cache[idx], 4 * sizeof(*r));
+	else if (fn < HOST_BASIC && (fn != 7 || !idx))
 		memcpy(r, host_basic[fn], 4 * sizeof(*r));
 	else if (fn - 0x80000000 < HOST_EXT)
 		memcpy(r, host_ext[fn - 0x80000000], 4 * sizeof(*r));
@@ -159,6 +261,8 @@ static void cpuid_host(u32 fn, u32 idx, u32 *r)
 
 static void cpuid_default(struct vcpu *vcpu, u32 fn, u32 idx, u32 *r)
 {
+	u32 ids;
+
 	if (fn >= HV_LEAF && fn < 0x80000000) {
 		memset(r, 0, 4 * sizeof(*r));
 		if (fn == HV_LEAF) {
@@ -172,6 +276,16 @@ static void cpuid_default(struct vcpu *vcpu, u32 fn, u32 idx, u32 *r)
 	}
 	if (fn == LEAF_TSC || fn == LEAF_FREQ) {
 		cpuid_tsc_leaves(fn, r);
+		return;
+	}
+	/*
+	 * The topology is the VM's whatever the host has; leaf 0x1F only
+	 * where the basic leaves reach it (the host's do, ours being 0x16 or
+	 * the host's), else it is zero like the other leaves past the last.
+	 */
+	if (fn == LEAF_TOPO ||
+	    (fn == LEAF_TOPO_V2 && fn <= (u32)boot_cpu_data.cpuid_level)) {
+		cpuid_topology(vcpu, idx, r);
 		return;
 	}
 	/*
@@ -190,12 +304,19 @@ static void cpuid_default(struct vcpu *vcpu, u32 fn, u32 idx, u32 *r)
 		r[0] = max_t(u32, r[0], LEAF_FREQ);
 		break;
 	case 1:
-		/* EBX[31:24] is the initial APIC ID: the vCPU id. */
-		r[1] = (r[1] & 0xffff) | (vcpu->id << 24);
+		/*
+		 * EBX[31:24] is the initial APIC ID: the vCPU id; EBX[23:16]
+		 * the APIC IDs the package has room for, which HTT says is
+		 * more than one.
+		 */
+		ids = BIT(vm_core_bits(vcpu->vm));
+		r[1] = (r[1] & 0xffff) | (ids << 16) | (vcpu->id << 24);
 		r[2] = (r[2] & LEAF1_ECX) | LEAF1_ECX_EMUL | F(HYPERVISOR);
 		if (vcpu->cr4 & X86_CR4_OSXSAVE)
 			r[2] |= F(OSXSAVE);
 		r[3] &= LEAF1_EDX;
+		if (ids > 1)
+			r[3] |= F(HT);
 		/* Like hardware: the bit follows IA32_APIC_BASE.EN. */
 		if (vcpu->lapic.base & MSR_IA32_APICBASE_ENABLE)
 			r[3] |= F(APIC);
@@ -217,7 +338,10 @@ static void cpuid_default(struct vcpu *vcpu, u32 fn, u32 idx, u32 *r)
 		r[2] = r[1];
 		r[3] = 0;
 		break;
-	case 4: case 6: case 0xa: case 0xb: case 0x1f:
+	case LEAF_CACHE:
+		cpuid_cache(vcpu, r);
+		break;
+	case 6: case 0xa: case LEAF_TOPO_V2:
 		memset(r, 0, 4 * sizeof(*r));
 		break;
 	case 0x80000001:

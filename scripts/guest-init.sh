@@ -66,10 +66,20 @@ if [ -c /dev/hvc0 ]; then
 fi
 echo "guest: uname -r: $(uname -r)"
 echo "guest: nproc: $(nproc)"
+# The topology the kernel made of CPUID: CPU 0's siblings (CPUs in its
+# package) and cores, and every CPU's package and core.
+awk -F': ' '/^physical id/ { p = p " " $2 } /^core id/ { c = c " " $2 }
+	/^siblings/ && !s { s = $2 } /^cpu cores/ && !n { n = $2 }
+	END { print "guest: siblings: " s; print "guest: cpu cores: " n
+	      print "guest: physical ids:" p; print "guest: core ids:" c }' \
+	/proc/cpuinfo
 cat /proc/interrupts
 # The kernel's warnings and errors (log levels 0-4), whatever the console
 # showed of them under 'quiet'.
 dmesg -r | grep '^<[0-4]>' | sed 's/^/guest: log: /'
+# The local timer interrupts again, a little later: they go on.
+sleep 0.1
+echo "guest: later: $(grep LOC: /proc/interrupts)"
 echo "guest: uptime: $(cut -d' ' -f1 /proc/uptime)"
 echo "guest: minivmm-guest-init-done"
 if grep -qw guest_shell /proc/cmdline; then

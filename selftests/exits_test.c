@@ -243,6 +243,76 @@ TEST_F(exits, cpuid_default_leaf_d_x87_sse_only)
 	EXPECT_EQ(0, r[3]);
 }
 
+/*
+ * The topology one vCPU sees in a VM of @n vCPUs (ids 0..n-1): one
+ * package of @n cores of one thread, the x2APIC ID its @id, the core ID
+ * @bits wide. Leaf 0xB and, where the basic leaves reach it, leaf 0x1F:
+ * the SMT level, the core level, then the invalid level (type 0); leaf
+ * 1's initial APIC ID, the 2^@bits IDs of the package and HTT with more
+ * than one; the cores of leaf 4, if it has a cache.
+ */
+static void expect_topology(struct __test_metadata *_metadata,
+			    struct test_vcpu *vcpu, uint32_t id, uint32_t n,
+			    uint32_t bits)
+{
+	uint32_t leaf, max, r[4];
+
+	query_cpuid(vcpu, 0, 0, r);
+	max = r[0];
+	for (leaf = 0xb; leaf <= 0x1f; leaf += 0x1f - 0xb) {
+		if (leaf > max)
+			break;
+		query_cpuid(vcpu, leaf, 0, r);
+		EXPECT_EQ(0, r[0]);		/* no bits for the thread */
+		EXPECT_EQ(1, r[1] & 0xffff);	/* one thread per core */
+		EXPECT_EQ(0x100, r[2]);		/* level 0, type SMT */
+		EXPECT_EQ(id, r[3]);
+		query_cpuid(vcpu, leaf, 1, r);
+		EXPECT_EQ(bits, r[0] & 0x1f);
+		EXPECT_EQ(n, r[1] & 0xffff);
+		EXPECT_EQ(0x201, r[2]);		/* level 1, type core */
+		EXPECT_EQ(id, r[3]);
+		query_cpuid(vcpu, leaf, 2, r);
+		EXPECT_EQ(0, r[0]);
+		EXPECT_EQ(0, r[1]);
+		EXPECT_EQ(2, r[2]);		/* level 2, type 0: the end */
+		EXPECT_EQ(id, r[3]);
+	}
+	query_cpuid(vcpu, 1, 0, r);
+	EXPECT_EQ(id, r[1] >> 24);
+	EXPECT_EQ(1U << bits, (r[1] >> 16) & 0xff);
+	EXPECT_EQ(bits ? 1U << 28 : 0, r[3] & (1U << 28));	/* HTT */
+	query_cpuid(vcpu, 4, 0, r);
+	if (r[0] & 0x1f)
+		EXPECT_EQ((1U << bits) - 1, r[0] >> 26);
+}
+
+TEST_F(exits, cpuid_default_topology_one_vcpu)
+{
+	REQUIRE_VMX();
+	SETUP_GUEST(MODE_LONG, guest_cpuid);
+	expect_topology(_metadata, self->vcpu, 0, 1, 0);
+}
+
+/* Three vCPUs: three cores, the core ID 2 bits wide, each its own ID. */
+TEST_F(exits, cpuid_default_topology_three_vcpus)
+{
+	struct test_vcpu *other[2];
+	int i;
+
+	REQUIRE_VMX();
+	SETUP_GUEST(MODE_LONG, guest_cpuid);
+	for (i = 0; i < 2; i++) {
+		other[i] = test_vcpu_add(self->vm, i + 1);
+		test_vcpu_setup(other[i], MODE_LONG, GUEST_CODE_ADDR);
+	}
+	expect_topology(_metadata, self->vcpu, 0, 3, 2);
+	for (i = 0; i < 2; i++)
+		expect_topology(_metadata, other[i], i + 1, 3, 2);
+	for (i = 0; i < 2; i++)
+		test_vcpu_destroy(other[i]);
+}
+
 static const struct minivmm_cpuid_entry cpuid_table[] = {
 	{ .function = 0, .eax = 0xd, .ebx = 0x11111111, .ecx = 0x22222222,
 	  .edx = 0x33333333 },

@@ -964,6 +964,8 @@ TEST(run_vmlinux_prints_linux_banner_and_cmdline)
 #define BZIMAGE_TEST_TIMEOUT	420
 #define INIT_DONE	"guest: minivmm-guest-init-done"
 #define ST_POWEROFF	0
+/* A reset of the machine (the ACPI reset register, 0x64 or 0x92). */
+#define ST_RESET	4
 
 /*
  * Run the tool to its end with its stdout in @r->obuf: stdin is a pipe
@@ -1017,6 +1019,46 @@ static int loc_counts(const char *out, int *cpus)
 	return ticking;
 }
 
+/* The local timer interrupts of all CPUs on the first LOC line at @p. */
+static long loc_sum(const char *p, int *cpus)
+{
+	long total = 0;
+	char *end;
+
+	*cpus = 0;
+	p = p ? strstr(p, "LOC:") : NULL;
+	if (!p)
+		return -1;
+	for (p += 4;; p = end) {
+		while (*p == ' ')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			break;
+		total += strtol(p, &end, 10);
+		++*cpus;
+	}
+	return total;
+}
+
+/*
+ * Whether the guest printed "guest: @what:@want" as a whole line (@want
+ * with its leading space).
+ */
+static bool guest_line_is(const char *out, const char *what,
+			  const char *want)
+{
+	char key[64];
+	const char *p;
+
+	snprintf(key, sizeof(key), "guest: %s:", what);
+	p = strstr(out, key);
+	if (!p)
+		return false;
+	p += strlen(key);
+	return strcspn(p, "\r\n") == strlen(want) &&
+	       !strncmp(p, want, strlen(want));
+}
+
 /*
  * The kernel's warnings and errors that name the platform minivmm gives
  * it: the guest's init prints every log line of level 0-4 as
@@ -1025,7 +1067,8 @@ static int loc_counts(const char *out, int *cpus)
 static const char *platform_complaint(const char *out)
 {
 	static const char *const topics[] = {
-		"apic", "timer", "tsc", "clocksource", "smp", NULL,
+		"apic", "timer", "tsc", "clocksource", "smp", "topology",
+		"package", "sibling", "firmware bug", NULL,
 	};
 	static char line[512];
 	const char *p = out, *nl;
@@ -1063,7 +1106,10 @@ FIXTURE_TEARDOWN(guest)
 
 /*
  * Boot Debian's kernel @kernel with @vcpus vCPUs to its /init, which
- * powers off, within @timeout seconds.
+ * powers off, within @timeout seconds. The guest sees as many CPUs as
+ * vCPUs, in one package of as many cores (CPUID's topology: /proc/cpuinfo
+ * as the init reports it), their local timers ticking: every CPU's
+ * count non-zero, their sum higher a little later.
  */
 static void boot_to_init(struct __test_metadata *_metadata,
 			 const char *kernel, const char *vcpus,
@@ -1071,7 +1117,9 @@ static void boot_to_init(struct __test_metadata *_metadata,
 {
 	const char *initrd = guest_initrd();
 	const char *complaint, *uptime;
-	int ticking, cpus;
+	char pkgs[64] = "", cores[64] = "";
+	int ticking, cpus, cpus2, i, n = atoi(vcpus);
+	long loc1, loc2;
 
 	if (!initrd)
 		SKIP(return, "no guest initramfs (%s)", GUEST_INITRD);
@@ -1089,6 +1137,23 @@ static void boot_to_init(struct __test_metadata *_metadata,
 	EXPECT_EQ(atoi(vcpus), cpus);
 	EXPECT_EQ(atoi(vcpus), ticking)
 		TH_LOG("/proc/interrupts: %s", strstr(r.obuf, "LOC:"));
+	loc1 = loc_sum(r.obuf, &cpus);
+	loc2 = loc_sum(strstr(r.obuf, "guest: later: "), &cpus2);
+	TH_LOG("local timer interrupts: %ld, then %ld", loc1, loc2);
+	EXPECT_EQ(n, cpus2);
+	EXPECT_LT(loc1, loc2);
+	EXPECT_EQ(n, guest_report(r.obuf, "siblings"));
+	EXPECT_EQ(n, guest_report(r.obuf, "cpu cores"));
+	for (i = 0; i < n; i++) {
+		snprintf(pkgs + strlen(pkgs), sizeof(pkgs) - strlen(pkgs),
+			 " 0");
+		snprintf(cores + strlen(cores), sizeof(cores) - strlen(cores),
+			 " %d", i);
+	}
+	EXPECT_TRUE(guest_line_is(r.obuf, "physical ids", pkgs))
+		TH_LOG("%.*s", 80, strstr(r.obuf, "guest: physical ids:"));
+	EXPECT_TRUE(guest_line_is(r.obuf, "core ids", cores))
+		TH_LOG("%.*s", 80, strstr(r.obuf, "guest: core ids:"));
 	complaint = platform_complaint(r.obuf);
 	EXPECT_EQ(NULL, complaint)
 		TH_LOG("%s", complaint);
@@ -1163,9 +1228,12 @@ TEST_F_TIMEOUT(guest, run_bzimage_boots_to_init_and_powers_off,
 
 /*
  * Typed input reaches the guest's shell: the UART's receive interrupt,
- * IRQ 4 through the I/O APIC, wakes the guest's serial driver.
+ * IRQ 4 through the I/O APIC, wakes the guest's serial driver. Then the
+ * typed 'reboot -f' resets the machine (through the reset vector, where
+ * the loader put a reset through the keyboard controller): the kernel
+ * says it restarts, and the run ends with the reset's status.
  */
-TEST_F_TIMEOUT(guest, run_vmlinux_shell_answers_typed_command,
+TEST_F_TIMEOUT(guest, run_vmlinux_shell_answers_typed_command_and_reboots,
 	       INIT_TEST_TIMEOUT)
 {
 	const char *kernel = guest_vmlinux(), *initrd = guest_initrd();
@@ -1176,7 +1244,7 @@ TEST_F_TIMEOUT(guest, run_vmlinux_shell_answers_typed_command,
 		SKIP(return, "no guest vmlinux or initramfs (%s, %s)",
 		     GUEST_VMLINUX, GUEST_INITRD);
 	ASSERT_EQ(0, boot_with_input(&r, "guest: shell",
-				     "echo typed-$((6 * 7))\nexit\n",
+				     "echo typed-$((6 * 7))\nreboot -f\n",
 				     (const char *const []){
 					"run", "--timeout", INIT_TIMEOUT,
 					"--mem", BOOT_MEM, "--kernel", kernel,
@@ -1187,7 +1255,12 @@ TEST_F_TIMEOUT(guest, run_vmlinux_shell_answers_typed_command,
 	EXPECT_NE(NULL, answer)
 		TH_LOG("status %d, stdout: %.3000s\nstderr: %s", r.status,
 		       r.obuf, r.ebuf);
-	EXPECT_EQ(ST_POWEROFF, r.status);
+	/* The reboot's, not a panic's (panic=-1 resets too). */
+	EXPECT_NE(NULL, strstr(r.obuf, "reboot: Restarting system"))
+		TH_LOG("stdout: %.3000s", answer ? answer : r.obuf);
+	EXPECT_EQ(NULL, strstr(r.obuf, "Kernel panic"));
+	EXPECT_EQ(ST_RESET, r.status)
+		TH_LOG("stderr: %s", r.ebuf);
 }
 
 /*
@@ -1355,27 +1428,6 @@ static double uptime_after(const char *out, const char *what,
 	}
 	*at = NULL;
 	return -1;
-}
-
-/* The local timer interrupts of all CPUs on the first LOC line at @p. */
-static long loc_sum(const char *p, int *cpus)
-{
-	long total = 0;
-	char *end;
-
-	*cpus = 0;
-	p = p ? strstr(p, "LOC:") : NULL;
-	if (!p)
-		return -1;
-	for (p += 4;; p = end) {
-		while (*p == ' ')
-			p++;
-		if (!isdigit((unsigned char)*p))
-			break;
-		total += strtol(p, &end, 10);
-		++*cpus;
-	}
-	return total;
 }
 
 /*

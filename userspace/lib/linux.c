@@ -16,6 +16,7 @@
  *   0x20000	command line
  *   0x30000	GDT and identity-mapping page tables
  *   0xe0000	ACPI tables (RSDP first)
+ *   0xffff0	the reset vector: a reset through the keyboard controller
  *   load_addr	the kernel (0x1000000 for Debian's), init_size bytes
  *   top	the initrd, page-aligned, as high as RAM and its limit allow
  */
@@ -524,6 +525,24 @@ static int setup_cpu(struct mvm *vm, struct mvm_vcpu *vcpu, uint64_t entry)
 }
 
 /* Give @vm the message of a failure of a call without a VM. */
+/*
+ * What a PC's firmware has at its reset vector, 0xffff0 (0xf000:0xfff0 in
+ * real mode), with none behind it: a pulse of the reset line through the
+ * keyboard controller, which ends the run with the reset's status (a halt
+ * should nothing answer). Linux on a hardware-reduced ACPI platform
+ * reboots through EFI first, and without EFI through the firmware
+ * (machine_real_restart(): real mode, then a jump there) before it tries
+ * the FADT's reset register.
+ */
+#define RESET_VECTOR	0xffff0
+static const uint8_t reset_stub[] = {
+	0xb0, 0xfe,		/* mov $0xfe, %al */
+	0xe6, 0x64,		/* out %al, $0x64 */
+	0xfa,			/* cli */
+	0xf4,			/* 1: hlt */
+	0xeb, 0xfd,		/* jmp 1b */
+};
+
 static int vm_failed(struct mvm *vm, int ret)
 {
 	mvm_fail(vm, 0, "%s", mvm_strerror(NULL));
@@ -584,6 +603,8 @@ int mvm_load_linux(struct mvm *vm, struct mvm_vcpu *vcpu, const void *image,
 	boot->acpi_addr = MVM_ACPI_ADDR;
 	boot->acpi_size = ret;
 	p->rsdp_addr = MVM_ACPI_ADDR;
+	memcpy(mvm_gpa(vm, RESET_VECTOR, sizeof(reset_stub)), reset_stub,
+	       sizeof(reset_stub));
 
 	ret = mvm_linux_boot_params(mvm_gpa(vm, MVM_LINUX_PARAMS_ADDR,
 					    PAGE_SIZE),
