@@ -1115,19 +1115,23 @@ TEST_F(cli, run_irq_takes_apic_timer_ticks)
 
 /*
  * SIGQUIT is the NMI button: the guest, halted with LINT1 in NMI mode,
- * wakes in its NMI handler and finishes.
+ * wakes in its NMI handler and finishes. The NMI was taken, so the
+ * statistics show no dropped LINT assertion.
  */
 TEST_F(cli, sigquit_is_the_nmi_button)
 {
+	const char *row = "    dropped LINT assertions ";
 	struct minivmm_caps caps;
 	struct child *c = self->c;
+	const char *p;
 
 	REQUIRE_RUN();
 	if (minivmm_caps(&caps) || !(caps.features & MINIVMM_CAP_LINT) ||
 	    !(caps.features & MINIVMM_CAP_VIRTUAL_NMI))
 		SKIP(return, "no MINIVMM_LINT or no virtual NMIs");
 	ASSERT_EQ(0, child_start(c, tool, false,
-				 ARGS("run", "--mem", MEM, EXAMPLE("nmi.elf"))));
+				 ARGS("run", "--stats", "--mem", MEM,
+				      EXAMPLE("nmi.elf"))));
 	ASSERT_TRUE(child_wait_for(c, false, "nmi: waiting\n", WAIT_MS));
 	/* Let it halt (not a bound: an NMI before the halt works too). */
 	usleep(100000);
@@ -1135,6 +1139,9 @@ TEST_F(cli, sigquit_is_the_nmi_button)
 	EXPECT_EQ(ST_DEBUG_EXIT(0), child_finish(c, WAIT_MS));
 	EXPECT_FALSE(c->signaled);
 	EXPECT_STREQ("nmi: waiting\nnmi: 1 NMI through LINT1\n", c->obuf);
+	p = strstr(c->ebuf, row);
+	ASSERT_NE(NULL, p) TH_LOG("stderr: %s", c->ebuf);
+	EXPECT_EQ(0, strtoll(p + strlen(row), NULL, 10));
 }
 
 /* The multiboot example's report: magic, loader, memory, modules. */
