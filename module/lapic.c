@@ -17,6 +17,12 @@
  * the processor priority to the ISR when it injects it at the next VM
  * entry (lapic_take_interrupt()), and an EOI clears the highest ISR bit.
  *
+ * The LINT0 and LINT1 inputs are lines userspace raises and lowers
+ * (MINIVMM_LINT); an assertion does what the LVT LINT0 or LINT1 entry
+ * says: a vector (edge or, on LINT0, level with remote IRR until the
+ * EOI), an NMI or an INIT, and nothing while masked. With the APIC
+ * hardware-disabled they are the processor's INTR and NMI pins.
+ *
  * The APIC timer counts at LAPIC_BUS_KHZ, divided by the divide
  * configuration; a host hrtimer fires when the count would reach zero
  * (or at the TSC deadline). The guest learns the frequency from CPUID
@@ -26,6 +32,7 @@
 #include <linux/kernel.h>
 #include <linux/math64.h>
 #include <linux/spinlock.h>
+#include <linux/uaccess.h>
 #include <asm/apicdef.h>
 #include <asm/msr-index.h>
 #include <asm/tsc.h>
@@ -167,6 +174,164 @@ static void lapic_error(struct vcpu *vcpu, u32 bits)
 	vcpu->lapic.esr_pending |= bits;
 	if (!(lvt & APIC_LVT_MASKED) && (lvt & APIC_VECTOR_MASK) >= 16)
 		lapic_accept_fixed(vcpu, lvt & APIC_VECTOR_MASK, false);
+}
+
+/* ---- LINT0 and LINT1 ----------------------------------------------- */
+
+/* What an assertion of a LINT input asks of the caller, once unlocked. */
+enum lint_action { LINT_NONE, LINT_WAKE, LINT_NMI, LINT_DROP };
+
+static u32 lint_lvt(u32 pin)
+{
+	return pin ? APIC_LVT1 : APIC_LVT0;
+}
+
+/*
+ * Does LVT entry @lvt of input @pin take a level-triggered fixed
+ * interrupt? Only LINT0 can: the SDM has no level-sensitive LINT1, and
+ * NMI, SMI and INIT are edge-triggered whatever the trigger bit says.
+ */
+static bool lint_level(u32 pin, u32 lvt)
+{
+	return pin == MINIVMM_LINT0 &&
+	       (lvt & APIC_MODE_MASK) == APIC_DM_FIXED &&
+	       (lvt & APIC_LVT_LEVEL_TRIGGER);
+}
+
+/*
+ * Input @pin is asserted; @rose: it was not before. The lock is held.
+ * An edge-triggered entry acts on the rise only, a level-triggered one
+ * whenever the input is asserted and its remote IRR is clear (it then
+ * sets remote IRR until the EOI). A masked entry does nothing, and
+ * remembers nothing.
+ */
+static enum lint_action lapic_lint_fire(struct vcpu *vcpu, u32 pin, bool rose)
+{
+	u32 off = lint_lvt(pin), lvt = lapic_get(vcpu, off);
+	bool nmi = vmx_config.features & MINIVMM_CAP_VIRTUAL_NMI;
+
+	/* A processor without its APIC: LINT0 is INTR, LINT1 NMI. */
+	if (!lapic_hw_enabled(vcpu)) {
+		if (!rose)
+			return LINT_NONE;
+		if (pin == MINIVMM_LINT1 && nmi)
+			return LINT_NMI;
+		vcpu->lapic.lint_dropped++;
+		return LINT_DROP;
+	}
+	if (lvt & APIC_LVT_MASKED)
+		return LINT_NONE;
+	if (lint_level(pin, lvt)) {
+		if (lvt & APIC_LVT_REMOTE_IRR ||
+		    !lapic_accept_fixed(vcpu, lvt & APIC_VECTOR_MASK, true))
+			return LINT_NONE;
+		lapic_set(vcpu, off, lvt | APIC_LVT_REMOTE_IRR);
+		return LINT_WAKE;
+	}
+	if (!rose)
+		return LINT_NONE;
+	switch (lvt & APIC_MODE_MASK) {
+	case APIC_DM_FIXED:
+		if (!lapic_accept_fixed(vcpu, lvt & APIC_VECTOR_MASK, false))
+			return LINT_NONE;
+		return LINT_WAKE;
+	case APIC_DM_NMI:
+		if (!nmi)
+			break;
+		return LINT_NMI;
+	case APIC_DM_INIT:
+		vcpu->lapic.init_pending = true;
+		vcpu->lapic.sipi_pending = false;
+		return LINT_WAKE;
+	}
+	/* ExtINT (no 8259 gives a vector), SMI (no SMM), reserved modes. */
+	vcpu->lapic.lint_dropped++;
+	return LINT_DROP;
+}
+
+/*
+ * An EOI ended level-triggered vector @vec: an LVT LINT0 entry waiting
+ * for it clears remote IRR, and takes the input again if it is still
+ * asserted. On the vCPU's own thread, the lock held: the vector goes in
+ * at the next entry without a wake-up.
+ */
+static void lapic_lint_eoi(struct vcpu *vcpu, u8 vec)
+{
+	u32 lvt = lapic_get(vcpu, APIC_LVT0);
+
+	if (!(lvt & APIC_LVT_REMOTE_IRR) || (lvt & APIC_VECTOR_MASK) != vec)
+		return;
+	lapic_set(vcpu, APIC_LVT0, lvt & ~APIC_LVT_REMOTE_IRR);
+	if (vcpu->lapic.lint & BIT(MINIVMM_LINT0))
+		lapic_lint_fire(vcpu, MINIVMM_LINT0, false);
+}
+
+/* Drive input @pin of @vcpu; returns whether its APIC took something. */
+static bool lapic_set_lint(struct vcpu *vcpu, u32 pin, bool level)
+{
+	struct lapic *apic = &vcpu->lapic;
+	enum lint_action act = LINT_NONE;
+	unsigned long flags;
+	bool was;
+
+	spin_lock_irqsave(&apic->lock, flags);
+	was = apic->lint & BIT(pin);
+	if (level) {
+		apic->lint |= BIT(pin);
+		act = lapic_lint_fire(vcpu, pin, !was);
+	} else {
+		apic->lint &= ~BIT(pin);
+	}
+	spin_unlock_irqrestore(&apic->lock, flags);
+	if (act == LINT_NMI)
+		vcpu_queue_nmi(vcpu);
+	else if (act == LINT_WAKE)
+		vcpu_wake(vcpu);
+	return act == LINT_NMI || act == LINT_WAKE;
+}
+
+/**
+ * lapic_lint_ioctl() - MINIVMM_LINT
+ * @vm: the VM
+ * @uarg: user pointer to struct minivmm_lint
+ *
+ * Raises or lowers LINT0 or LINT1 of one vCPU's local APIC, or of every
+ * vCPU's. Any thread, also while the vCPUs run or are halted: what the
+ * LVT entry asks for is latched and the vCPU woken or kicked, as for an
+ * I/O APIC message.
+ *
+ * Return: the number of vCPUs whose APIC took an interrupt, an NMI or an
+ * INIT from this call (0 when none did, a deassertion always); -EFAULT
+ * for a bad pointer; -EINVAL for a pin other than 0 and 1, a level other
+ * than 0 and 1, nonzero flags or a vCPU id at or above max_vcpus that is
+ * not MINIVMM_LINT_ALL_VCPUS; -ENOENT when the VM has no vCPU with that
+ * id.
+ */
+int lapic_lint_ioctl(struct vm *vm, void __user *uarg)
+{
+	struct minivmm_lint l;
+	struct vcpu *vcpu;
+	bool all, found = false;
+	int i, n = 0;
+
+	if (copy_from_user(&l, uarg, sizeof(l)))
+		return -EFAULT;
+	all = l.vcpu == MINIVMM_LINT_ALL_VCPUS;
+	if (l.pin > MINIVMM_LINT1 || l.level > 1 || l.flags ||
+	    (!all && l.vcpu >= MINIVMM_MAX_VCPUS))
+		return -EINVAL;
+	rcu_read_lock();
+	for (i = 0; i < MINIVMM_MAX_VCPUS; i++) {
+		if (!all && i != l.vcpu)
+			continue;
+		vcpu = rcu_dereference(vm->vcpus[i]);
+		if (!vcpu)
+			continue;
+		found = true;
+		n += lapic_set_lint(vcpu, l.pin, l.level);
+	}
+	rcu_read_unlock();
+	return all || found ? n : -ENOENT;
 }
 
 /* ---- the timer ------------------------------------------------------ */
@@ -349,8 +514,10 @@ static void lapic_eoi(struct vcpu *vcpu)
 	if (isr < 0)
 		return;
 	vec_clear(vcpu, APIC_ISR, isr);
-	if (vec_test(vcpu, APIC_TMR, isr))
+	if (vec_test(vcpu, APIC_TMR, isr)) {
+		lapic_lint_eoi(vcpu, isr);
 		ioapic_eoi(vcpu->vm, isr);
+	}
 }
 
 /*
@@ -373,12 +540,17 @@ static void lapic_send_ipi(struct vcpu *vcpu, u32 lo, u32 dest)
 	if (irq.delivery_mode == APIC_DM_INIT && irq.level &&
 	    !(lo & APIC_INT_ASSERT))
 		return;
+	/*
+	 * Vectors 0-15 are illegal: the sender flags it, and the message
+	 * goes out all the same for each receiver to flag and drop (the
+	 * SDM's send and receive illegal vector errors; a self IPI sets
+	 * both).
+	 */
 	if ((irq.delivery_mode == APIC_DM_FIXED ||
 	     irq.delivery_mode == APIC_DM_LOWEST) && irq.vector < 16) {
 		spin_lock_irqsave(&vcpu->lapic.lock, flags);
 		lapic_error(vcpu, APIC_ESR_SENDILL);
 		spin_unlock_irqrestore(&vcpu->lapic.lock, flags);
-		return;
 	}
 	apic_deliver(vcpu->vm, vcpu, &irq);
 }
@@ -512,8 +684,21 @@ static bool lapic_write_reg(struct vcpu *vcpu, u32 off, u32 val)
 		}
 		return false;
 	}
+	val &= mask;
+	if (off == APIC_LVT0 || off == APIC_LVT1) {
+		u32 pin = off == APIC_LVT1;
+
+		/* Remote IRR waits for an EOI only in level-triggered mode. */
+		if (lint_level(pin, val))
+			val |= lapic_get(vcpu, off) & APIC_LVT_REMOTE_IRR;
+		lapic_set(vcpu, off, val);
+		/* An input still asserted is taken when unmasked. */
+		if (vcpu->lapic.lint & BIT(pin))
+			lapic_lint_fire(vcpu, pin, false);
+		return false;
+	}
 	lapic_set(vcpu, off, (lapic_get(vcpu, off) & APIC_LVT_REMOTE_IRR) |
-		  (val & mask));
+		  val);
 	return false;
 }
 
@@ -1033,6 +1218,7 @@ void lapic_get_state(struct vcpu *vcpu, struct minivmm_lapic_state *s)
 	spin_lock_irqsave(&vcpu->lapic.lock, flags);
 	lapic_fill_page(vcpu, s->regs);
 	s->esr_pending = vcpu->lapic.esr_pending;
+	s->lint = vcpu->lapic.lint;
 	spin_unlock_irqrestore(&vcpu->lapic.lock, flags);
 }
 
@@ -1177,9 +1363,12 @@ static void lapic_timer_resume(struct vcpu *vcpu, u32 left)
  * (current count 0) stays so. A TSC deadline is disarmed: the restorer
  * writes IA32_TSC_DEADLINE after this. With IA32_APIC_BASE.EN clear the
  * APIC's registers are inaccessible and at their reset values: only the
- * page GET returns then is accepted, and it changes nothing.
+ * page GET returns then is accepted, and it changes nothing. The LINT
+ * inputs' levels (wires outside the APIC) are set in either case, and
+ * nothing is sent for them: what they sent is in the page.
  *
- * Return: 0, or -EINVAL for a page the APIC could not hold.
+ * Return: 0, or -EINVAL for LINT bits other than 0 and 1 or a page the
+ * APIC could not hold.
  */
 int lapic_set_state(struct vcpu *vcpu, const struct minivmm_lapic_state *s)
 {
@@ -1189,7 +1378,8 @@ int lapic_set_state(struct vcpu *vcpu, const struct minivmm_lapic_state *s)
 	u8 *now;
 	u32 left;
 
-	if (s->esr_pending & ~LAPIC_STATE_ESR)
+	if (s->esr_pending & ~LAPIC_STATE_ESR ||
+	    s->lint & ~(BIT(MINIVMM_LINT0) | BIT(MINIVMM_LINT1)))
 		return -EINVAL;
 	now = kmalloc(MINIVMM_LAPIC_REGS_SIZE, GFP_KERNEL);
 	if (!now)
@@ -1198,8 +1388,10 @@ int lapic_set_state(struct vcpu *vcpu, const struct minivmm_lapic_state *s)
 	if (!lapic_hw_enabled(vcpu)) {
 		lapic_fill_page(vcpu, now);
 		if (!memcmp(now, s->regs, MINIVMM_LAPIC_REGS_SIZE) &&
-		    s->esr_pending == apic->esr_pending)
+		    s->esr_pending == apic->esr_pending) {
+			apic->lint = s->lint;
 			ret = 0;
+		}
 		goto out;
 	}
 	if (!lapic_state_valid(vcpu, s->regs))
@@ -1212,6 +1404,7 @@ int lapic_set_state(struct vcpu *vcpu, const struct minivmm_lapic_state *s)
 	lapic_set(vcpu, APIC_PROCPRI, 0);
 	lapic_set(vcpu, APIC_TMCCT, 0);
 	apic->esr_pending = s->esr_pending;
+	apic->lint = s->lint;
 	left = page_reg(s->regs, APIC_TMCCT);
 	if (lapic_get(vcpu, APIC_TMICT) &&
 	    lapic_timer_mode(vcpu) != APIC_LVT_TIMER_TSCDEADLINE &&

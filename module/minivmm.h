@@ -264,6 +264,11 @@ struct apic_irq {
  * @init_pending:	an INIT arrived: the thread resets the vCPU
  * @sipi_pending:	a start-up IPI arrived in wait-for-SIPI
  * @sipi_vector:	its vector
+ * @lint:		the LINT inputs asserted now: bit 0 LINT0, bit 1 LINT1
+ *			(MINIVMM_LINT); kept across INIT, as the wires are
+ * @lint_dropped:	LINT assertions whose LVT entry asked for what nothing
+ *			supplies (ExtINT, SMI, a reserved mode, an NMI
+ *			without virtual NMIs)
  */
 struct lapic {
 	spinlock_t lock;	/* the registers and this structure */
@@ -279,6 +284,8 @@ struct lapic {
 	bool init_pending;
 	bool sipi_pending;
 	u8 sipi_vector;
+	u8 lint;
+	u64 lint_dropped;
 };
 
 /* What a vCPU's thread does with RUN: run the guest, or wait in HLT or
@@ -726,6 +733,7 @@ bool lapic_set_tsc_deadline(struct vcpu *vcpu, u32 msr, u64 val);
 int apic_deliver(struct vm *vm, struct vcpu *src, const struct apic_irq *irq);
 void lapic_get_state(struct vcpu *vcpu, struct minivmm_lapic_state *s);
 int lapic_set_state(struct vcpu *vcpu, const struct minivmm_lapic_state *s);
+int lapic_lint_ioctl(struct vm *vm, void __user *uarg);
 
 /* vcpu.c: an event became due for @vcpu; any context */
 void vcpu_wake(struct vcpu *vcpu);

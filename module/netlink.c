@@ -86,6 +86,9 @@ static int put_vcpu_stats(struct sk_buff *skb, struct vcpu *vcpu)
 			      READ_ONCE(vcpu->posted_full), MINIVMM_A_PAD) ||
 	    nla_put_u64_64bit(skb, MINIVMM_A_VCPU_IOEVENTFD_SIGNALS,
 			      READ_ONCE(vcpu->ioeventfd_signals),
+			      MINIVMM_A_PAD) ||
+	    nla_put_u64_64bit(skb, MINIVMM_A_VCPU_LINT_DROPPED,
+			      READ_ONCE(vcpu->lapic.lint_dropped),
 			      MINIVMM_A_PAD))
 		goto cancel;
 	reasons = nla_nest_start(skb, MINIVMM_A_VCPU_EXIT_REASONS);
@@ -110,7 +113,7 @@ cancel:
 static size_t vm_stats_size(void)
 {
 	size_t vcpu = nla_total_size(0) + nla_total_size(4) +
-		      9 * nla_total_size_64bit(8) + nla_total_size(0) +
+		      10 * nla_total_size_64bit(8) + nla_total_size(0) +
 		      NR_EXIT_REASONS * nla_total_size_64bit(8);
 
 	return 4 * nla_total_size(4) + 3 * nla_total_size_64bit(8) +

@@ -532,8 +532,9 @@ int vcpu_events_ioctl(struct vcpu *vcpu, void __user *uarg, bool set)
  * The register page in the xAPIC layout (lapic.c says what SET checks
  * and re-arms). IA32_APIC_BASE is the MSR's: a restorer sets it first.
  *
- * Return: 0, -EFAULT, -ENOMEM, or -EINVAL for non-zero flags or reserved
- * fields or a page the APIC could not hold.
+ * Return: 0, -EFAULT, -ENOMEM, or -EINVAL for non-zero flags, padding or
+ * reserved fields, LINT bits other than 0 and 1, or a page the APIC could
+ * not hold.
  */
 int vcpu_lapic_ioctl(struct vcpu *vcpu, void __user *uarg, bool set)
 {
@@ -549,8 +550,8 @@ int vcpu_lapic_ioctl(struct vcpu *vcpu, void __user *uarg, bool set)
 			ret = -EFAULT;
 	} else if (copy_from_user(s, uarg, sizeof(*s))) {
 		ret = -EFAULT;
-	} else if (s->flags || memchr_inv(s->reserved, 0,
-					  sizeof(s->reserved))) {
+	} else if (s->flags || s->pad ||
+		   memchr_inv(s->reserved, 0, sizeof(s->reserved))) {
 		ret = -EINVAL;
 	} else {
 		ret = lapic_set_state(vcpu, s);

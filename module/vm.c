@@ -646,11 +646,13 @@ static int vm_release(struct inode *inode, struct file *filp)
  * @filp: the VM fd
  * @cmd: MINIVMM_SET_MEMORY_REGION, MINIVMM_CREATE_VCPU,
  *	 MINIVMM_GET_DIRTY_LOG, one of the interrupt ioctls of
- *	 ioapic_ioctl(), MINIVMM_IOEVENTFD or MINIVMM_POSTED_RANGE
+ *	 ioapic_ioctl(), MINIVMM_LINT, MINIVMM_IOEVENTFD or
+ *	 MINIVMM_POSTED_RANGE
  * @arg: its argument
  *
  * Return: see vm_set_memory_region(), vcpu_create(), vm_get_dirty_log(),
- * ioapic_ioctl(), ioeventfd_ioctl() and posted_range_ioctl();
+ * ioapic_ioctl(), lapic_lint_ioctl(), ioeventfd_ioctl() and
+ * posted_range_ioctl();
  * -ENOTTY for an unknown command.
  */
 static long vm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
@@ -670,6 +672,8 @@ static long vm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	case MINIVMM_GET_IOAPIC:
 	case MINIVMM_SET_IOAPIC:
 		return ioapic_ioctl(vm, cmd, (void __user *)arg);
+	case MINIVMM_LINT:
+		return lapic_lint_ioctl(vm, (void __user *)arg);
 	case MINIVMM_IOEVENTFD:
 		return ioeventfd_ioctl(vm, (void __user *)arg);
 	case MINIVMM_POSTED_RANGE:

@@ -346,7 +346,7 @@ void vmx_fill_caps(struct minivmm_caps *caps)
 	if (vmx_config.features & MINIVMM_CAP_EPT)
 		caps->features |= MINIVMM_CAP_IOAPIC | MINIVMM_CAP_IOEVENTFD |
 				  MINIVMM_CAP_POSTED_IO |
-				  MINIVMM_CAP_DIRTY_LOG;
+				  MINIVMM_CAP_DIRTY_LOG | MINIVMM_CAP_LINT;
 	caps->features |= MINIVMM_CAP_IMMEDIATE_EXIT;
 	caps->preemption_timer_shift = vmx_config.preemption_timer_shift;
 	caps->tsc_khz = tsc_khz;

@@ -3,10 +3,10 @@
  * The minivmm tool and its library: every example guest through
  * 'minivmm run' with its output and exit status, the devices and
  * hypercalls of the machine it emulates, how it stops guests (halt,
- * debug exit, crash, timeout, Ctrl-C), one clear line for every kind of
- * bad input, the netlink commands (list, stat, events, caps) against
- * what a guest did, every command's --help against the man page, and
- * the libminivmm loaders called directly.
+ * debug exit, crash, timeout, Ctrl-C), its NMI button (SIGQUIT), one
+ * clear line for every kind of bad input, the netlink commands (list,
+ * stat, events, caps) against what a guest did, every command's --help
+ * against the man page, and the libminivmm loaders called directly.
  *
  * The tool is $MINIVMM, else minivmm next to this test, else the one in
  * the source tree, else minivmm in PATH (/usr/bin/minivmm in the
@@ -1123,6 +1123,37 @@ TEST_F(cli, run_irq_takes_apic_timer_ticks)
 		  CLI(self->c, NULL, "run", "--mem", MEM, EXAMPLE("irq.elf")));
 	EXPECT_STREQ("local APIC: shown in CPUID, IA32_APIC_BASE 0xfee00900, version 0x50014\n"
 		     "irq: 10 timer interrupts on vector 32\n", self->c->obuf);
+}
+
+/*
+ * SIGQUIT is the NMI button: the guest, halted with LINT1 in NMI mode,
+ * wakes in its NMI handler and finishes. The NMI was taken, so the
+ * statistics show no dropped LINT assertion.
+ */
+TEST_F(cli, sigquit_is_the_nmi_button)
+{
+	const char *row = "    dropped LINT assertions ";
+	struct minivmm_caps caps;
+	struct child *c = self->c;
+	const char *p;
+
+	REQUIRE_RUN();
+	if (minivmm_caps(&caps) || !(caps.features & MINIVMM_CAP_LINT) ||
+	    !(caps.features & MINIVMM_CAP_VIRTUAL_NMI))
+		SKIP(return, "no MINIVMM_LINT or no virtual NMIs");
+	ASSERT_EQ(0, child_start(c, tool, false,
+				 ARGS("run", "--stats", "--mem", MEM,
+				      EXAMPLE("nmi.elf"))));
+	ASSERT_TRUE(child_wait_for(c, false, "nmi: waiting\n", WAIT_MS));
+	/* Let it halt (not a bound: an NMI before the halt works too). */
+	usleep(100000);
+	ASSERT_EQ(0, kill(c->pid, SIGQUIT));
+	EXPECT_EQ(ST_DEBUG_EXIT(0), child_finish(c, WAIT_MS));
+	EXPECT_FALSE(c->signaled);
+	EXPECT_STREQ("nmi: waiting\nnmi: 1 NMI through LINT1\n", c->obuf);
+	p = strstr(c->ebuf, row);
+	ASSERT_NE(NULL, p) TH_LOG("stderr: %s", c->ebuf);
+	EXPECT_EQ(0, strtoll(p + strlen(row), NULL, 10));
 }
 
 /* The multiboot example's report: magic, loader, memory, modules. */

@@ -128,6 +128,7 @@ static const int errs_dirty_log[] = {
 
 static const int errs_irq_line[] = { EFAULT, EINVAL, END };
 static const int errs_ioapic[] = { EFAULT, EINVAL, END };
+static const int errs_lint[] = { EFAULT, EINVAL, ENOENT, END };
 static const int errs_irqfd[] = {
 	EFAULT, EBADF, EINVAL, EBUSY, ENOSPC, ENOENT, ENOMEM, END
 };
@@ -198,6 +199,8 @@ static const int *ioctl_errs(enum fd_type type, unsigned long cmd)
 			return errs_ioapic;
 		case MINIVMM_IRQFD:
 			return errs_irqfd;
+		case MINIVMM_LINT:
+			return errs_lint;
 		case MINIVMM_IOEVENTFD:
 		case MINIVMM_POSTED_RANGE:
 			return errs_io_reg;
@@ -541,8 +544,9 @@ static unsigned long vm_device_ioctl(struct rng *r, uint8_t *p, int *efd)
 		struct minivmm_ioapic_state ioapic;
 		struct minivmm_ioeventfd ioev;
 		struct minivmm_posted_range posted;
+		struct minivmm_lint lint;
 	} u;
-	unsigned int op = below(r, 7);
+	unsigned int op = below(r, 8);
 	unsigned long cmd;
 
 	memset(&u, 0, sizeof(u));
@@ -591,6 +595,14 @@ static unsigned long vm_device_ioctl(struct rng *r, uint8_t *p, int *efd)
 		u.ioev.len = one_in(r, 8) ? next(r) : 1U << below(r, 4);
 		u.ioev.datamatch = one_in(r, 2) ? below(r, 256) : 0;
 		u.ioev.fd = one_in(r, 6) ? (int)below(r, 64) : *efd;
+		break;
+	case 6:
+		cmd = MINIVMM_LINT;
+		u.lint.vcpu = one_in(r, 4) ? MINIVMM_LINT_ALL_VCPUS :
+			      one_in(r, 8) ? next(r) : below(r, 18);
+		u.lint.pin = one_in(r, 8) ? next(r) : below(r, 3);
+		u.lint.level = one_in(r, 8) ? next(r) : below(r, 2);
+		u.lint.flags = one_in(r, 8) ? next(r) : 0;
 		break;
 	default:
 		cmd = MINIVMM_POSTED_RANGE;

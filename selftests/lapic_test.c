@@ -6,10 +6,13 @@
  * waking a halted guest, the x2APIC MSRs, HLT with interrupts off,
  * ready_for_interrupt, IPIs between four vCPUs, NMI, lowest-priority,
  * all-including-self, cluster-model and x2APIC IPIs, the TMR of a
- * level-triggered I/O APIC pin, an AP started by INIT and SIPI, and the
+ * level-triggered I/O APIC pin, an AP started by INIT and SIPI, the
  * APIC's and the run state's ioctls (MINIVMM_GET/SET_LAPIC,
  * MINIVMM_GET/SET_MP_STATE): round trips, bad arguments, timers and
- * halts restored into a new vCPU.
+ * halts restored into a new vCPU; illegal vectors in the receiver's ESR,
+ * the x2APIC physical broadcast, and the LINT0/LINT1 inputs
+ * (MINIVMM_LINT) through their LVT entries: NMI, fixed edge and level
+ * with remote IRR, masked, ExtINT, every vCPU, the APIC disabled.
  *
  * Most tests drive a "poke" guest: a long-mode loop that reports with a
  * ucall (RBX = POKE_READY), then does what the test put in its
@@ -73,6 +76,10 @@
 #define DEST_ALLINC	0x80000
 #define DEST_ALLBUT	0xc0000
 #define ESR_SENDILL	0x20
+#define ESR_RECVILL	0x40
+#define DM_EXTINT	0x700
+#define LVT_REMOTE_IRR	(1u << 14)
+#define LVT_LEVEL	(1u << 15)
 #define TDCR_DIV_1	0xb
 #define MSR_APIC_BASE	0x1b
 #define MSR_TSC_DEADLINE 0x6e0
@@ -410,11 +417,12 @@ TEST_F(lapic, esr_shows_errors_after_a_write)
 	enable(self->vcpu);
 	wr(self->vcpu, APIC_ESR, 0);
 	EXPECT_EQ(0, rd(self->vcpu, APIC_ESR));
-	/* Vectors 0-15 are illegal. */
+	/* Vectors 0-15 are illegal: sent and received, for a self IPI. */
 	self_ipi(self->vcpu, 5);
 	EXPECT_EQ(0, rd(self->vcpu, APIC_ESR));
 	wr(self->vcpu, APIC_ESR, 0);
-	EXPECT_EQ(ESR_SENDILL, rd(self->vcpu, APIC_ESR));
+	EXPECT_EQ(ESR_SENDILL | ESR_RECVILL, rd(self->vcpu, APIC_ESR));
+	EXPECT_EQ(0, rd(self->vcpu, APIC_IRR));
 	wr(self->vcpu, APIC_ESR, 0);
 	EXPECT_EQ(0, rd(self->vcpu, APIC_ESR));
 }
@@ -429,7 +437,7 @@ TEST_F(lapic, error_lvt_interrupt_for_illegal_vector)
 	self_ipi(self->vcpu, 5);
 	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
 	wr(self->vcpu, APIC_ESR, 0);
-	EXPECT_EQ(ESR_SENDILL, rd(self->vcpu, APIC_ESR));
+	EXPECT_EQ(ESR_SENDILL | ESR_RECVILL, rd(self->vcpu, APIC_ESR));
 	wr(self->vcpu, APIC_LVTERR, 0x30);
 	self_ipi(self->vcpu, 5);
 	/* Not the illegal vector: the error's. */
@@ -438,7 +446,7 @@ TEST_F(lapic, error_lvt_interrupt_for_illegal_vector)
 	EXPECT_EQ(1u << 16, expect_irq(self->vcpu,
 				       op(self->vcpu, OP_WINDOW, 0, 0), 0x30));
 	wr(self->vcpu, APIC_ESR, 0);
-	EXPECT_EQ(ESR_SENDILL, rd(self->vcpu, APIC_ESR));
+	EXPECT_EQ(ESR_SENDILL | ESR_RECVILL, rd(self->vcpu, APIC_ESR));
 	wr(self->vcpu, APIC_EOI, 0);
 	expect_ready(self->vcpu, op(self->vcpu, OP_RETURN, 0, 0));
 	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
@@ -1703,7 +1711,9 @@ TEST_F(lapic, lapic_state_bad_flags_reserved_and_values_einval)
 			TH_LOG("%s", #change);				\
 	} while (0)
 	BAD(s.flags = 1);
-	BAD(s.reserved[6] = 1);
+	BAD(s.reserved[5] = 1);
+	BAD(s.pad = 1);
+	BAD(s.lint = 4);		/* LINT0 and LINT1 only */
 	BAD(s.esr_pending = 0x100);
 	/* Read-only: the ID and the version. */
 	BAD(page_wr(&s, APIC_ID, 1u << 24));
@@ -2104,6 +2114,441 @@ TEST_F(lapic, latched_sipi_travels_with_mp_state)
 	EXPECT_EQ(AP_SYNC, ap.uc.args[0]);
 	EXPECT_EQ(0x800, ap.uc.args[1]);
 	test_vcpu_destroy(ap.vcpu);
+}
+
+/* ---- illegal vectors and the x2APIC broadcast ------------------------ */
+
+/* ESR as the next ESR write makes it visible. */
+static uint32_t esr(struct test_vcpu *vcpu)
+{
+	wr(vcpu, APIC_ESR, 0);
+	return rd(vcpu, APIC_ESR);
+}
+
+static int signal_msi(struct test_vm *vm, uint64_t address, uint32_t data)
+{
+	struct minivmm_msi m = { .address = address, .data = data };
+	int r = ioctl(vm->fd, MINIVMM_SIGNAL_MSI, &m);
+
+	return r < 0 ? -errno : r;
+}
+
+/*
+ * A vector below 16 sent by an IPI or an MSI: the sender's ESR says
+ * "send illegal vector", every receiver's "receive illegal vector", and
+ * no IRR bit is set.
+ */
+TEST_F(lapic, illegal_vector_sets_the_receivers_esr_and_delivers_nothing)
+{
+	struct test_vcpu *v1;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	enable(self->vcpu);
+	v1 = peer(self->vm, 1);
+	EXPECT_EQ(0, esr(self->vcpu));
+	EXPECT_EQ(0, esr(v1));
+	send_ipi(self->vcpu, 1, 5);
+	EXPECT_EQ(ESR_SENDILL, esr(self->vcpu));
+	EXPECT_EQ(ESR_RECVILL, esr(v1));
+	EXPECT_EQ(0, rd(v1, APIC_IRR));
+	/* Lowest priority too. */
+	send_ipi(self->vcpu, 1, DM_LOWEST | 15);
+	EXPECT_EQ(ESR_SENDILL, esr(self->vcpu));
+	EXPECT_EQ(ESR_RECVILL, esr(v1));
+	EXPECT_EQ(0, rd(v1, APIC_IRR));
+	/* An MSI has no sender APIC: only the receiver's ESR. */
+	if (have_cap(MINIVMM_CAP_IOAPIC)) {
+		EXPECT_EQ(0, signal_msi(self->vm, 0xfee01000, 7));
+		EXPECT_EQ(ESR_RECVILL, esr(v1));
+		EXPECT_EQ(0, esr(self->vcpu));
+		EXPECT_EQ(0, rd(v1, APIC_IRR));
+	}
+	/* A legal vector still goes, and the error bits stay clear. */
+	send_ipi(self->vcpu, 1, 0x45);
+	EXPECT_EQ(0, esr(self->vcpu));
+	EXPECT_EQ(0, esr(v1));
+	take(v1, 0x45);
+	expect_ready(v1, op(v1, OP_WINDOW, 0, 0));
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+	test_vcpu_destroy(v1);
+}
+
+/* x2APIC: physical destination 0xffffffff reaches every APIC. */
+TEST_F(lapic, x2apic_physical_broadcast_reaches_every_vcpu)
+{
+	struct test_vcpu *v[3];
+	int i;
+
+	REQUIRE_VMX();
+	POKE_SETUP();
+	v[0] = self->vcpu;
+	for (i = 1; i < 3; i++) {
+		v[i] = poke_vcpu(self->vm, i);
+		expect_ready(v[i], next(v[i]));
+	}
+	ASSERT_EQ(0, x2_wr(v[0], MSR_APIC_BASE, BASE_X2));
+	for (i = 1; i < 3; i++)
+		ASSERT_EQ(0, x2_wr(v[i], MSR_APIC_BASE, APIC_TB | 0xc00));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, x2_wr(v[i], X2APIC(APIC_SPIV), 0x1ff));
+	/* Physical (destination mode bit clear), no shorthand. */
+	ASSERT_EQ(0, x2_wr(v[0], X2APIC(APIC_ICR),
+			   (0xffffffffULL << 32) | 0x60));
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(1, x2_rd(v[i], X2APIC(APIC_IRR + 3 * 16)))
+			TH_LOG("vCPU %d", i);
+	for (i = 0; i < 3; i++) {
+		x2_window_irq(v[i], 0x60);
+		EXPECT_EQ(0, x2_wr(v[i], X2APIC(APIC_EOI), 0));
+		expect_ready(v[i], op(v[i], OP_RETURN, 0, 0));
+		/* Once each. */
+		expect_ready(v[i], op(v[i], OP_WINDOW, 0, 0));
+	}
+	for (i = 1; i < 3; i++)
+		test_vcpu_destroy(v[i]);
+}
+
+/* ---- LINT0 and LINT1 (MINIVMM_LINT) ---------------------------------- */
+
+/* MINIVMM_LINT: its result, or -errno. */
+static int lint(struct test_vm *vm, uint32_t vcpu, uint32_t pin,
+		uint32_t level)
+{
+	struct minivmm_lint l = { .vcpu = vcpu, .pin = pin, .level = level };
+	int r = ioctl(vm->fd, MINIVMM_LINT, &l);
+
+	return r < 0 ? -errno : r;
+}
+
+#define REQUIRE_LINT()							\
+	do {								\
+		if (!have_cap(MINIVMM_CAP_LINT))			\
+			SKIP(return, "no MINIVMM_LINT");		\
+	} while (0)
+
+#define REQUIRE_LINT_NMI()						\
+	do {								\
+		REQUIRE_LINT();						\
+		if (!have_cap(MINIVMM_CAP_VIRTUAL_NMI))			\
+			SKIP(return, "no virtual NMIs: NMIs are dropped"); \
+	} while (0)
+
+static void nmi_idt(struct test_vm *vm)
+{
+	test_set_idt(vm, MODE_LONG, 2, GUEST_CODE_ADDR +
+		     GUEST_LABEL_OFFSET(guest_poke, guest_poke_irq_2));
+}
+
+/* A pulse of a LINT input from another thread, a little later. */
+struct lint_later {
+	struct test_vm *vm;
+	uint32_t vcpu, pin;
+	int ret;
+	pthread_t thread;
+};
+
+static void *lint_later_fn(void *arg)
+{
+	struct lint_later *l = arg;
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+	/* Give the guest time to halt first (not a bound). */
+	ts.tv_nsec *= timeout_scale() > 10 ? 10 : timeout_scale();
+	nanosleep(&ts, NULL);
+	l->ret = lint(l->vm, l->vcpu, l->pin, 1);
+	if (l->ret >= 0 && lint(l->vm, l->vcpu, l->pin, 0))
+		l->ret = -EIO;
+	return NULL;
+}
+
+/*
+ * LINT1 with the LVT entry in NMI mode, pulsed from another thread while
+ * the guest halts: the NMI wakes it into its NMI handler, past the IRR
+ * and ISR; while the handler runs a second pulse waits for its IRET.
+ */
+TEST_F(lapic, lint1_nmi_from_another_thread_wakes_the_halted_guest)
+{
+	struct lint_later l = { .pin = MINIVMM_LINT1 };
+	struct ucall uc;
+
+	REQUIRE_VMX();
+	REQUIRE_LINT_NMI();
+	POKE_SETUP();
+	enable(self->vcpu);
+	nmi_idt(self->vm);
+	wr(self->vcpu, APIC_LVT1, DM_NMI);
+	l.vm = self->vm;
+	ASSERT_EQ(0, pthread_create(&l.thread, NULL, lint_later_fn, &l));
+	uc = op(self->vcpu, OP_HALT, 0, 0);
+	pthread_join(l.thread, NULL);
+	EXPECT_EQ(1, l.ret);
+	EXPECT_EQ(0, expect_irq(self->vcpu, uc, 2));
+	/* In the handler: NMIs are blocked until its IRET. */
+	EXPECT_EQ(1, lint(self->vm, 0, MINIVMM_LINT1, 1));
+	EXPECT_EQ(0, lint(self->vm, 0, MINIVMM_LINT1, 0));
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+	EXPECT_EQ(0, rd(self->vcpu, APIC_IRR));
+	/* Its IRET lets the second one in at once. */
+	expect_irq(self->vcpu, op(self->vcpu, OP_RETURN, 0, 0), 2);
+	expect_ready(self->vcpu, op(self->vcpu, OP_RETURN, 0, 0));
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+}
+
+/*
+ * A masked LVT LINT1 entry delivers nothing, and an edge it saw is lost:
+ * unmasking it later sends nothing. Out of reset (APIC software
+ * disabled, every LVT entry masked) a pulse does nothing either.
+ */
+TEST_F(lapic, masked_lint1_delivers_nothing)
+{
+	REQUIRE_VMX();
+	REQUIRE_LINT_NMI();
+	POKE_SETUP();
+	nmi_idt(self->vm);
+	EXPECT_EQ(0, lint(self->vm, 0, MINIVMM_LINT1, 1));
+	EXPECT_EQ(0, lint(self->vm, 0, MINIVMM_LINT1, 0));
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+	enable(self->vcpu);
+	wr(self->vcpu, APIC_LVT1, MASKED | DM_NMI);
+	EXPECT_EQ(0, lint(self->vm, MINIVMM_LINT_ALL_VCPUS, MINIVMM_LINT1, 1));
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+	/* Unmasked while the input is still high: no edge, no NMI. */
+	wr(self->vcpu, APIC_LVT1, DM_NMI);
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+	EXPECT_EQ(0, lint(self->vm, 0, MINIVMM_LINT1, 0));
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+	/* The next edge is taken. */
+	EXPECT_EQ(1, lint(self->vm, 0, MINIVMM_LINT1, 1));
+	EXPECT_EQ(0, expect_irq(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0), 2));
+	expect_ready(self->vcpu, op(self->vcpu, OP_RETURN, 0, 0));
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+}
+
+/*
+ * LINT0 in fixed mode, edge-triggered: each rising edge puts the vector
+ * in the IRR (TMR clear); holding the input high sends nothing more.
+ */
+TEST_F(lapic, lint0_fixed_edge_delivers_its_vector)
+{
+	int i;
+
+	REQUIRE_VMX();
+	REQUIRE_LINT();
+	POKE_SETUP();
+	enable(self->vcpu);
+	wr(self->vcpu, APIC_LVT0, 0x45);
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(1, lint(self->vm, 0, MINIVMM_LINT0, 1));
+		EXPECT_TRUE(irr_has(self->vcpu, 0x45));
+		EXPECT_EQ(0, rd(self->vcpu, APIC_TMR + 2 * 16));
+		EXPECT_EQ(1u << 5, expect_irq(self->vcpu,
+					      op(self->vcpu, OP_WINDOW, 0, 0),
+					      0x45));
+		/* Still high: no second edge. */
+		EXPECT_EQ(0, lint(self->vm, 0, MINIVMM_LINT0, 1));
+		EXPECT_FALSE(irr_has(self->vcpu, 0x45));
+		wr(self->vcpu, APIC_EOI, 0);
+		expect_ready(self->vcpu, op(self->vcpu, OP_RETURN, 0, 0));
+		expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+		EXPECT_EQ(0, lint(self->vm, 0, MINIVMM_LINT0, 0));
+	}
+	EXPECT_EQ(0x45, rd(self->vcpu, APIC_LVT0));
+}
+
+/*
+ * LINT0 level-triggered: the vector goes in with its TMR bit and the
+ * entry's remote IRR set; while remote IRR is set the input sends
+ * nothing, however it moves. The EOI clears remote IRR and, the input
+ * still high, sends again; after the input falls an EOI sends nothing.
+ */
+TEST_F(lapic, lint0_level_is_not_sent_again_before_the_eoi)
+{
+	REQUIRE_VMX();
+	REQUIRE_LINT();
+	POKE_SETUP();
+	enable(self->vcpu);
+	wr(self->vcpu, APIC_LVT0, LVT_LEVEL | 0x45);
+	EXPECT_EQ(1, lint(self->vm, 0, MINIVMM_LINT0, 1));
+	EXPECT_EQ(LVT_REMOTE_IRR | LVT_LEVEL | 0x45, rd(self->vcpu, APIC_LVT0));
+	EXPECT_EQ(1u << 5, rd(self->vcpu, APIC_TMR + 2 * 16));
+	expect_irq(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0), 0x45);
+	/* In the handler, before its EOI. */
+	EXPECT_EQ(0, lint(self->vm, 0, MINIVMM_LINT0, 1));
+	EXPECT_EQ(0, lint(self->vm, 0, MINIVMM_LINT0, 0));
+	EXPECT_EQ(0, lint(self->vm, 0, MINIVMM_LINT0, 1));
+	EXPECT_FALSE(irr_has(self->vcpu, 0x45));
+	EXPECT_EQ(LVT_REMOTE_IRR | LVT_LEVEL | 0x45, rd(self->vcpu, APIC_LVT0));
+	/* The EOI: the input is still high, so it is sent again. */
+	wr(self->vcpu, APIC_EOI, 0);
+	EXPECT_TRUE(irr_has(self->vcpu, 0x45));
+	EXPECT_EQ(LVT_REMOTE_IRR | LVT_LEVEL | 0x45, rd(self->vcpu, APIC_LVT0));
+	/* Taken as soon as the handler's IRET opens the window again. */
+	expect_irq(self->vcpu, op(self->vcpu, OP_RETURN, 0, 0), 0x45);
+	EXPECT_EQ(0, lint(self->vm, 0, MINIVMM_LINT0, 0));
+	wr(self->vcpu, APIC_EOI, 0);
+	EXPECT_EQ(LVT_LEVEL | 0x45, rd(self->vcpu, APIC_LVT0));
+	EXPECT_FALSE(irr_has(self->vcpu, 0x45));
+	expect_ready(self->vcpu, op(self->vcpu, OP_RETURN, 0, 0));
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+	/* Masked while high, it is sent when unmasked (a level, not an edge). */
+	wr(self->vcpu, APIC_LVT0, MASKED | LVT_LEVEL | 0x45);
+	EXPECT_EQ(0, lint(self->vm, 0, MINIVMM_LINT0, 1));
+	EXPECT_FALSE(irr_has(self->vcpu, 0x45));
+	wr(self->vcpu, APIC_LVT0, LVT_LEVEL | 0x45);
+	EXPECT_TRUE(irr_has(self->vcpu, 0x45));
+	EXPECT_EQ(0, lint(self->vm, 0, MINIVMM_LINT0, 0));
+	take(self->vcpu, 0x45);
+	EXPECT_EQ(LVT_LEVEL | 0x45, rd(self->vcpu, APIC_LVT0));
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+}
+
+/* The input levels are part of MINIVMM_GET/SET_LAPIC. */
+TEST_F(lapic, lint_levels_travel_with_the_lapic_state)
+{
+	struct minivmm_lapic_state s;
+
+	REQUIRE_VMX();
+	REQUIRE_LINT();
+	POKE_SETUP();
+	get_lapic(self->vcpu, &s);
+	EXPECT_EQ(0, s.lint);
+	EXPECT_EQ(0, lint(self->vm, 0, MINIVMM_LINT1, 1));
+	get_lapic(self->vcpu, &s);
+	EXPECT_EQ(2, s.lint);
+	s.lint = 1;
+	EXPECT_EQ(0, xioctl(self->vcpu, MINIVMM_SET_LAPIC, &s));
+	get_lapic(self->vcpu, &s);
+	EXPECT_EQ(1, s.lint);
+	/* LINT0 is high: no edge, and a deassertion sends nothing. */
+	enable(self->vcpu);
+	wr(self->vcpu, APIC_LVT0, 0x45);
+	EXPECT_EQ(0, lint(self->vm, 0, MINIVMM_LINT0, 1));
+	EXPECT_EQ(0, lint(self->vm, 0, MINIVMM_LINT0, 0));
+	EXPECT_FALSE(irr_has(self->vcpu, 0x45));
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+}
+
+/*
+ * LINT0 in ExtINT mode needs an 8259 to give the vector; there is none:
+ * the assertion is dropped (and counted), nothing reaches the guest.
+ */
+TEST_F(lapic, lint0_extint_is_dropped_without_an_8259)
+{
+	REQUIRE_VMX();
+	REQUIRE_LINT();
+	POKE_SETUP();
+	enable(self->vcpu);
+	wr(self->vcpu, APIC_LVT0, DM_EXTINT | 0x45);
+	EXPECT_EQ(0, lint(self->vm, 0, MINIVMM_LINT0, 1));
+	EXPECT_EQ(0, lint(self->vm, 0, MINIVMM_LINT0, 0));
+	EXPECT_EQ(0, rd(self->vcpu, APIC_IRR + 2 * 16));
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+}
+
+/*
+ * MINIVMM_LINT_ALL_VCPUS drives the input of every vCPU; each APIC does
+ * what its own LVT entry says (here: vCPU 0 a vector, vCPU 1 masked, as
+ * Linux leaves LINT1 on its APs).
+ */
+TEST_F(lapic, lint_to_all_vcpus_follows_each_lvt)
+{
+	struct test_vcpu *v1;
+
+	REQUIRE_VMX();
+	REQUIRE_LINT();
+	POKE_SETUP();
+	enable(self->vcpu);
+	v1 = peer(self->vm, 1);
+	wr(self->vcpu, APIC_LVT0, 0x45);
+	wr(v1, APIC_LVT0, MASKED | 0x45);
+	EXPECT_EQ(1, lint(self->vm, MINIVMM_LINT_ALL_VCPUS, MINIVMM_LINT0, 1));
+	EXPECT_EQ(0, lint(self->vm, MINIVMM_LINT_ALL_VCPUS, MINIVMM_LINT0, 0));
+	EXPECT_TRUE(irr_has(self->vcpu, 0x45));
+	EXPECT_FALSE(irr_has(v1, 0x45));
+	/* One vCPU's input alone. */
+	wr(v1, APIC_LVT0, 0x50);
+	EXPECT_EQ(1, lint(self->vm, 1, MINIVMM_LINT0, 1));
+	EXPECT_TRUE(irr_has(v1, 0x50));
+	EXPECT_FALSE(irr_has(self->vcpu, 0x50));
+	take(self->vcpu, 0x45);
+	take(v1, 0x50);
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+	expect_ready(v1, op(v1, OP_WINDOW, 0, 0));
+	test_vcpu_destroy(v1);
+}
+
+/*
+ * With IA32_APIC_BASE.EN clear the processor has no APIC: LINT1 is its
+ * NMI pin and LINT0 its INTR pin, which no 8259 drives (dropped).
+ */
+TEST_F(lapic, lint_with_the_apic_disabled_is_nmi_and_intr)
+{
+	struct minivmm_regs regs;
+	struct minivmm_run *run;
+
+	REQUIRE_VMX();
+	REQUIRE_LINT_NMI();
+	POKE_SETUP();
+	nmi_idt(self->vm);
+	ASSERT_EQ(0, x2_wr(self->vcpu, MSR_APIC_BASE, APIC_TB | 0x100));
+	EXPECT_EQ(0, lint(self->vm, 0, MINIVMM_LINT0, 1));
+	EXPECT_EQ(1, lint(self->vm, 0, MINIVMM_LINT1, 1));
+	/* The handler's read of its ISR word is plain MMIO now. */
+	test_get_regs(self->vcpu, &regs);
+	regs.rcx = OP_WINDOW;
+	test_set_regs(self->vcpu, &regs);
+	run = test_run_expect(self->vcpu, MINIVMM_EXIT_MMIO);
+	EXPECT_EQ(APIC_TB + APIC_ISR, run->mmio.phys_addr);
+	run->mmio.data = 0;
+	expect_irq(self->vcpu, next(self->vcpu), 2);
+	expect_ready(self->vcpu, op(self->vcpu, OP_RETURN, 0, 0));
+	/* High already: no edge. */
+	EXPECT_EQ(0, lint(self->vm, 0, MINIVMM_LINT1, 1));
+	EXPECT_EQ(0, lint(self->vm, 0, MINIVMM_LINT1, 0));
+	EXPECT_EQ(0, lint(self->vm, 0, MINIVMM_LINT0, 0));
+	expect_ready(self->vcpu, op(self->vcpu, OP_WINDOW, 0, 0));
+}
+
+TEST(lint_errors)
+{
+	struct minivmm_lint l = { 0 };
+	struct minivmm_caps caps;
+	struct test_vm *vm;
+	struct test_vcpu *v;
+
+	REQUIRE_VMX();
+	if (!have_cap(MINIVMM_CAP_LINT))
+		SKIP(return, "no MINIVMM_LINT");
+	ASSERT_EQ(0, minivmm_caps(&caps));
+	vm = test_vm_create(GUEST_MEM_SIZE);
+	/* No vCPU yet: none to name; all of none is no error. */
+	EXPECT_EQ(-ENOENT, lint(vm, 0, MINIVMM_LINT0, 1));
+	EXPECT_EQ(0, lint(vm, MINIVMM_LINT_ALL_VCPUS, MINIVMM_LINT1, 1));
+	v = test_vcpu_add(vm, 1);
+	EXPECT_EQ(-ENOENT, lint(vm, 0, MINIVMM_LINT0, 1));
+	EXPECT_EQ(0, lint(vm, 1, MINIVMM_LINT0, 1));
+	EXPECT_EQ(-EINVAL, lint(vm, caps.max_vcpus, MINIVMM_LINT0, 1));
+	EXPECT_EQ(-EINVAL, lint(vm, 0xfffffffe, MINIVMM_LINT0, 1));
+	EXPECT_EQ(-EINVAL, lint(vm, 1, 2, 1));
+	EXPECT_EQ(-EINVAL, lint(vm, 1, 0xffffffff, 0));
+	EXPECT_EQ(-EINVAL, lint(vm, 1, MINIVMM_LINT1, 2));
+	EXPECT_EQ(-EINVAL, lint(vm, MINIVMM_LINT_ALL_VCPUS, MINIVMM_LINT1, 2));
+	l.vcpu = 1;
+	l.flags = 1;
+	EXPECT_EQ(-1, ioctl(vm->fd, MINIVMM_LINT, &l));
+	EXPECT_EQ(EINVAL, errno);
+	l.flags = 0x80000000;
+	EXPECT_EQ(-1, ioctl(vm->fd, MINIVMM_LINT, &l));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(vm->fd, MINIVMM_LINT, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	/* A vCPU fd is not the VM's. */
+	l.flags = 0;
+	EXPECT_EQ(-1, ioctl(v->fd, MINIVMM_LINT, &l));
+	EXPECT_EQ(ENOTTY, errno);
+	test_vcpu_destroy(v);
+	test_vm_destroy(vm);
 }
 
 TEST_HARNESS_MAIN

@@ -43,6 +43,8 @@ struct vcpu_stats {
 	uint64_t poll_hits, poll_misses;
 	bool has_poll;
 	uint64_t user_exits, posted_writes, posted_full, ioeventfd_signals;
+	uint64_t lint_dropped;
+	bool has_lint;
 	bool has_io;
 	uint64_t reasons[NR_REASONS];
 };
@@ -134,6 +136,8 @@ static void parse_vcpu(struct nlattr *nest, struct vcpu_stats *v)
 	v->posted_writes = u64_of(tb, MINIVMM_A_VCPU_POSTED_WRITES);
 	v->posted_full = u64_of(tb, MINIVMM_A_VCPU_POSTED_FULL);
 	v->ioeventfd_signals = u64_of(tb, MINIVMM_A_VCPU_IOEVENTFD_SIGNALS);
+	v->lint_dropped = u64_of(tb, MINIVMM_A_VCPU_LINT_DROPPED);
+	v->has_lint = tb[MINIVMM_A_VCPU_LINT_DROPPED];
 	v->has_io = tb[MINIVMM_A_VCPU_USER_EXITS] &&
 		    tb[MINIVMM_A_VCPU_POSTED_WRITES] &&
 		    tb[MINIVMM_A_VCPU_POSTED_FULL] &&
@@ -662,6 +666,61 @@ TEST_F(nl, posted_writes_ring_full_and_ioeventfd_signals_are_counted)
 	EXPECT_EQ(KICKS, v->ioeventfd_signals);
 	close(kick.fd);
 	munmap(ring, MINIVMM_POSTED_RING_SIZE);
+	test_vcpu_destroy(vcpu);
+	test_vm_destroy(vm);
+}
+
+static void lint_pulse(struct test_vm *vm, uint32_t pin)
+{
+	struct minivmm_lint l = { .vcpu = 0, .pin = pin, .level = 1 };
+
+	TEST_REQUIRE(!ioctl(vm->fd, MINIVMM_LINT, &l), "MINIVMM_LINT: %m");
+	l.level = 0;
+	TEST_REQUIRE(!ioctl(vm->fd, MINIVMM_LINT, &l), "MINIVMM_LINT: %m");
+}
+
+/*
+ * LINT assertions whose LVT entry asks for what nothing supplies (ExtINT
+ * without an 8259, SMI without SMM) are dropped and counted.
+ */
+TEST_F(nl, dropped_lint_assertions_are_counted)
+{
+	struct minivmm_lapic_state s;
+	struct minivmm_caps caps;
+	struct test_vcpu *vcpu;
+	struct vcpu_stats *v;
+	struct test_vm *vm;
+	uint32_t val;
+	long id;
+	int i;
+
+	REQUIRE_FAMILY();
+	ASSERT_EQ(0, minivmm_caps(&caps));
+	if (!(caps.features & MINIVMM_CAP_LINT))
+		SKIP(return, "no MINIVMM_LINT");
+	vm = test_vm_create(GUEST_MEM_SIZE);
+	vcpu = test_vcpu_add(vm, 0);
+	ASSERT_EQ(0, ioctl(vcpu->fd, MINIVMM_GET_LAPIC, &s));
+	val = 0x1ff;				/* SVR: enabled */
+	memcpy(s.regs + 0xf0, &val, sizeof(val));
+	val = 0x700;				/* LVT0: ExtINT */
+	memcpy(s.regs + 0x350, &val, sizeof(val));
+	val = 0x200;				/* LVT1: SMI */
+	memcpy(s.regs + 0x360, &val, sizeof(val));
+	ASSERT_EQ(0, ioctl(vcpu->fd, MINIVMM_SET_LAPIC, &s));
+	for (i = 0; i < 3; i++)
+		lint_pulse(vm, MINIVMM_LINT0);
+	for (i = 0; i < 2; i++)
+		lint_pulse(vm, MINIVMM_LINT1);
+
+	id = my_vm(&self->nl, self->r);
+	ASSERT_LT(0, id);
+	ASSERT_EQ(0, request(&self->nl, MINIVMM_CMD_GET_STATS, 0, id,
+			     self->r));
+	ASSERT_EQ(1, self->r->vms[0].nr_stats);
+	v = &self->r->vms[0].vcpus[0];
+	ASSERT_TRUE(v->has_lint);
+	EXPECT_EQ(5, v->lint_dropped);
 	test_vcpu_destroy(vcpu);
 	test_vm_destroy(vm);
 }

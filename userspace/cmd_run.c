@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -693,6 +694,28 @@ static void on_kick(int sig)
 {
 }
 
+static int nmi_button_fd = -1;	/* the VM fd, for on_quit() */
+
+/*
+ * SIGQUIT is the machine's NMI button: a pulse of LINT1 on every vCPU,
+ * which the MADT (--kernel) and PC firmware wire as NMI. What it does is
+ * up to each vCPU's LVT LINT1 entry; a vCPU in RUN meanwhile goes on.
+ */
+static void on_quit(int sig)
+{
+	struct minivmm_lint l = {
+		.vcpu = MINIVMM_LINT_ALL_VCPUS, .pin = MINIVMM_LINT1,
+		.level = 1,
+	};
+	int err = errno;
+
+	if (!ioctl(nmi_button_fd, MINIVMM_LINT, &l)) {
+		l.level = 0;
+		ioctl(nmi_button_fd, MINIVMM_LINT, &l);
+	}
+	errno = err;
+}
+
 /* Kick every vCPU thread out of RUN until each is paused or done. */
 static void pause_all(void *arg)
 {
@@ -1295,6 +1318,9 @@ static int run_vmm(struct vmm *v)
 	sigaction(SIGALRM, &sa, NULL);
 	sa.sa_handler = on_kick;
 	sigaction(SIGKICK, &sa, NULL);
+	nmi_button_fd = mvm_fd(v->vm);
+	sa.sa_handler = on_quit;
+	sigaction(SIGQUIT, &sa, NULL);
 	sa.sa_handler = o->snapshot || o->migrate_to ? on_usr1 : SIG_IGN;
 	sigaction(SIGUSR1, &sa, NULL);
 	/* A destination that goes away fails the migration, no more. */

@@ -93,6 +93,9 @@ void stat_print_vm(FILE *f, const struct mnl_vm *vm,
 			io_row(f, "ioeventfd signals", v->ioeventfd_signals, p,
 			       p ? &p->ioeventfd_signals : NULL);
 		}
+		if (v->has_lint)
+			io_row(f, "dropped LINT assertions", v->lint_dropped, p,
+			       p ? &p->lint_dropped : NULL);
 		for (r = 0; r < MNL_NR_REASONS; r++) {
 			if (!v->reasons[r])
 				continue;
@@ -129,6 +132,9 @@ void stat_print_json(FILE *f, const struct mnl_vm *vm)
 				(unsigned long long)v->posted_full,
 				(unsigned long long)v->ioeventfd_signals);
 		}
+		if (v->has_lint)
+			fprintf(f, "\"lint_dropped\":%llu,",
+				(unsigned long long)v->lint_dropped);
 		fprintf(f, "\"exit_reasons\":{");
 		first = true;
 		for (r = 0; r < MNL_NR_REASONS; r++) {

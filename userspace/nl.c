@@ -246,6 +246,8 @@ static int parse_vcpu(struct nlattr *nest, struct mnl_vcpu *v)
 	v->posted_writes = get_u64(tb, MINIVMM_A_VCPU_POSTED_WRITES);
 	v->posted_full = get_u64(tb, MINIVMM_A_VCPU_POSTED_FULL);
 	v->ioeventfd_signals = get_u64(tb, MINIVMM_A_VCPU_IOEVENTFD_SIGNALS);
+	v->has_lint = !!tb[MINIVMM_A_VCPU_LINT_DROPPED];
+	v->lint_dropped = get_u64(tb, MINIVMM_A_VCPU_LINT_DROPPED);
 	if (!tb[MINIVMM_A_VCPU_EXIT_REASONS])
 		return 0;
 	/* Attribute type = VMX basic exit reason + 1. */

@@ -25,6 +25,9 @@ struct mnl_vcpu {
 	/* Exits that reached userspace, and the writes that did not. */
 	bool has_io;				/* the module sent these four */
 	uint64_t user_exits, posted_writes, posted_full, ioeventfd_signals;
+	/* LINT assertions the APIC dropped (ExtINT without an 8259...) */
+	bool has_lint;				/* the module sent it */
+	uint64_t lint_dropped;
 	uint64_t reasons[MNL_NR_REASONS];	/* by VMX basic exit reason */
 };
 

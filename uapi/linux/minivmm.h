@@ -52,6 +52,8 @@
  * page"). Clear when the module parameter page_poll_ns is 0.
  */
 #define MINIVMM_CAP_RUN_HANDOFF		_BITULL(24)
+/* MINIVMM_LINT: the local APICs' LINT0 and LINT1 inputs */
+#define MINIVMM_CAP_LINT		_BITULL(25)
 
 /*
  * APIC virtualization assists of VMX (struct minivmm_caps.apic_assists
@@ -233,11 +235,37 @@ struct minivmm_ioapic_state {
 	__u64 reserved[4];
 };
 
+/* struct minivmm_lint.pin */
+#define MINIVMM_LINT0		0	/* on a PC: the 8259's INTR */
+#define MINIVMM_LINT1		1	/* on a PC: the NMI line */
+/* struct minivmm_lint.vcpu: the line wired to every vCPU of the VM */
+#define MINIVMM_LINT_ALL_VCPUS	0xffffffffU
+
+/**
+ * struct minivmm_lint - raise or lower a local APIC's LINT0 or LINT1 input
+ * @vcpu:	the vCPU id whose APIC's input it is, below max_vcpus, or
+ *		MINIVMM_LINT_ALL_VCPUS for the inputs of every vCPU
+ * @pin:	MINIVMM_LINT0 or MINIVMM_LINT1
+ * @level:	1 asserts the input, 0 deasserts it (the device's view: the
+ *		LVT entry's polarity bit does not invert it)
+ * @flags:	zero
+ *
+ * What an assertion does is what the guest put in the vCPU's LVT LINT0
+ * or LINT1 entry (Documentation/api.rst).
+ */
+struct minivmm_lint {
+	__u32 vcpu;
+	__u32 pin;
+	__u32 level;
+	__u32 flags;
+};
+
 #define MINIVMM_IRQ_LINE	_IOW(MINIVMM_IO, 0x50, struct minivmm_irq_line)
 #define MINIVMM_SIGNAL_MSI	_IOW(MINIVMM_IO, 0x51, struct minivmm_msi)
 #define MINIVMM_IRQFD		_IOW(MINIVMM_IO, 0x52, struct minivmm_irqfd)
 #define MINIVMM_GET_IOAPIC	_IOR(MINIVMM_IO, 0x53, struct minivmm_ioapic_state)
 #define MINIVMM_SET_IOAPIC	_IOW(MINIVMM_IO, 0x54, struct minivmm_ioapic_state)
+#define MINIVMM_LINT		_IOW(MINIVMM_IO, 0x55, struct minivmm_lint)
 
 /* struct minivmm_ioeventfd.flags */
 #define MINIVMM_IOEVENTFD_PIO		_BITUL(0)	/* @addr is a port */
@@ -639,13 +667,18 @@ struct minivmm_vcpu_events {
  * @esr_pending: errors the APIC detected that the next ESR write makes
  *		visible (ESR bits)
  * @flags:	zero
+ * @lint:	the LINT inputs asserted now (MINIVMM_LINT): bit 0 LINT0,
+ *		bit 1 LINT1; the other bits zero
+ * @pad:	zero
  * @reserved:	zero
  */
 struct minivmm_lapic_state {
 	__u8 regs[MINIVMM_LAPIC_REGS_SIZE];
 	__u32 esr_pending;
 	__u32 flags;
-	__u64 reserved[7];
+	__u32 lint;
+	__u32 pad;
+	__u64 reserved[6];
 };
 
 /* struct minivmm_mp_state.state: what RUN does with the vCPU */
@@ -964,6 +997,12 @@ enum minivmm_genl_attr {
 	MINIVMM_A_VCPU_POSTED_FULL,
 	/* u64: guest writes that signalled an ioeventfd */
 	MINIVMM_A_VCPU_IOEVENTFD_SIGNALS,
+	/*
+	 * u64: LINT0/LINT1 assertions the vCPU's APIC dropped because its
+	 * LVT entry asks for what nothing supplies (ExtINT: no 8259; SMI:
+	 * no SMM; a reserved delivery mode)
+	 */
+	MINIVMM_A_VCPU_LINT_DROPPED,
 	__MINIVMM_A_MAX,
 };
 
