@@ -89,6 +89,7 @@ static bool tsc_wait_turn(unsigned int turn, u64 start, bool ref)
 {
 	u64 limit = tsc_wait_cycles();
 
+	/* Pairs with the other side's release: its stamp was taken before. */
 	while (smp_load_acquire(&probe.turn) != turn) {
 		if (rdtsc() - start > limit)
 			return false;
@@ -124,6 +125,7 @@ static void tsc_ref_fn(struct work_struct *work)
 		if (!tsc_wait_turn(2 * i + 1, rdtsc(), true))
 			break;
 		stamp[i] = rdtsc_ordered();
+		/* The token goes on after the stamp; tsc_wait_turn() pairs. */
 		smp_store_release(&probe.turn, 2 * i + 2);
 	}
 	local_irq_restore(flags);
@@ -198,6 +200,7 @@ static int tsc_measure(int ref, s64 *skew, u64 *rtt)
 		if (i && !tsc_wait_turn(2 * i, rdtsc(), false))
 			break;
 		t[2 * i] = rdtsc_ordered();
+		/* The token goes on after the stamp; tsc_wait_turn() pairs. */
 		smp_store_release(&probe.turn, 2 * i + 1);
 	}
 	local_irq_restore(flags);

@@ -736,9 +736,10 @@ TEST(vcpus_on_two_host_cpus_read_one_tsc)
 		ASSERT_EQ(2, p[i].uc.args[0])
 			TH_LOG("vCPU %d waited for its turn in vain", i);
 		EXPECT_EQ(0, p[i].uc.args[1])
-			TH_LOG("vCPU %d (host CPU %d): %llu of %d reads lower than the other's, by up to %llu cycles",
+			TH_LOG("vCPU %d (host CPU %d): %llu of %d reads %s %llu cycles",
 			       i, i, (unsigned long long)p[i].uc.args[1],
 			       PINGPONG_TURNS / 2,
+			       "lower than the other's, by up to",
 			       (unsigned long long)p[i].uc.args[2]);
 	}
 	for (i = 0; i < 2; i++)
