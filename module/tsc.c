@@ -162,7 +162,8 @@ static s64 tsc_skew_of(const u64 *t, unsigned int n, u64 *rtt_min)
 	}
 	*rtt_min = best;
 	if (cnt[0] && cnt[1])
-		return DIV_ROUND_CLOSEST(sum[0] / cnt[0] + sum[1] / cnt[1], 4);
+		return DIV_ROUND_CLOSEST(sum[0] / (s64)cnt[0] +
+					 sum[1] / (s64)cnt[1], 4);
 	j = cnt[0] ? 0 : 1;
 	return DIV_ROUND_CLOSEST(sum[j] / (s64)cnt[j], 2);
 }
