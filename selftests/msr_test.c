@@ -621,75 +621,6 @@ TEST(guest_tsc_never_goes_back_as_its_thread_moves_between_cpus)
 }
 
 /*
- * Two vCPUs take turns through guest memory, as Linux's check of its
- * CPUs' TSCs does: at its turn each reads its TSC, compares it with the
- * other's last read, publishes its own and hands the turn over. RDI: the
- * vCPU's first turn (its id); R8: how long it waits for a turn. Stage 2
- * reports RCX reads lower than the other's read before, RDX by how much
- * at most; stage 3, that the other vCPU stopped taking its turns.
- */
-#define PINGPONG_TURN	0x90000UL
-#define PINGPONG_LAST	0x90008UL
-#define PINGPONG_TURNS	4096
-#define PINGPONG_SPIN	(1 << 22)
-
-#define STR(x)		#x
-#define XSTR(x)		STR(x)
-
-GUEST_CODE(guest_tsc_pingpong, ".code64",
-	   GUEST_SYNC_ASM(1)
-	   "xor %r9, %r9\n\t"
-	   "xor %r10, %r10\n\t"
-	   "mov %rdi, %r12\n"
-	   "1: mov %r8, %r13\n"
-	   "2: cmp %r12, " XSTR(PINGPONG_TURN) "\n\t"
-	   "je 3f\n\t"
-	   "pause\n\t"
-	   "dec %r13\n\t"
-	   "jnz 2b\n\t"
-	   GUEST_SYNC_ASM(3)
-	   "hlt\n"
-	   "3: lfence\n\t"
-	   "rdtsc\n\t"
-	   "lfence\n\t"
-	   "shl $32, %rdx\n\t"
-	   "or %rdx, %rax\n\t"
-	   "mov " XSTR(PINGPONG_LAST) ", %rdx\n\t"
-	   "sub %rax, %rdx\n\t"
-	   "jbe 4f\n\t"
-	   "inc %r9\n\t"
-	   "cmp %r10, %rdx\n\t"
-	   "cmova %rdx, %r10\n"
-	   "4: mov %rax, " XSTR(PINGPONG_LAST) "\n\t"
-	   "inc %r12\n\t"
-	   "mov %r12, " XSTR(PINGPONG_TURN) "\n\t"
-	   "inc %r12\n\t"
-	   "cmp $" XSTR(PINGPONG_TURNS) ", %r12\n\t"
-	   "jb 1b\n\t"
-	   "mov %r9, %rcx\n\t"
-	   "mov %r10, %rdx\n\t"
-	   GUEST_SYNC_ASM(2)
-	   "hlt\n\t");
-
-struct pingpong {
-	struct test_vcpu *vcpu;
-	struct ucall uc;
-	uint64_t nr;
-	int cpu_err;
-};
-
-static void *pingpong_thread(void *arg)
-{
-	struct pingpong *p = arg;
-
-	/* Its own thread runs it on the CPU its vCPU's thread is on. */
-	p->cpu_err = test_pin_with_vcpu(p->vcpu, p->vcpu->id) ? errno : 0;
-	if (!p->cpu_err)
-		p->nr = test_run_ucall(p->vcpu, &p->uc);
-	return NULL;
-}
-
-/*
  * A VM's two vCPUs, their threads on host CPU 0 and 1 from their first
  * entry, read their TSCs in turns: a read after the other vCPU's is never
  * lower, whatever the host CPUs' own TSCs are (the 2-CPU machine's are
@@ -697,12 +628,8 @@ static void *pingpong_thread(void *arg)
  */
 TEST(vcpus_on_two_host_cpus_read_one_tsc)
 {
-	struct pingpong p[2];
-	pthread_t thread[2];
-	struct minivmm_regs regs;
-	struct test_vm *vm;
+	uint64_t back, max_back;
 	int64_t lo, hi;
-	int i;
 
 	REQUIRE_VMX();
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
@@ -711,40 +638,12 @@ TEST(vcpus_on_two_host_cpus_read_one_tsc)
 	TH_LOG("host TSCs: CPU 1 - CPU 0 in [%lld, %lld]: %s",
 	       (long long)lo, (long long)hi,
 	       host_tsc_gap_agrees(lo, hi) ? "agree" : "apart");
-	vm = test_vm_create(GUEST_MEM_SIZE);
-	memset(p, 0, sizeof(p));
-	for (i = 0; i < 2; i++) {
-		p[i].vcpu = test_vcpu_add(vm, i);
-		test_vcpu_load(p[i].vcpu, MODE_LONG, guest_tsc_pingpong,
-			       GUEST_CODE_SIZE(guest_tsc_pingpong));
-		test_get_regs(p[i].vcpu, &regs);
-		regs.rsp = GUEST_STACK - i * 0x4000;
-		regs.rdi = i;
-		regs.r8 = (uint64_t)PINGPONG_SPIN * timeout_scale();
-		test_set_regs(p[i].vcpu, &regs);
-		ASSERT_EQ(0, test_pin_with_vcpu(p[i].vcpu, i));
-		test_expect_sync(p[i].vcpu, 1);
+	back = test_tsc_turns(&max_back);
+	EXPECT_EQ(0, back) {
+		TH_LOG("%llu of %d reads lower than the other vCPU's, by up to %llu cycles",
+		       (unsigned long long)back, TSC_TURNS,
+		       (unsigned long long)max_back);
 	}
-	for (i = 0; i < 2; i++)
-		ASSERT_EQ(0, pthread_create(&thread[i], NULL, pingpong_thread,
-					    &p[i]));
-	for (i = 0; i < 2; i++)
-		ASSERT_EQ(0, pthread_join(thread[i], NULL));
-	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(0, p[i].cpu_err) TH_LOG("vCPU %d: pinning", i);
-		ASSERT_EQ(UCALL_SYNC, p[i].nr);
-		ASSERT_EQ(2, p[i].uc.args[0])
-			TH_LOG("vCPU %d waited for its turn in vain", i);
-		EXPECT_EQ(0, p[i].uc.args[1])
-			TH_LOG("vCPU %d (host CPU %d): %llu of %d reads %s %llu cycles",
-			       i, i, (unsigned long long)p[i].uc.args[1],
-			       PINGPONG_TURNS / 2,
-			       "lower than the other's, by up to",
-			       (unsigned long long)p[i].uc.args[2]);
-	}
-	for (i = 0; i < 2; i++)
-		test_vcpu_destroy(p[i].vcpu);
-	test_vm_destroy(vm);
 }
 
 /* A CPUID table without RDTSCP: RDTSCP is #UD, as on a CPU without it. */
