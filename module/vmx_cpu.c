@@ -7,7 +7,8 @@
  * come and go meanwhile follow through a CPU hotplug state, a reboot
  * notifier leaves VMX operation before the machine restarts, and syscore
  * suspend/resume hooks leave it before the machine sleeps and enter it
- * again when it wakes up.
+ * again when it wakes up. The same hotplug state and hooks keep the
+ * guests' TSC one across the CPUs (tsc.c).
  *
  * Locking: cpus_read_lock() (or the hotplug lock a hotplug callback runs
  * under) is always taken before vmx_lock, so enabling and hotplug never
