@@ -752,6 +752,15 @@ unsigned int msr_list(struct vcpu *vcpu, u32 *idx, unsigned int max);
 void msr_reset(struct vcpu *vcpu);
 void msr_tsc_follow_cpu(struct vcpu *vcpu);
 
+/* tsc.c */
+void tsc_sync_init(void);
+void tsc_cpu_online(unsigned int cpu);
+void tsc_cpu_offline(unsigned int cpu);
+void tsc_suspend(void);
+void tsc_resume(void);
+u64 tsc_comp_this_cpu(void);
+u64 tsc_comp_raise(u64 want);
+
 /* netlink.c */
 int minivmm_netlink_init(void);
 void minivmm_netlink_exit(void);

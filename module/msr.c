@@ -181,29 +181,21 @@ static void set_tsc_offset(struct vcpu *vcpu, u64 offset)
 	vcpu->last_guest_tsc = rdtsc() + offset;
 }
 
-/*
- * How far each host CPU's TSC is behind the others', as the guests have
- * found out: every guest TSC on this CPU is this much more than its host
- * TSC. Only grows, and only by vCPU threads on this CPU with preemption
- * off, so it needs no lock.
- */
-static DEFINE_PER_CPU(u64, tsc_comp);
-
 /**
- * msr_tsc_follow_cpu() - keep the guest TSC from going back on this CPU
+ * msr_tsc_follow_cpu() - take this CPU's TSC compensation into the offset
  * @vcpu: the vCPU, its VMCS loaded on this CPU, preemption off
  *
- * The guest's TSC is this CPU's TSC plus the offset, and host CPUs' TSCs
- * may disagree without the kernel knowing (tsc=reliable, or CPUs a
- * resume from suspend restarted apart). When the vCPU's thread arrives
- * on a CPU whose TSC would put the guest's behind what it already saw,
- * this CPU's compensation grows by the difference, for every vCPU that
- * runs here: a guest TSC never goes back, and vCPUs that moved between
- * the CPUs agree again. With agreeing TSCs nothing ever grows.
+ * The guest's TSC is this CPU's TSC plus the offset, and the offset
+ * includes the CPU's compensation (tsc.c), which makes the host CPUs'
+ * TSCs agree as measured. The safety net, for a CPU that could not be
+ * measured: when the vCPU's thread arrives on a CPU whose TSC would put
+ * the guest's behind what it already saw, that CPU's compensation grows
+ * by the difference, for every vCPU that runs here: a guest TSC never
+ * goes back. With agreeing (or measured) TSCs nothing ever grows.
  */
 void msr_tsc_follow_cpu(struct vcpu *vcpu)
 {
-	u64 comp = this_cpu_read(tsc_comp);
+	u64 comp = tsc_comp_this_cpu();
 	u64 offset = vcpu->tsc_offset + (comp - vcpu->tsc_comp);
 	s64 behind;
 
@@ -211,9 +203,8 @@ void msr_tsc_follow_cpu(struct vcpu *vcpu)
 		return;
 	behind = vcpu->last_guest_tsc - (rdtsc() + offset);
 	if (behind > 0) {
-		comp += behind;
-		offset += behind;
-		this_cpu_write(tsc_comp, comp);
+		comp = tsc_comp_raise(comp + behind);
+		offset = vcpu->tsc_offset + (comp - vcpu->tsc_comp);
 	}
 	vcpu->tsc_comp = comp;
 	if (offset != vcpu->tsc_offset) {

@@ -7,7 +7,8 @@
  * come and go meanwhile follow through a CPU hotplug state, a reboot
  * notifier leaves VMX operation before the machine restarts, and syscore
  * suspend/resume hooks leave it before the machine sleeps and enter it
- * again when it wakes up.
+ * again when it wakes up. The same hotplug state and hooks keep the
+ * guests' TSC one across the CPUs (tsc.c).
  *
  * Locking: cpus_read_lock() (or the hotplug lock a hotplug callback runs
  * under) is always taken before vmx_lock, so enabling and hotplug never
@@ -327,6 +328,7 @@ static int vmx_cpu_online(unsigned int cpu)
 {
 	int ret = 0;
 
+	tsc_cpu_online(cpu);
 	mutex_lock(&vmx_lock);
 	if (vmx_users && !vmx_rebooting) {
 		local_irq_disable();
@@ -341,6 +343,7 @@ static int vmx_cpu_online(unsigned int cpu)
 
 static int vmx_cpu_offline(unsigned int cpu)
 {
+	tsc_cpu_offline(cpu);
 	mutex_lock(&vmx_lock);
 	local_irq_disable();
 	vmx_cpu_off();
@@ -379,6 +382,7 @@ static struct notifier_block vmx_reboot_nb = {
  */
 static int vmx_suspend(SYSCORE_ARGS)
 {
+	tsc_suspend();
 	if (vmx_users)
 		pr_info("suspend: leaving VMX operation under %u VM(s)\n",
 			vm_count());
@@ -390,6 +394,7 @@ static void vmx_resume(SYSCORE_ARGS)
 {
 	int ret;
 
+	tsc_resume();
 	if (!vmx_users || vmx_rebooting)
 		return;
 	ret = vmx_cpu_on();
@@ -429,6 +434,7 @@ int vmx_engine_init(void)
 		vc->vmxon_region = page_address(page);
 	}
 
+	tsc_sync_init();
 	ret = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "minivmm:online",
 				vmx_cpu_online, vmx_cpu_offline);
 	if (ret < 0)

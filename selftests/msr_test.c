@@ -620,6 +620,32 @@ TEST(guest_tsc_never_goes_back_as_its_thread_moves_between_cpus)
 	test_vm_destroy(vm);
 }
 
+/*
+ * A VM's two vCPUs, their threads on host CPU 0 and 1 from their first
+ * entry, read their TSCs in turns: a read after the other vCPU's is never
+ * lower, whatever the host CPUs' own TSCs are (the 2-CPU machine's are
+ * apart after suspend_test).
+ */
+TEST(vcpus_on_two_host_cpus_read_one_tsc)
+{
+	uint64_t back, max_back;
+	int64_t lo, hi;
+
+	REQUIRE_VMX();
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs 2 online CPUs");
+	ASSERT_TRUE(host_tsc_gap(&lo, &hi));
+	TH_LOG("host TSCs: CPU 1 - CPU 0 in [%lld, %lld]: %s",
+	       (long long)lo, (long long)hi,
+	       host_tsc_gap_agrees(lo, hi) ? "agree" : "apart");
+	back = test_tsc_turns(&max_back);
+	EXPECT_EQ(0, back) {
+		TH_LOG("%llu of %d reads lower than the other vCPU's, by up to %llu cycles",
+		       (unsigned long long)back, TSC_TURNS,
+		       (unsigned long long)max_back);
+	}
+}
+
 /* A CPUID table without RDTSCP: RDTSCP is #UD, as on a CPU without it. */
 TEST_F(msr, rdtscp_ud_when_cpuid_table_lacks_it)
 {

@@ -6,7 +6,8 @@
  * operation again and a guest stopped before the suspend runs on.
  * Without VMs, no CPU is in VMX operation after a resume either. A
  * guest's TSC never goes back across the suspend, wherever its vCPU's
- * thread runs after it.
+ * thread runs after it, and a guest's two vCPUs on the two host CPUs
+ * read one TSC after it.
  *
  * Runs where /sys/power/state offers "mem" (the emulated machine's
  * firmware resumes at once); an RTC alarm wakes machines that sleep.
@@ -166,6 +167,33 @@ TEST(guest_tsc_never_goes_back_across_suspend_and_cpu_moves)
 	}
 	test_vcpu_destroy(vcpu);
 	test_vm_destroy(vm);
+}
+
+/*
+ * And after a resume with the host CPUs' TSCs apart, a VM's two vCPUs,
+ * their threads on CPU 0 and 1 from their first entry, read their TSCs
+ * in turns: none lower than the other's read before it (the module
+ * measured CPU 1's TSC against CPU 0's as CPU 1 came back online).
+ */
+TEST(two_vcpus_read_one_tsc_after_suspend)
+{
+	uint64_t back, max_back;
+	int64_t lo, hi;
+
+	REQUIRE_SUSPEND();
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs 2 online CPUs");
+	ASSERT_EQ(0, suspend_to_ram());
+	ASSERT_TRUE(host_tsc_gap(&lo, &hi));
+	TH_LOG("host TSCs after resume: CPU 1 - CPU 0 in [%lld, %lld]: %s",
+	       (long long)lo, (long long)hi,
+	       host_tsc_gap_agrees(lo, hi) ? "agree" : "apart");
+	back = test_tsc_turns(&max_back);
+	EXPECT_EQ(0, back) {
+		TH_LOG("%llu of %d reads lower than the other vCPU's, by up to %llu cycles",
+		       (unsigned long long)back, TSC_TURNS,
+		       (unsigned long long)max_back);
+	}
 }
 
 TEST_HARNESS_MAIN

@@ -143,6 +143,15 @@ uint64_t test_tsc_watch(struct test_vcpu *vcpu, int rounds,
 			uint64_t *max_back);
 
 /*
+ * Two vCPUs of a new VM, their threads on host CPU 0 and 1 from their
+ * first entry, read their TSCs in turns through guest memory, TSC_TURNS
+ * reads in all: returns how many were lower than the other vCPU's read
+ * just before, and in *max_back by how much at most. Needs 2 CPUs.
+ */
+#define TSC_TURNS	4096
+uint64_t test_tsc_turns(uint64_t *max_back);
+
+/*
  * MINIVMM_RUN with a SIGALRM due in @ms (a handler that does nothing, no
  * SA_RESTART): a vCPU halted with interrupts on sleeps in the kernel, and
  * the signal ends RUN. 0 or -errno.

@@ -66,12 +66,6 @@ static inline bool host_tsc_gap_agrees(int64_t lo, int64_t hi)
 	return lo <= 0 && hi >= 0;
 }
 
-/*
- * True when CPU 0's and CPU 1's TSCs agree as far as host_tsc_gap() can
- * tell; false when they are apart or the caller cannot run on both.
- */
-bool host_tscs_agree(void);
-
 /* How many tasks are named "minivmm/..." (vCPU threads) now, or -1. */
 int count_vcpu_threads(void);
 

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -537,6 +538,119 @@ uint64_t test_tsc_watch(struct test_vcpu *vcpu, int rounds,
 	}
 	*max_back = uc.args[2];
 	return uc.args[1];
+}
+
+/*
+ * Two vCPUs take turns through guest memory, as Linux's check of its
+ * CPUs' TSCs does: at its turn each reads its TSC, compares it with the
+ * other's last read, publishes its own and hands the turn over. RDI: the
+ * vCPU's first turn (its id); R8: how long it waits for a turn. Stage 2
+ * reports RCX reads lower than the other's read before, RDX by how much
+ * at most; stage 3, that the other vCPU stopped taking its turns.
+ */
+#define TURN_GPA	0x90000UL
+#define LAST_GPA	0x90008UL
+#define TURN_SPIN	(1 << 22)
+
+#define STR(x)		#x
+#define XSTR(x)		STR(x)
+
+GUEST_CODE(guest_tsc_turns, ".code64",
+	   GUEST_SYNC_ASM(1)
+	   "xor %r9, %r9\n\t"
+	   "xor %r10, %r10\n\t"
+	   "mov %rdi, %r12\n"
+	   "1: mov %r8, %r13\n"
+	   "2: cmp %r12, " XSTR(TURN_GPA) "\n\t"
+	   "je 3f\n\t"
+	   "pause\n\t"
+	   "dec %r13\n\t"
+	   "jnz 2b\n\t"
+	   GUEST_SYNC_ASM(3)
+	   "hlt\n"
+	   "3: lfence\n\t"
+	   "rdtsc\n\t"
+	   "lfence\n\t"
+	   "shl $32, %rdx\n\t"
+	   "or %rdx, %rax\n\t"
+	   "mov " XSTR(LAST_GPA) ", %rdx\n\t"
+	   "sub %rax, %rdx\n\t"
+	   "jbe 4f\n\t"
+	   "inc %r9\n\t"
+	   "cmp %r10, %rdx\n\t"
+	   "cmova %rdx, %r10\n"
+	   "4: mov %rax, " XSTR(LAST_GPA) "\n\t"
+	   "inc %r12\n\t"
+	   "mov %r12, " XSTR(TURN_GPA) "\n\t"
+	   "inc %r12\n\t"
+	   "cmp $" XSTR(TSC_TURNS) ", %r12\n\t"
+	   "jb 1b\n\t"
+	   "mov %r9, %rcx\n\t"
+	   "mov %r10, %rdx\n\t"
+	   GUEST_SYNC_ASM(2)
+	   "hlt\n\t");
+
+struct tsc_turner {
+	struct test_vcpu *vcpu;
+	struct ucall uc;
+	int pin_errno;
+};
+
+static void *tsc_turner_thread(void *arg)
+{
+	struct tsc_turner *t = arg;
+
+	/* This thread runs it on the CPU its vCPU's thread is on. */
+	if (test_pin_with_vcpu(t->vcpu, t->vcpu->id))
+		t->pin_errno = errno;
+	else
+		t->uc = test_expect_sync(t->vcpu, 2);
+	return NULL;
+}
+
+uint64_t test_tsc_turns(uint64_t *max_back)
+{
+	struct tsc_turner t[2];
+	struct minivmm_regs regs;
+	pthread_t thread[2];
+	struct test_vm *vm;
+	uint64_t back = 0;
+	int i;
+
+	vm = test_vm_create(GUEST_MEM_SIZE);
+	memset(t, 0, sizeof(t));
+	for (i = 0; i < 2; i++) {
+		t[i].vcpu = test_vcpu_add(vm, i);
+		test_vcpu_load(t[i].vcpu, MODE_LONG, guest_tsc_turns,
+			       GUEST_CODE_SIZE(guest_tsc_turns));
+		test_get_regs(t[i].vcpu, &regs);
+		regs.rsp = GUEST_STACK - i * 0x4000;
+		regs.rdi = i;
+		regs.r8 = (uint64_t)TURN_SPIN * timeout_scale();
+		test_set_regs(t[i].vcpu, &regs);
+		/* Before its first entry. */
+		TEST_REQUIRE(!test_pin_with_vcpu(t[i].vcpu, i),
+			     "cannot move to CPU %d: %s", i, strerror(errno));
+		test_expect_sync(t[i].vcpu, 1);
+	}
+	for (i = 0; i < 2; i++)
+		TEST_REQUIRE(!pthread_create(&thread[i], NULL,
+					     tsc_turner_thread, &t[i]),
+			     "pthread_create failed");
+	for (i = 0; i < 2; i++)
+		pthread_join(thread[i], NULL);
+	*max_back = 0;
+	for (i = 0; i < 2; i++) {
+		TEST_REQUIRE(!t[i].pin_errno, "cannot move to CPU %d: %s", i,
+			     strerror(t[i].pin_errno));
+		back += t[i].uc.args[1];
+		if (t[i].uc.args[2] > *max_back)
+			*max_back = t[i].uc.args[2];
+	}
+	for (i = 0; i < 2; i++)
+		test_vcpu_destroy(t[i].vcpu);
+	test_vm_destroy(vm);
+	return back;
 }
 
 void *test_huge_ram(size_t size, bool huge)

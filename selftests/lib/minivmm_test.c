@@ -355,13 +355,6 @@ bool host_tsc_gap(int64_t *lo, int64_t *hi)
 	return true;
 }
 
-bool host_tscs_agree(void)
-{
-	int64_t lo, hi;
-
-	return host_tsc_gap(&lo, &hi) && host_tsc_gap_agrees(lo, hi);
-}
-
 void handoff_enable(struct minivmm_run *run)
 {
 	__atomic_store_n(&run->handoff,
