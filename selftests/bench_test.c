@@ -19,6 +19,7 @@
 #define JSON	"/tmp/bench_test.json"
 /* boot_bench's default guest, which scripts/testvm puts in the image. */
 #define GUEST_VMLINUX	"/usr/share/minivmm/vmlinux"
+#define GUEST_INITRD	"/usr/share/minivmm/guest-initrd.cpio"
 
 /*
  * The rows of a bench program and what minivmm's column must start
@@ -160,8 +161,9 @@ TEST_F_TIMEOUT(bench, boot_bench_boots_linux, 400)
 	FILE *p;
 	int st;
 
-	if (access(GUEST_VMLINUX, R_OK))
-		SKIP(return, "no guest kernel %s in this image", GUEST_VMLINUX);
+	if (access(GUEST_VMLINUX, R_OK) || access(GUEST_INITRD, R_OK))
+		SKIP(return, "no guest vmlinux or initramfs (%s, %s)",
+		     GUEST_VMLINUX, GUEST_INITRD);
 	beside_me("boot_bench", path);
 	ASSERT_EQ(0, access(path, X_OK)) TH_LOG("%s: not installed", path);
 	snprintf(cmd, sizeof(cmd), "%s -n 1 2>&1", path);
